@@ -1,0 +1,374 @@
+//! Certificates (the public sealing keys), private keys in every shape upstream stores them, the keyring that
+//! tries them, and controller-shaped key generation.
+
+use pkcs8::der::Decode as _;
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, IsCa, KeyUsagePurpose, SerialNumber};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::envelope::{self, OpenError, PrivateKey, PublicKey};
+
+/// Upstream's default validity of a generated certificate: 87600h, ten 365-day years.
+pub const DEFAULT_CERT_VALIDITY: time::Duration = time::Duration::hours(87_600);
+/// Upstream's default key size.
+pub const DEFAULT_KEY_BITS: usize = 4096;
+
+/// Why a certificate cannot be used for sealing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertError {
+    /// No `CERTIFICATE` PEM block in the input.
+    #[error("data does not contain any valid RSA or ECDSA certificates{hint}")]
+    NoCertificate {
+        /// What the input holds instead, if recognisable.
+        hint: String,
+    },
+    /// The certificate does not parse as X.509.
+    #[error("certificate does not parse as X.509: {0}")]
+    Malformed(String),
+    /// The certificate's key is not RSA.
+    #[error("expected RSA public key but found {0}")]
+    NotRsa(String),
+    /// The RSA key is not usable (size, exponent).
+    #[error("the certificate's RSA key is not usable: {0}")]
+    Unusable(String),
+    /// The certificate expired.
+    #[error("failed to encrypt using an expired certificate on {}", go_date(.0))]
+    Expired(OffsetDateTime),
+}
+
+/// A sealing certificate: an X.509 certificate carrying an RSA key.
+#[derive(Clone, Debug)]
+pub struct Certificate {
+    public_key: PublicKey,
+    fingerprint: String,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    pem: String,
+}
+
+impl Certificate {
+    /// Reads the first `CERTIFICATE` block of a PEM file, like kubeseal (spec 1.8). A bare public key is not
+    /// accepted: without a certificate there is no expiry to check.
+    pub fn from_pem(data: &[u8]) -> Result<Self, CertError> {
+        let blocks = pem::parse_many(data).unwrap_or_default();
+        let Some(block) = blocks.iter().find(|b| b.tag() == "CERTIFICATE") else {
+            return Err(CertError::NoCertificate { hint: pem_hint(&blocks, data) });
+        };
+        let (_, cert) = x509_parser::parse_x509_certificate(block.contents())
+            .map_err(|e| CertError::Malformed(e.to_string()))?;
+        let spki = cert.public_key();
+        match spki.parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(_)) => {}
+            Ok(other) => return Err(CertError::NotRsa(public_key_kind(&other).to_string())),
+            Err(e) => return Err(CertError::Malformed(e.to_string())),
+        }
+        let public_key =
+            PublicKey::from_spki_der(spki.raw).map_err(|e| CertError::Unusable(e.to_string()))?;
+        let fingerprint = public_key.fingerprint().map_err(|e| CertError::Unusable(e.to_string()))?;
+        let validity = cert.validity();
+        Ok(Self {
+            public_key,
+            fingerprint,
+            not_before: validity.not_before.to_datetime(),
+            not_after: validity.not_after.to_datetime(),
+            pem: pem::encode(block),
+        })
+    }
+
+    /// Fails if the certificate has expired at `now` (upstream checks only the end of validity).
+    pub fn ensure_valid_at(&self, now: OffsetDateTime) -> Result<(), CertError> {
+        if now > self.not_after { Err(CertError::Expired(self.not_after)) } else { Ok(()) }
+    }
+
+    /// The RSA public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+
+    /// `SHA256:…` fingerprint of the public key.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Start of validity.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+
+    /// End of validity.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+
+    /// The certificate re-encoded as one PEM block.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+}
+
+fn public_key_kind(key: &x509_parser::public_key::PublicKey<'_>) -> &'static str {
+    use x509_parser::public_key::PublicKey as K;
+    match key {
+        K::RSA(_) => "RSA",
+        K::EC(_) => "ECDSA",
+        K::DSA(_) => "DSA",
+        K::GostR3410(_) | K::GostR3410_2012(_) => "GOST",
+        _ => "an unknown key type",
+    }
+}
+
+fn pem_hint(blocks: &[pem::Pem], data: &[u8]) -> String {
+    if blocks.iter().any(|b| b.tag().ends_with("PRIVATE KEY")) {
+        " (this is a private key: seal with the certificate, keep the key out of reach)".into()
+    } else if blocks.iter().any(|b| b.tag().ends_with("PUBLIC KEY")) {
+        " (this is a bare public key: sealing needs the certificate, e.g. the controller's /v1/cert.pem)".into()
+    } else if data.is_empty() {
+        " (the input is empty)".into()
+    } else {
+        String::new()
+    }
+}
+
+/// Go's `January 2, 2006` layout, as upstream prints expiry dates.
+fn go_date(t: &OffsetDateTime) -> String {
+    format!("{} {}, {}", t.month(), t.day(), t.year())
+}
+
+/// Why a private key file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrivateKeyError {
+    /// The PEM block is a public key or a certificate.
+    #[error("it holds a {0}, not a private key: unsealing needs the controller's private key (tls.key)")]
+    PublicOnly(String),
+    /// A password-protected PKCS#8 key.
+    #[error("encrypted private keys are not supported: decrypt it first (openssl pkcs8 -in KEY -out PLAIN)")]
+    Encrypted,
+    /// Not a key upstream can use.
+    #[error("unexpected private key type {0}")]
+    Unsupported(String),
+    /// The key bytes are not a usable RSA key.
+    #[error("{0}")]
+    Invalid(String),
+    /// No PEM block at all.
+    #[error("no private key found (expected PEM, a key Secret with tls.key, or a v1 List of them)")]
+    NoPem,
+}
+
+/// Reads every private key in a PEM file (`RSA PRIVATE KEY` PKCS#1 or `PRIVATE KEY` PKCS#8).
+pub fn private_keys_from_pem(data: &[u8]) -> Result<Vec<PrivateKey>, PrivateKeyError> {
+    let blocks = pem::parse_many(data).map_err(|e| PrivateKeyError::Invalid(e.to_string()))?;
+    let mut keys = Vec::new();
+    let mut public_only = None;
+    for block in &blocks {
+        // Why: the decoded DER is key material; wipe our copy when done.
+        let der = Zeroizing::new(block.contents().to_vec());
+        let key = match block.tag() {
+            "RSA PRIVATE KEY" => PrivateKey::from_pkcs1_der(&der),
+            "PRIVATE KEY" => PrivateKey::from_pkcs8_der(&der),
+            "ENCRYPTED PRIVATE KEY" => return Err(PrivateKeyError::Encrypted),
+            "EC PRIVATE KEY" | "DSA PRIVATE KEY" | "OPENSSH PRIVATE KEY" => {
+                return Err(PrivateKeyError::Unsupported(block.tag().to_string()));
+            }
+            tag @ ("CERTIFICATE" | "PUBLIC KEY" | "RSA PUBLIC KEY") => {
+                public_only.get_or_insert_with(|| tag.to_lowercase());
+                continue;
+            }
+            _ => continue,
+        };
+        keys.push(key.map_err(|e| PrivateKeyError::Invalid(e.to_string()))?);
+    }
+    match (keys.is_empty(), public_only) {
+        (false, _) => Ok(keys),
+        (true, Some(kind)) => Err(PrivateKeyError::PublicOnly(kind)),
+        (true, None) => Err(PrivateKeyError::NoPem),
+    }
+}
+
+/// Reads private keys from any file upstream accepts for recovery (spec 4.12): PEM keys, controller key Secrets
+/// (`data["tls.key"]`, YAML or JSON, one or many), or a `v1 List` of them (`kubectl get secret -o yaml` backup).
+pub fn load_private_keys(data: &[u8]) -> Result<Vec<PrivateKey>, PrivateKeyError> {
+    if data.windows(11).any(|w| w == b"-----BEGIN ") {
+        return private_keys_from_pem(data);
+    }
+    let text = std::str::from_utf8(data).map_err(|_| PrivateKeyError::Invalid("not PEM, YAML or JSON".into()))?;
+    let (_, objects) = crate::manifest::read(text).map_err(|e| PrivateKeyError::Invalid(e.to_string()))?;
+    let mut keys = Vec::new();
+    for located in objects {
+        let crate::manifest::Object::Secret(secret) = located.object else { continue };
+        let Some(pem) = secret.data.get("tls.key") else {
+            return Err(PrivateKeyError::Invalid(format!(
+                "document {}: secret must contain a 'tls.key' item",
+                located.document
+            )));
+        };
+        use secrecy::ExposeSecret as _;
+        keys.extend(private_keys_from_pem(pem.expose_secret())?);
+    }
+    if keys.is_empty() {
+        return Err(PrivateKeyError::NoPem);
+    }
+    Ok(keys)
+}
+
+/// The private key as PKCS#1 `RSA PRIVATE KEY` PEM, the form upstream stores in `tls.key`.
+pub fn private_key_pkcs1_pem(key: &PrivateKey) -> Result<Zeroizing<String>, envelope::KeyError> {
+    let pkcs8 = key.to_pkcs8_der()?;
+    let info = pkcs8::PrivateKeyInfoRef::from_der(&pkcs8)
+        .map_err(|e| envelope::KeyError(format!("cannot re-encode RSA private key: {e}")))?;
+    let block = pem::Pem::new("RSA PRIVATE KEY", info.private_key.as_bytes().to_vec());
+    Ok(Zeroizing::new(pem::encode(&block)))
+}
+
+/// A new key and a certificate shaped like the upstream controller's (spec 1.8): empty subject and issuer,
+/// random 128-bit serial, KeyUsage critical encipherOnly, BasicConstraints critical CA:TRUE, self-signed
+/// sha256WithRSA, valid from `now` for `validity`.
+pub fn generate_key_and_cert(
+    bits: usize,
+    now: OffsetDateTime,
+    validity: time::Duration,
+) -> Result<(PrivateKey, Certificate), envelope::KeyError> {
+    let key = PrivateKey::generate(bits)?;
+    let cert_pem = self_signed_cert_pem(&key, now, validity)?;
+    let cert = Certificate::from_pem(cert_pem.as_bytes())
+        .map_err(|e| envelope::KeyError(format!("generated certificate is unusable: {e}")))?;
+    Ok((key, cert))
+}
+
+fn self_signed_cert_pem(
+    key: &PrivateKey,
+    now: OffsetDateTime,
+    validity: time::Duration,
+) -> Result<String, envelope::KeyError> {
+    let fail = |e: rcgen::Error| envelope::KeyError(format!("cannot make certificate: {e}"));
+    let pkcs8 = key.to_pkcs8_der()?;
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_slice());
+    let signer = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, &rcgen::PKCS_RSA_SHA256).map_err(fail)?;
+    let mut serial = [0u8; 16];
+    envelope::random_bytes(&mut serial)?;
+    // Why: a DER INTEGER is signed; clearing the top bit keeps the serial positive and within [0, 2^128).
+    serial[0] &= 0x7f;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::EncipherOnly];
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    params.not_before = now;
+    params.not_after = now + validity;
+    let cert = params.self_signed(&signer).map_err(fail)?;
+    Ok(cert.pem())
+}
+
+/// The private keys a recovery or a controller can unseal with: every key is tried, the one whose fingerprint
+/// the object names first.
+#[derive(Debug, Default)]
+pub struct Keyring {
+    keys: Vec<(String, PrivateKey)>,
+}
+
+impl Keyring {
+    /// An empty keyring.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key; a key already present (same fingerprint) is ignored. Returns its fingerprint.
+    pub fn add(&mut self, key: PrivateKey) -> Result<String, envelope::KeyError> {
+        let fingerprint = key.public_key().fingerprint()?;
+        if !self.keys.iter().any(|(fp, _)| *fp == fingerprint) {
+            self.keys.push((fingerprint.clone(), key));
+        }
+        Ok(fingerprint)
+    }
+
+    /// Number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no key was added.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Fingerprints of the keys, in the order they were added.
+    pub fn fingerprints(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|(fp, _)| fp.as_str())
+    }
+
+    /// Opens one item with the first key that works, trying `hint` (a fingerprint) first. Returns the
+    /// plaintext and the fingerprint of the key that opened it.
+    pub fn open(
+        &self,
+        label: &[u8],
+        blob: &[u8],
+        hint: Option<&str>,
+    ) -> Result<(Zeroizing<Vec<u8>>, &str), OpenError> {
+        let hinted = self.keys.iter().filter(|(fp, _)| Some(fp.as_str()) == hint);
+        let others = self.keys.iter().filter(|(fp, _)| Some(fp.as_str()) != hint);
+        hinted
+            .chain(others)
+            .find_map(|(fp, key)| key.open(label, blob).ok().map(|pt| (pt, fp.as_str())))
+            .ok_or(OpenError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_certificate_has_the_upstream_shape() {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let (key, cert) = generate_key_and_cert(2048, now, DEFAULT_CERT_VALIDITY).unwrap();
+        assert_eq!(cert.fingerprint(), key.public_key().fingerprint().unwrap());
+        assert_eq!(cert.not_before(), now);
+        assert_eq!(cert.not_after(), now + DEFAULT_CERT_VALIDITY);
+        let der = pem::parse(cert.pem()).unwrap();
+        let (_, x509) = x509_parser::parse_x509_certificate(der.contents()).unwrap();
+        assert!(x509.subject().iter().next().is_none(), "empty subject");
+        let ku = x509.key_usage().unwrap().unwrap();
+        assert!(ku.critical && ku.value.encipher_only() && !ku.value.key_encipherment());
+        let bc = x509.basic_constraints().unwrap().unwrap();
+        assert!(bc.critical && bc.value.ca);
+    }
+
+    #[test]
+    fn expired_certificate_is_refused_with_the_go_date() {
+        let start = time::macros::datetime!(2017-06-20 04:32:45 UTC);
+        let (_, cert) = generate_key_and_cert(2048, start, DEFAULT_CERT_VALIDITY).unwrap();
+        let err = cert.ensure_valid_at(time::macros::datetime!(2030-01-01 00:00 UTC)).unwrap_err();
+        assert_eq!(err.to_string(), "failed to encrypt using an expired certificate on June 18, 2027");
+        assert!(cert.ensure_valid_at(start).is_ok());
+    }
+
+    #[test]
+    fn private_key_pem_round_trips_through_pkcs1() {
+        let key = PrivateKey::generate(2048).unwrap();
+        let pem = private_key_pkcs1_pem(&key).unwrap();
+        assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        let back = private_keys_from_pem(pem.as_bytes()).unwrap();
+        assert_eq!(back[0].public_key().fingerprint().unwrap(), key.public_key().fingerprint().unwrap());
+    }
+
+    #[test]
+    fn a_certificate_given_as_private_key_is_named_as_such() {
+        let (_, cert) = generate_key_and_cert(2048, OffsetDateTime::now_utc(), DEFAULT_CERT_VALIDITY).unwrap();
+        let err = private_keys_from_pem(cert.pem().as_bytes()).unwrap_err();
+        assert_eq!(err, PrivateKeyError::PublicOnly("certificate".into()));
+    }
+
+    #[test]
+    fn keyring_tries_the_hinted_key_first_and_falls_back_to_others() {
+        let a = PrivateKey::generate(2048).unwrap();
+        let b = PrivateKey::generate(2048).unwrap();
+        let blob = b.public_key().seal(b"x", b"v").unwrap();
+        let mut ring = Keyring::new();
+        let fa = ring.add(a).unwrap();
+        let fb = ring.add(b).unwrap();
+        assert_eq!(ring.open(b"x", &blob, Some(&fa)).unwrap().1, fb);
+        assert_eq!(ring.open(b"x", &blob, None).unwrap().0.as_slice(), b"v");
+        assert!(ring.open(b"y", &blob, None).is_err());
+    }
+}

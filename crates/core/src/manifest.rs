@@ -1,0 +1,495 @@
+//! Reading and writing Kubernetes manifests: YAML streams (`---`), concatenated JSON objects, and `v1 List`s,
+//! with errors that name the document, its line and the item — never a value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::layout;
+use crate::types::{SEALED_SECRET_KIND, SealedSecret, Secret, SecretValue, secret_value};
+
+/// Largest input accepted, in bytes: bigger than any real manifest, small enough to bound memory.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The serialization of a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML, one or more documents.
+    Yaml,
+    /// One or more JSON objects.
+    Json,
+}
+
+impl Format {
+    /// Guesses the format from the first non-blank character: JSON starts with `{` or `[`.
+    pub fn detect(text: &str) -> Format {
+        match text.trim_start_matches('\u{feff}').trim_start().chars().next() {
+            Some('{' | '[') => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+/// A manifest problem, located.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ManifestError {
+    /// Which document: `3`, or `3.items[1]` inside a List.
+    pub document: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// The item (data key) concerned, if any.
+    pub item: Option<String>,
+    /// What is wrong and, where it helps, how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "document {}", self.document)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        if let Some(item) = &self.item {
+            write!(f, ", item {item:?}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ManifestError {
+    fn new(document: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        Self { document: document.to_string(), line, item: None, message: message.into() }
+    }
+}
+
+/// A decoded object.
+#[derive(Debug)]
+pub enum Object {
+    /// A v1 Secret (plaintext).
+    Secret(Secret),
+    /// A SealedSecret.
+    SealedSecret(Box<SealedSecret>),
+    /// Anything else, by `apiVersion` and `kind`.
+    Other {
+        /// `apiVersion`, if any.
+        api_version: Option<String>,
+        /// `kind`, if any.
+        kind: Option<String>,
+    },
+}
+
+impl Object {
+    /// The kind, for messages.
+    pub fn kind(&self) -> &str {
+        match self {
+            Object::Secret(_) => "Secret",
+            Object::SealedSecret(_) => SEALED_SECRET_KIND,
+            Object::Other { kind, .. } => kind.as_deref().unwrap_or("(no kind)"),
+        }
+    }
+}
+
+/// One object of a manifest, with where it came from.
+#[derive(Debug)]
+pub struct Located {
+    /// `3`, or `3.items[1]`.
+    pub document: String,
+    /// 1-based line of its document.
+    pub line: usize,
+    /// The object.
+    pub object: Object,
+}
+
+/// Reads every object of a manifest. `v1 List`s are unwrapped; empty documents are skipped.
+pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(ManifestError::new("1", None, format!("input larger than {MAX_INPUT_BYTES} bytes")));
+    }
+    let format = Format::detect(text);
+    let mut out = Vec::new();
+    match format {
+        Format::Yaml => {
+            let docs = layout::index(text).map_err(|e| {
+                ManifestError::new(&e.document.to_string(), Some(e.line), format!("not valid YAML: {e}"))
+            })?;
+            for doc in docs.iter().filter(|d| d.root.is_some()) {
+                let number = doc.number.to_string();
+                let raw: RawDoc = serde_saphyr::from_str_with_options(&text[doc.span.clone()], yaml_options())
+                    .map_err(|e| yaml_error(&number, doc, text, &e))?;
+                push_objects(raw, number, doc.line, &mut out)?;
+            }
+        }
+        Format::Json => {
+            let mut stream = serde_json::Deserializer::from_str(text).into_iter::<RawDoc>();
+            let mut number = 0;
+            loop {
+                let offset = stream.byte_offset();
+                let start = offset + (text.len() - offset - text[offset..].trim_start().len());
+                let line = layout::position(text, start).0;
+                let Some(next) = stream.next() else { break };
+                number += 1;
+                let raw = next.map_err(|e| {
+                    ManifestError::new(&number.to_string(), Some(e.line()), format!("not valid JSON: {}", json_reason(&e)))
+                })?;
+                push_objects(raw, number.to_string(), line, &mut out)?;
+            }
+        }
+    }
+    Ok((format, out))
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    // Why: snippets quote the input line, which can be a plaintext value; errors carry positions only.
+    serde_saphyr::options! { with_snippet: false }
+}
+
+fn yaml_error(number: &str, doc: &layout::Document, text: &str, e: &serde_saphyr::Error) -> ManifestError {
+    let line = e
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(|l| layout::position(text, doc.span.start).0 + usize::try_from(l.line()).unwrap_or(1) - 1);
+    let reason = e.without_snippet().to_string();
+    // The message ends with its own "line X column Y" relative to the document: drop it, we report ours.
+    let reason = reason.strip_prefix("error: ").unwrap_or(&reason);
+    let reason = match reason.split_once(": ") {
+        Some((loc, rest)) if loc.starts_with("line ") => rest,
+        _ => reason,
+    };
+    ManifestError::new(number, line.or(Some(doc.line)), reason.to_string())
+}
+
+fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.split(" at line ").next().unwrap_or(&text).to_string()
+}
+
+fn push_objects(raw: RawDoc, document: String, line: usize, out: &mut Vec<Located>) -> Result<(), ManifestError> {
+    if raw.kind.as_deref() == Some("List") || raw.kind.as_deref().is_some_and(|k| k.ends_with("List") && raw.items.is_some()) {
+        for (i, item) in raw.items.unwrap_or_default().into_iter().enumerate() {
+            push_objects(item, format!("{document}.items[{i}]"), line, out)?;
+        }
+        return Ok(());
+    }
+    let object = convert(raw, &document, line)?;
+    out.push(Located { document, line, object });
+    Ok(())
+}
+
+fn convert(raw: RawDoc, document: &str, line: usize) -> Result<Object, ManifestError> {
+    match (raw.api_version.as_deref(), raw.kind.as_deref()) {
+        (Some("v1") | None, Some("Secret")) => {
+            let mut data = BTreeMap::new();
+            for (key, value) in raw.data.unwrap_or_default() {
+                let decoded = decode_item(&value).map_err(|message| ManifestError {
+                    item: Some(key.clone()),
+                    ..ManifestError::new(document, Some(line), message)
+                })?;
+                data.insert(key, decoded);
+            }
+            // Why `stringData` after `data`: a same-named stringData entry wins, as in the API server and kubeseal.
+            for (key, value) in raw.string_data.unwrap_or_default() {
+                let RawItem::Text(text) = value else {
+                    return Err(ManifestError {
+                        item: Some(key),
+                        ..ManifestError::new(document, Some(line), "stringData values must be strings")
+                    });
+                };
+                data.insert(key, secret_value(text.as_bytes().to_vec()));
+            }
+            Ok(Object::Secret(Secret {
+                metadata: raw.metadata.unwrap_or_default(),
+                type_: raw.type_,
+                immutable: raw.immutable,
+                data,
+            }))
+        }
+        (_, Some(SEALED_SECRET_KIND)) => {
+            let spec = raw.spec.ok_or_else(|| ManifestError::new(document, Some(line), "SealedSecret has no spec"))?;
+            let spec = serde_json::from_value(spec).map_err(|e| {
+                ManifestError::new(document, Some(line), format!("bad SealedSecret spec: {}", json_reason(&e)))
+            })?;
+            Ok(Object::SealedSecret(Box::new(SealedSecret {
+                kind: SEALED_SECRET_KIND.to_string(),
+                api_version: raw.api_version.unwrap_or_default(),
+                metadata: raw.metadata.unwrap_or_default(),
+                spec,
+                status: raw.status,
+            })))
+        }
+        (api_version, kind) => Ok(Object::Other {
+            api_version: api_version.map(str::to_string),
+            kind: kind.map(str::to_string),
+        }),
+    }
+}
+
+fn decode_item(value: &RawItem) -> Result<SecretValue, String> {
+    let RawItem::Text(text) = value else {
+        return Err("data values must be base64 strings".to_string());
+    };
+    // Go's decoder skips CR and LF inside base64 (spec 1.10); do the same, in a buffer we wipe.
+    let compact: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect());
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map(secret_value)
+        .map_err(|e| format!("data value is not valid base64 ({e}); put plain text under stringData instead"))
+}
+
+/// Everything we need from any document, in one pass: unknown fields are ignored, and item values go
+/// straight into wiped buffers.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawDoc {
+    api_version: Option<String>,
+    kind: Option<String>,
+    metadata: Option<ObjectMeta>,
+    data: Option<BTreeMap<String, RawItem>>,
+    string_data: Option<BTreeMap<String, RawItem>>,
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    immutable: Option<bool>,
+    spec: Option<serde_json::Value>,
+    status: Option<serde_json::Value>,
+    items: Option<Vec<RawDoc>>,
+}
+
+/// An item value: a string kept in a wiped buffer, or something else (rejected later for Secrets, ignored
+/// for other kinds).
+enum RawItem {
+    Text(Zeroizing<String>),
+    NotText,
+}
+
+impl<'de> Deserialize<'de> for RawItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawItem;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawItem, E> {
+                Ok(RawItem::Text(Zeroizing::new(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawItem, E> {
+                Ok(RawItem::Text(Zeroizing::new(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawItem, E> {
+                Ok(RawItem::NotText)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawItem, E> {
+                Ok(RawItem::NotText)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawItem, E> {
+                Ok(RawItem::NotText)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawItem, E> {
+                Ok(RawItem::NotText)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawItem, E> {
+                Ok(RawItem::NotText)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawItem, E> {
+                Ok(RawItem::NotText)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RawItem, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawItem, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(RawItem::NotText)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<RawItem, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawItem::NotText)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Renders SealedSecrets like kubeseal: YAML documents each preceded by `---` with keys sorted, or
+/// 2-space-indented JSON objects one after another.
+pub fn write_sealed(objects: &[SealedSecret], format: Format) -> String {
+    let mut out = String::new();
+    for object in objects {
+        match format {
+            Format::Yaml => {
+                out.push_str("---\n");
+                out.push_str(&to_yaml(&serde_json::to_value(object).unwrap_or_default()));
+            }
+            Format::Json => {
+                out.push_str(&serde_json::to_string_pretty(object).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Renders any value as YAML the way sigs.k8s.io/yaml does: keys sorted, long strings on one line,
+/// ambiguous strings quoted.
+pub fn to_yaml(value: &serde_json::Value) -> String {
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    serde_saphyr::to_string_with_options(value, options).unwrap_or_default()
+}
+
+/// Renders plaintext Secrets (the output of `unseal`). The buffer is wiped when dropped.
+pub fn write_secrets(secrets: &[Secret], format: Format) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::new());
+    for secret in secrets {
+        match format {
+            Format::Yaml => {
+                out.push_str("---\n");
+                let sorted = SecretOut { secret, sorted: true };
+                out.push_str(&Zeroizing::new(
+                    serde_saphyr::to_string_with_options(&sorted, serde_saphyr::ser_options! { prefer_block_scalars: false })
+                        .unwrap_or_default(),
+                ));
+            }
+            Format::Json => {
+                let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+                let mut ser = serde_json::Serializer::with_formatter(
+                    &mut *buf,
+                    serde_json::ser::PrettyFormatter::with_indent(b"  "),
+                );
+                if (SecretOut { secret, sorted: false }).serialize(&mut ser).is_ok() {
+                    out.push_str(&String::from_utf8_lossy(&buf));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+struct SecretOut<'a> {
+    secret: &'a Secret,
+    sorted: bool,
+}
+
+impl Serialize for SecretOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use secrecy::ExposeSecret as _;
+        let s_ = self.secret;
+        let metadata = serde_json::to_value(&s_.metadata).map_err(serde::ser::Error::custom)?;
+        let data: BTreeMap<&str, Zeroizing<String>> = s_
+            .data
+            .iter()
+            .map(|(k, v)| (k.as_str(), Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(v.expose_secret()))))
+            .collect();
+        let data: BTreeMap<&str, &str> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut map = s.serialize_map(None)?;
+        // sigs.k8s.io/yaml sorts keys; Go's JSON encoder follows the struct order.
+        if self.sorted {
+            map.serialize_entry("apiVersion", "v1")?;
+            if !data.is_empty() {
+                map.serialize_entry("data", &data)?;
+            }
+            if let Some(i) = s_.immutable {
+                map.serialize_entry("immutable", &i)?;
+            }
+            map.serialize_entry("kind", "Secret")?;
+            map.serialize_entry("metadata", &metadata)?;
+            if let Some(t) = &s_.type_ {
+                map.serialize_entry("type", t)?;
+            }
+        } else {
+            map.serialize_entry("kind", "Secret")?;
+            map.serialize_entry("apiVersion", "v1")?;
+            map.serialize_entry("metadata", &metadata)?;
+            if let Some(i) = s_.immutable {
+                map.serialize_entry("immutable", &i)?;
+            }
+            if !data.is_empty() {
+                map.serialize_entry("data", &data)?;
+            }
+            if let Some(t) = &s_.type_ {
+                map.serialize_entry("type", t)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret as _;
+
+    fn secret(obj: &Object) -> &Secret {
+        match obj {
+            Object::Secret(s) => s,
+            other => panic!("expected a Secret, got {}", other.kind()),
+        }
+    }
+
+    #[test]
+    fn yaml_stream_with_list_and_string_data_is_read_in_order() {
+        let text = "\
+apiVersion: v1
+kind: Secret
+metadata: {name: a, namespace: ns}
+data: {k: aGk=}
+stringData: {k: override, s: plain}
+---
+# empty documents are skipped
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Secret
+  metadata: {name: b}
+  data: {x: eA==}
+";
+        let (format, objs) = read(text).unwrap();
+        assert_eq!(format, Format::Yaml);
+        assert_eq!(objs.len(), 2);
+        let a = secret(&objs[0].object);
+        assert_eq!(a.data["k"].expose_secret(), b"override");
+        assert_eq!(a.data["s"].expose_secret(), b"plain");
+        assert_eq!(objs[1].document, "3.items[0]");
+        assert_eq!(secret(&objs[1].object).data["x"].expose_secret(), b"x");
+    }
+
+    #[test]
+    fn concatenated_json_objects_are_read() {
+        let text = r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"},"data":{"k":"aGk="}}
+{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#;
+        let (format, objs) = read(text).unwrap();
+        assert_eq!(format, Format::Json);
+        assert_eq!(objs[1].object.kind(), "ConfigMap");
+        assert_eq!(objs[1].line, 2);
+    }
+
+    #[test]
+    fn bad_base64_names_document_line_and_item_but_not_the_value() {
+        let text = "kind: Secret\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Secret\napiVersion: v1\ndata:\n  password: hunter2!!\n";
+        let err = read(text).unwrap_err();
+        assert_eq!(err.document, "2");
+        assert_eq!(err.item.as_deref(), Some("password"));
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_do_not_quote_the_input() {
+        let text = "kind: Secret\nstringData:\n  password: \"hunter2\n";
+        let err = read(text).unwrap_err();
+        assert!(err.line.is_some());
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn base64_with_line_breaks_is_accepted_like_go() {
+        let text = "kind: Secret\ndata:\n  k: \"aG\\r\\nk=\"\n";
+        let (_, objs) = read(text).unwrap();
+        assert_eq!(secret(&objs[0].object).data["k"].expose_secret(), b"hi");
+    }
+}

@@ -1,0 +1,174 @@
+//! Secret → SealedSecret, following kubeseal's transformation (spec 4.6) and adding sealant's annotations.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use secrecy::ExposeSecret as _;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::envelope::KeyError;
+use crate::keys::Certificate;
+use crate::scope::Scope;
+use crate::types::{
+    KEY_FINGERPRINT_ANNOTATION, LAST_APPLIED_ANNOTATIONS, SEALED_AT_ANNOTATION, SEALED_SECRET_API_VERSION,
+    SEALED_SECRET_KIND, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec,
+};
+
+/// Why a Secret cannot be sealed. The messages are kubeseal's (spec 4.13) so scripts keep matching them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// No `metadata.name`.
+    #[error("missing metadata.name in input Secret")]
+    MissingName,
+    /// `-n` disagrees with the Secret's namespace.
+    #[error("namespace mismatch: input secret is in namespace {input:?} but {flag:?} was specified")]
+    NamespaceMismatch {
+        /// The Secret's namespace.
+        input: String,
+        /// The namespace asked for.
+        flag: String,
+    },
+    /// A strict or namespace-wide Secret without a namespace.
+    #[error("secret must declare a namespace (set metadata.namespace, or pass -n NAMESPACE)")]
+    NoNamespace,
+    /// No items.
+    #[error(
+        "secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used"
+    )]
+    EmptyData,
+    /// The key refused an operation.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// How to seal.
+#[derive(Debug, Clone)]
+pub struct SealOptions {
+    /// Forced scope; `None` lets the Secret's own annotations decide (kubeseal's `--scope strict` default).
+    pub scope: Option<Scope>,
+    /// Namespace from `-n`: fills a missing namespace, and must match a present one.
+    pub namespace: Option<String>,
+    /// Name override (`--name`).
+    pub name: Option<String>,
+    /// Accept Secrets with no items.
+    pub allow_empty_data: bool,
+    /// Time written into `sealant.dev/sealed-at`.
+    pub now: OffsetDateTime,
+}
+
+impl Default for SealOptions {
+    fn default() -> Self {
+        Self { scope: None, namespace: None, name: None, allow_empty_data: false, now: OffsetDateTime::now_utc() }
+    }
+}
+
+/// Seals one Secret to a certificate.
+pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> Result<SealedSecret, SealError> {
+    let mut meta = secret.metadata.clone();
+    if let Some(name) = &opts.name {
+        meta.name = Some(name.clone());
+    }
+    let name = meta.name.clone().filter(|n| !n.is_empty()).ok_or(SealError::MissingName)?;
+    let annotations = meta.annotations.get_or_insert_with(BTreeMap::new);
+    if let Some(scope) = opts.scope.filter(|s| *s != Scope::Strict) {
+        scope.apply_to(annotations);
+    }
+    let scope = Scope::from_annotations(Some(annotations));
+    if scope != Scope::ClusterWide {
+        let own = meta.namespace.clone().unwrap_or_default();
+        match (&opts.namespace, own.is_empty()) {
+            (Some(flag), false) if *flag != own => {
+                return Err(SealError::NamespaceMismatch { input: own, flag: flag.clone() });
+            }
+            (Some(flag), true) => meta.namespace = Some(flag.clone()),
+            _ => {}
+        }
+        if meta.namespace.as_deref().unwrap_or("").is_empty() {
+            return Err(SealError::NoNamespace);
+        }
+    }
+    if secret.data.is_empty() && !opts.allow_empty_data {
+        return Err(SealError::EmptyData);
+    }
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let label = scope.label(&namespace, &name);
+    let key = cert.public_key();
+    let mut encrypted_data = BTreeMap::new();
+    for (item, value) in &secret.data {
+        let blob = key.seal(&label, value.expose_secret())?;
+        encrypted_data.insert(item.clone(), base64::engine::general_purpose::STANDARD.encode(blob));
+    }
+    Ok(SealedSecret {
+        kind: SEALED_SECRET_KIND.to_string(),
+        api_version: SEALED_SECRET_API_VERSION.to_string(),
+        metadata: outer_metadata(&name, &meta, scope, cert, opts.now),
+        spec: SealedSecretSpec {
+            template: Some(SecretTemplateSpec {
+                metadata: Some(template_metadata(meta)),
+                type_: secret.type_.clone().filter(|t| !t.is_empty()),
+                immutable: secret.immutable,
+                data: None,
+            }),
+            data: None,
+            encrypted_data,
+        },
+        status: None,
+    })
+}
+
+/// Seals one raw value (`--raw`), returning the base64 text that goes into `encryptedData`.
+pub fn seal_raw(
+    cert: &Certificate,
+    scope: Scope,
+    namespace: &str,
+    name: &str,
+    value: &[u8],
+) -> Result<String, KeyError> {
+    let blob = cert.public_key().seal(&scope.label(namespace, name), value)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(blob))
+}
+
+/// Annotations sealant adds so age and key are readable offline.
+pub fn sealant_annotations(cert: &Certificate, now: OffsetDateTime) -> [(String, String); 2] {
+    let at = now.replace_nanosecond(0).unwrap_or(now).format(&Rfc3339).unwrap_or_default();
+    [
+        (SEALED_AT_ANNOTATION.to_string(), at),
+        (KEY_FINGERPRINT_ANNOTATION.to_string(), cert.fingerprint().to_string()),
+    ]
+}
+
+fn outer_metadata(name: &str, meta: &ObjectMeta, scope: Scope, cert: &Certificate, now: OffsetDateTime) -> ObjectMeta {
+    let mut annotations: BTreeMap<String, String> = sealant_annotations(cert, now).into_iter().collect();
+    scope.apply_to(&mut annotations);
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: meta.namespace.clone().filter(|n| !n.is_empty()),
+        annotations: Some(annotations),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The input's metadata minus what the server owns, the owner references, and the last-applied
+/// annotations (they can hold the plaintext, upstream issue #227).
+fn template_metadata(mut meta: ObjectMeta) -> ObjectMeta {
+    meta.uid = None;
+    meta.resource_version = None;
+    meta.generation = None;
+    meta.creation_timestamp = None;
+    meta.deletion_timestamp = None;
+    meta.deletion_grace_period_seconds = None;
+    meta.self_link = None;
+    meta.owner_references = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        for key in LAST_APPLIED_ANNOTATIONS {
+            a.remove(key);
+        }
+    }
+    if meta.annotations.as_ref().is_some_and(BTreeMap::is_empty) {
+        meta.annotations = None;
+    }
+    meta
+}

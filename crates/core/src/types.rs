@@ -1,0 +1,126 @@
+//! The Kubernetes objects sealant reads and writes: `SealedSecret` (ciphertext only) and the plaintext
+//! `Secret`, whose values never leave [`SecretValue`] until they are written out on purpose.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use secrecy::SecretSlice;
+use serde::{Deserialize, Serialize};
+
+/// `apiVersion` of SealedSecret objects.
+pub const SEALED_SECRET_API_VERSION: &str = "bitnami.com/v1alpha1";
+/// `kind` of SealedSecret objects.
+pub const SEALED_SECRET_KIND: &str = "SealedSecret";
+/// Annotation sealant writes: when the object was sealed (RFC 3339, UTC).
+pub const SEALED_AT_ANNOTATION: &str = "sealant.dev/sealed-at";
+/// Annotation sealant writes: `SHA256:` fingerprint of the certificate the items were sealed to.
+pub const KEY_FINGERPRINT_ANNOTATION: &str = "sealant.dev/key-fingerprint";
+/// Annotations kubectl and kubecfg use to remember the last applied object: they may hold plaintext
+/// `stringData`, so they are stripped before sealing (upstream issue #227).
+pub const LAST_APPLIED_ANNOTATIONS: [&str; 2] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "kubecfg.ksonnet.io/last-applied-configuration",
+];
+
+/// A plaintext secret value: wiped from memory when dropped, and never printed by `Debug`.
+pub type SecretValue = SecretSlice<u8>;
+
+/// Makes a [`SecretValue`] from bytes (the vector is moved, not copied).
+pub fn secret_value(bytes: Vec<u8>) -> SecretValue {
+    SecretSlice::from(bytes)
+}
+
+/// A `bitnami.com/v1alpha1` SealedSecret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecret {
+    /// Always `SealedSecret`.
+    #[serde(default)]
+    pub kind: String,
+    /// Always `bitnami.com/v1alpha1`.
+    #[serde(default)]
+    pub api_version: String,
+    /// Outer metadata: name, namespace, scope annotations, sealant annotations.
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    /// What to unseal.
+    pub spec: SealedSecretSpec,
+    /// Written by the controller; never by the CLI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<serde_json::Value>,
+}
+
+/// `spec` of a SealedSecret (spec section 2.2).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecretSpec {
+    /// Metadata, type and templated data of the Secret to produce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<SecretTemplateSpec>,
+    /// Deprecated whole-Secret ciphertext (base64), spec 1.6.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Item name → base64 sealed blob.
+    #[serde(default)]
+    pub encrypted_data: BTreeMap<String, String>,
+}
+
+/// `spec.template` of a SealedSecret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretTemplateSpec {
+    /// Metadata copied to the Secret (name and namespace are forced to the SealedSecret's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ObjectMeta>,
+    /// Secret type.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Secret immutability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable: Option<bool>,
+    /// Templated items, rendered with the decrypted items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<BTreeMap<String, String>>,
+}
+
+impl SealedSecret {
+    /// The object's namespace, or `""`.
+    pub fn namespace(&self) -> &str {
+        self.metadata.namespace.as_deref().unwrap_or("")
+    }
+
+    /// The object's name, or `""`.
+    pub fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// An outer annotation.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+}
+
+/// A plaintext v1 Secret (the input of `seal`, the output of `unseal`).
+#[derive(Debug, Default)]
+pub struct Secret {
+    /// Metadata as given.
+    pub metadata: ObjectMeta,
+    /// `type`, e.g. `Opaque`.
+    pub type_: Option<String>,
+    /// `immutable`.
+    pub immutable: Option<bool>,
+    /// Items: `data` decoded from base64, with `stringData` entries overriding same-named ones.
+    pub data: BTreeMap<String, SecretValue>,
+}
+
+impl Secret {
+    /// The Secret's namespace, or `""`.
+    pub fn namespace(&self) -> &str {
+        self.metadata.namespace.as_deref().unwrap_or("")
+    }
+
+    /// The Secret's name, or `""`.
+    pub fn name(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or("")
+    }
+}

@@ -1,0 +1,205 @@
+//! SealedSecret → Secret, exactly as the controller produces it (spec 2.5), for offline recovery and checks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+use crate::keys::Keyring;
+use crate::manifest::{self, Object};
+use crate::scope::Scope;
+use crate::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SealedSecret, Secret, secret_value};
+
+/// Template annotation that asks for no ownerReference on the produced Secret.
+pub const SKIP_OWNER_REFERENCES_ANNOTATION: &str = "sealedsecrets.bitnami.com/skip-set-owner-references";
+
+/// Why one item failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemError {
+    /// The stored text is not base64.
+    Base64(String),
+    /// No key opened it (wrong key, wrong name/namespace/scope, or tampered).
+    NoKey,
+    /// `template.data` could not be rendered.
+    Template(String),
+}
+
+impl fmt::Display for ItemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemError::Base64(e) => f.write_str(e),
+            ItemError::NoKey => f.write_str("no key could decrypt secret"),
+            ItemError::Template(e) => write!(f, "template: {e}"),
+        }
+    }
+}
+
+/// Why a SealedSecret cannot be unsealed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsealError {
+    /// Some items failed; grouped like upstream: `no key could decrypt secret (a, b)`.
+    #[error("{}", group(.0))]
+    Items(Vec<(String, ItemError)>),
+    /// Legacy `spec.data` while the caller refuses it.
+    #[error("using deprecated 'data' field, use 'encryptedData' or flip the feature flag")]
+    LegacyRefused,
+    /// Both `spec.data` and `encryptedData`.
+    #[error("cannot use the field 'encryptedData' and the deprecated field 'data' at the same time")]
+    LegacyAndItems,
+    /// The legacy payload decrypted but is not a Secret.
+    #[error("deprecated 'data' field does not hold a Secret")]
+    LegacyNotASecret,
+}
+
+fn group(errors: &[(String, ItemError)]) -> String {
+    let mut by_text: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (item, e) in errors {
+        by_text.entry(e.to_string()).or_default().push(item);
+    }
+    by_text.iter().map(|(text, items)| format!("{text} ({})", items.join(", "))).collect::<Vec<_>>().join("\n")
+}
+
+/// How to unseal.
+#[derive(Debug, Clone, Copy)]
+pub struct UnsealOptions {
+    /// Open legacy `spec.data` objects (the controller's default; kubeseal refuses them).
+    pub accept_legacy_data: bool,
+}
+
+impl Default for UnsealOptions {
+    fn default() -> Self {
+        Self { accept_legacy_data: true }
+    }
+}
+
+/// The result of unsealing: the Secret, and which key opened each item.
+#[derive(Debug)]
+pub struct Unsealed {
+    /// The Secret the controller would write.
+    pub secret: Secret,
+    /// Item → fingerprint of the key that opened it.
+    pub keys_used: BTreeMap<String, String>,
+}
+
+/// Unseals with every key of `keyring`, the one named by `sealant.dev/key-fingerprint` first.
+pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Result<Unsealed, UnsealError> {
+    let hint = ss.annotation(KEY_FINGERPRINT_ANNOTATION);
+    // Why the outer annotations: the template is copied into the Secret, the outer metadata is what the label
+    // was made for; a wrong scope can only make decryption fail, never widen it (the label is in the OAEP).
+    let scope = Scope::from_annotations(ss.metadata.annotations.as_ref());
+    let label = scope.label(ss.namespace(), ss.name());
+    if let Some(legacy) = &ss.spec.data {
+        return unseal_legacy(ss, legacy, &label, keyring, hint, opts);
+    }
+    let template = ss.spec.template.clone().unwrap_or_default();
+    let mut secret = Secret {
+        metadata: template.metadata.unwrap_or_default(),
+        type_: template.type_,
+        immutable: template.immutable,
+        data: BTreeMap::new(),
+    };
+    let mut errors = Vec::new();
+    let mut keys_used = BTreeMap::new();
+    for (item, text) in &ss.spec.encrypted_data {
+        let blob = match decode_blob(text) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push((item.clone(), ItemError::Base64(e)));
+                continue;
+            }
+        };
+        match keyring.open(&label, &blob, hint) {
+            Ok((plain, fingerprint)) => {
+                keys_used.insert(item.clone(), fingerprint.to_string());
+                secret.data.insert(item.clone(), secret_value(plain.to_vec()));
+            }
+            Err(_) => errors.push((item.clone(), ItemError::NoKey)),
+        }
+    }
+    if let Some(templates) = &template.data {
+        if errors.is_empty() {
+            for (item, tmpl) in templates {
+                match crate::template::render(item, tmpl, &secret.data) {
+                    Ok(out) => {
+                        secret.data.insert(item.clone(), out);
+                    }
+                    Err(e) => errors.push((item.clone(), ItemError::Template(e.to_string()))),
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(UnsealError::Items(errors));
+    }
+    finish(ss, &mut secret.metadata, template_skips_owner(ss));
+    Ok(Unsealed { secret, keys_used })
+}
+
+fn unseal_legacy(
+    ss: &SealedSecret,
+    legacy: &str,
+    label: &[u8],
+    keyring: &Keyring,
+    hint: Option<&str>,
+    opts: UnsealOptions,
+) -> Result<Unsealed, UnsealError> {
+    if !opts.accept_legacy_data {
+        return Err(UnsealError::LegacyRefused);
+    }
+    if !ss.spec.encrypted_data.is_empty() {
+        return Err(UnsealError::LegacyAndItems);
+    }
+    let item = |e| UnsealError::Items(vec![("data".to_string(), e)]);
+    let blob = decode_blob(legacy).map_err(|e| item(ItemError::Base64(e)))?;
+    let (plain, fingerprint) = keyring.open(label, &blob, hint).map_err(|_| item(ItemError::NoKey))?;
+    let text = std::str::from_utf8(&plain).map_err(|_| UnsealError::LegacyNotASecret)?;
+    let (_, mut objects) = manifest::read(text).map_err(|_| UnsealError::LegacyNotASecret)?;
+    let Some(Object::Secret(mut secret)) = objects.pop().map(|l| l.object) else {
+        return Err(UnsealError::LegacyNotASecret);
+    };
+    finish(ss, &mut secret.metadata, false);
+    let keys_used = secret.data.keys().map(|k| (k.clone(), fingerprint.to_string())).collect();
+    Ok(Unsealed { secret, keys_used })
+}
+
+fn template_skips_owner(ss: &SealedSecret) -> bool {
+    ss.spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get(SKIP_OWNER_REFERENCES_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
+/// Name and namespace forced to the SealedSecret's; one controller ownerReference unless skipped.
+fn finish(ss: &SealedSecret, meta: &mut ObjectMeta, skip_owner: bool) {
+    meta.name = ss.metadata.name.clone();
+    meta.namespace = ss.metadata.namespace.clone();
+    meta.owner_references = (!skip_owner).then(|| {
+        vec![OwnerReference {
+            api_version: SEALED_SECRET_API_VERSION.to_string(),
+            kind: SEALED_SECRET_KIND.to_string(),
+            name: ss.name().to_string(),
+            uid: ss.metadata.uid.clone().unwrap_or_default(),
+            controller: Some(true),
+            block_owner_deletion: None,
+        }]
+    });
+}
+
+/// Decodes a stored blob like Go's StdEncoding: CR and LF are skipped, anything else must be valid. The
+/// error reads like Go's (`illegal base64 data at input byte N`).
+pub fn decode_blob(text: &str) -> Result<Vec<u8>, String> {
+    use base64::DecodeError as E;
+    let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    base64::engine::general_purpose::STANDARD.decode(&compact).map_err(|e| {
+        let at = match e {
+            E::InvalidByte(at, _) | E::InvalidLastSymbol { offset: at, .. } => at,
+            E::InvalidLength(_) | E::InvalidPadding => compact.len() / 4 * 4,
+        };
+        format!("illegal base64 data at input byte {at}")
+    })
+}
