@@ -10,8 +10,8 @@ use aws_lc_rs::digest;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::{
-    self, KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
-    PrivateDecryptingKey, PublicEncryptingKey,
+    self, KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
+    PublicEncryptingKey,
 };
 use base64::Engine as _;
 use zeroize::Zeroizing;
@@ -52,11 +52,13 @@ impl std::fmt::Debug for PublicKey {
 impl PublicKey {
     /// Reads an RSA key from an X.509 `SubjectPublicKeyInfo` (DER).
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = PublicEncryptingKey::from_der(der)
-            .map_err(|e| KeyError(format!("not a usable RSA public key: {e}")))?;
-        let oaep = OaepPublicEncryptingKey::new(key)
-            .map_err(|_| KeyError("RSA key cannot be used for OAEP".into()))?;
-        Ok(Self { oaep: std::sync::Arc::new(oaep), spki_der: der.to_vec() })
+        let key =
+            PublicEncryptingKey::from_der(der).map_err(|e| KeyError(format!("not a usable RSA public key: {e}")))?;
+        let oaep = OaepPublicEncryptingKey::new(key).map_err(|_| KeyError("RSA key cannot be used for OAEP".into()))?;
+        Ok(Self {
+            oaep: std::sync::Arc::new(oaep),
+            spki_der: der.to_vec(),
+        })
     }
 
     /// The modulus size in bits.
@@ -79,7 +81,10 @@ impl PublicKey {
         ssh_mpint(&mut wire, parsed.exponent().big_endian_without_leading_zero());
         ssh_mpint(&mut wire, parsed.modulus().big_endian_without_leading_zero());
         let hash = digest::digest(&digest::SHA256, &wire);
-        Ok(format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash.as_ref())))
+        Ok(format!(
+            "SHA256:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(hash.as_ref())
+        ))
     }
 
     /// Seals one item: a fresh random session key per call, so the fixed zero GCM nonce is never reused with
@@ -110,11 +115,10 @@ pub fn assemble(
     session_key: &[u8; SESSION_KEY_LEN],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, KeyError> {
-    let rsa_len = u16::try_from(wrapped_session_key.len())
-        .map_err(|_| KeyError("RSA block longer than 65535 bytes".into()))?;
+    let rsa_len =
+        u16::try_from(wrapped_session_key.len()).map_err(|_| KeyError("RSA block longer than 65535 bytes".into()))?;
     let key = aead_key(session_key).map_err(|_| KeyError("bad AES session key".into()))?;
-    let mut out =
-        Vec::with_capacity(PREFIX_LEN + wrapped_session_key.len() + plaintext.len() + TAG_LEN);
+    let mut out = Vec::with_capacity(PREFIX_LEN + wrapped_session_key.len() + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&rsa_len.to_be_bytes());
     out.extend_from_slice(wrapped_session_key);
     let body_start = out.len();
@@ -136,7 +140,9 @@ pub struct PrivateKey {
 impl std::fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Why: never print key material, even in debug output.
-        f.debug_struct("PrivateKey").field("bits", &self.public.bits()).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("bits", &self.public.bits())
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,10 +156,10 @@ impl PrivateKey {
 
     /// Reads a PKCS#1 `RSAPrivateKey` (DER), the form upstream writes into `tls.key`.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        let pair = rsa::KeyPair::from_der(der)
-            .map_err(|e| KeyError(format!("not a usable RSA private key: {e}")))?;
-        let pkcs8: Pkcs8V1Der<'static> =
-            pair.as_der().map_err(|_| KeyError("cannot re-encode RSA private key".into()))?;
+        let pair = rsa::KeyPair::from_der(der).map_err(|e| KeyError(format!("not a usable RSA private key: {e}")))?;
+        let pkcs8: Pkcs8V1Der<'static> = pair
+            .as_der()
+            .map_err(|_| KeyError("cannot re-encode RSA private key".into()))?;
         Self::from_pkcs8_der(pkcs8.as_ref())
     }
 
@@ -166,8 +172,7 @@ impl PrivateKey {
             8192 => KeySize::Rsa8192,
             other => return Err(KeyError(format!("unsupported RSA key size {other}"))),
         };
-        let key = PrivateDecryptingKey::generate(size)
-            .map_err(|_| KeyError("RSA key generation failed".into()))?;
+        let key = PrivateDecryptingKey::generate(size).map_err(|_| KeyError("RSA key generation failed".into()))?;
         Self::from_decrypting_key(key)
     }
 
@@ -213,8 +218,7 @@ impl PrivateKey {
             .decrypt(&OAEP_SHA256_MGF1SHA256, wrapped, &mut session_key, Some(label))
             .map_err(|_| OpenError)?
             .len();
-        let session_key: &[u8; SESSION_KEY_LEN] =
-            session_key[..len].try_into().map_err(|_| OpenError)?;
+        let session_key: &[u8; SESSION_KEY_LEN] = session_key[..len].try_into().map_err(|_| OpenError)?;
         let key = aead_key(session_key).map_err(|_| OpenError)?;
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain_len = key

@@ -53,19 +53,22 @@ impl Certificate {
     pub fn from_pem(data: &[u8]) -> Result<Self, CertError> {
         let blocks = pem::parse_many(data).unwrap_or_default();
         let Some(block) = blocks.iter().find(|b| b.tag() == "CERTIFICATE") else {
-            return Err(CertError::NoCertificate { hint: pem_hint(&blocks, data) });
+            return Err(CertError::NoCertificate {
+                hint: pem_hint(&blocks, data),
+            });
         };
-        let (_, cert) = x509_parser::parse_x509_certificate(block.contents())
-            .map_err(|e| CertError::Malformed(e.to_string()))?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(block.contents()).map_err(|e| CertError::Malformed(e.to_string()))?;
         let spki = cert.public_key();
         match spki.parsed() {
             Ok(x509_parser::public_key::PublicKey::RSA(_)) => {}
             Ok(other) => return Err(CertError::NotRsa(public_key_kind(&other).to_string())),
             Err(e) => return Err(CertError::Malformed(e.to_string())),
         }
-        let public_key =
-            PublicKey::from_spki_der(spki.raw).map_err(|e| CertError::Unusable(e.to_string()))?;
-        let fingerprint = public_key.fingerprint().map_err(|e| CertError::Unusable(e.to_string()))?;
+        let public_key = PublicKey::from_spki_der(spki.raw).map_err(|e| CertError::Unusable(e.to_string()))?;
+        let fingerprint = public_key
+            .fingerprint()
+            .map_err(|e| CertError::Unusable(e.to_string()))?;
         let validity = cert.validity();
         Ok(Self {
             public_key,
@@ -78,7 +81,11 @@ impl Certificate {
 
     /// Fails if the certificate has expired at `now` (upstream checks only the end of validity).
     pub fn ensure_valid_at(&self, now: OffsetDateTime) -> Result<(), CertError> {
-        if now > self.not_after { Err(CertError::Expired(self.not_after)) } else { Ok(()) }
+        if now > self.not_after {
+            Err(CertError::Expired(self.not_after))
+        } else {
+            Ok(())
+        }
     }
 
     /// The RSA public key.
@@ -196,7 +203,9 @@ pub fn load_private_keys(data: &[u8]) -> Result<Vec<PrivateKey>, PrivateKeyError
     let (_, objects) = crate::manifest::read(text).map_err(|e| PrivateKeyError::Invalid(e.to_string()))?;
     let mut keys = Vec::new();
     for located in objects {
-        let crate::manifest::Object::Secret(secret) = located.object else { continue };
+        let crate::manifest::Object::Secret(secret) = located.object else {
+            continue;
+        };
         let Some(pem) = secret.data.get("tls.key") else {
             return Err(PrivateKeyError::Invalid(format!(
                 "document {}: secret must contain a 'tls.key' item",
@@ -299,12 +308,7 @@ impl Keyring {
 
     /// Opens one item with the first key that works, trying `hint` (a fingerprint) first. Returns the
     /// plaintext and the fingerprint of the key that opened it.
-    pub fn open(
-        &self,
-        label: &[u8],
-        blob: &[u8],
-        hint: Option<&str>,
-    ) -> Result<(Zeroizing<Vec<u8>>, &str), OpenError> {
+    pub fn open(&self, label: &[u8], blob: &[u8], hint: Option<&str>) -> Result<(Zeroizing<Vec<u8>>, &str), OpenError> {
         let hinted = self.keys.iter().filter(|(fp, _)| Some(fp.as_str()) == hint);
         let others = self.keys.iter().filter(|(fp, _)| Some(fp.as_str()) != hint);
         hinted
@@ -338,8 +342,13 @@ mod tests {
     fn expired_certificate_is_refused_with_the_go_date() {
         let start = time::macros::datetime!(2017-06-20 04:32:45 UTC);
         let (_, cert) = generate_key_and_cert(2048, start, DEFAULT_CERT_VALIDITY).unwrap();
-        let err = cert.ensure_valid_at(time::macros::datetime!(2030-01-01 00:00 UTC)).unwrap_err();
-        assert_eq!(err.to_string(), "failed to encrypt using an expired certificate on June 18, 2027");
+        let err = cert
+            .ensure_valid_at(time::macros::datetime!(2030-01-01 00:00 UTC))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to encrypt using an expired certificate on June 18, 2027"
+        );
         assert!(cert.ensure_valid_at(start).is_ok());
     }
 
@@ -349,7 +358,10 @@ mod tests {
         let pem = private_key_pkcs1_pem(&key).unwrap();
         assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
         let back = private_keys_from_pem(pem.as_bytes()).unwrap();
-        assert_eq!(back[0].public_key().fingerprint().unwrap(), key.public_key().fingerprint().unwrap());
+        assert_eq!(
+            back[0].public_key().fingerprint().unwrap(),
+            key.public_key().fingerprint().unwrap()
+        );
     }
 
     #[test]

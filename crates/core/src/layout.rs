@@ -134,8 +134,15 @@ pub struct Document {
 }
 
 enum Frame {
-    Mapping { start: Node, entries: Vec<Entry>, key: Option<(String, Node)> },
-    Sequence { start: Node, items: Vec<Node> },
+    Mapping {
+        start: Node,
+        entries: Vec<Entry>,
+        key: Option<(String, Node)>,
+    },
+    Sequence {
+        start: Node,
+        items: Vec<Node>,
+    },
 }
 
 /// Indexes every document of a YAML stream.
@@ -171,7 +178,12 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
                     let doc_end = end.max(root.as_ref().map_or(doc_start, |r| r.span.end));
                     let line = root.as_ref().map_or(line, |r| r.line);
                     let root = root.filter(|r| !is_null_scalar(source, r));
-                    docs.push(Document { number, span: doc_start..doc_end, line, root });
+                    docs.push(Document {
+                        number,
+                        span: doc_start..doc_end,
+                        line,
+                        root,
+                    });
                 }
                 continue;
             }
@@ -184,12 +196,23 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
                         message: format!("nesting deeper than {MAX_DEPTH} levels"),
                     });
                 }
-                let style = if style == StructureStyle::Flow { Style::Flow } else { Style::Indented };
+                let style = if style == StructureStyle::Flow {
+                    Style::Flow
+                } else {
+                    Style::Indented
+                };
                 let start = here(NodeKind::Scalar, style, start..end);
                 stack.push(if matches!(event, Event::MappingStart(..)) {
-                    Frame::Mapping { start, entries: Vec::new(), key: None }
+                    Frame::Mapping {
+                        start,
+                        entries: Vec::new(),
+                        key: None,
+                    }
                 } else {
-                    Frame::Sequence { start, items: Vec::new() }
+                    Frame::Sequence {
+                        start,
+                        items: Vec::new(),
+                    }
                 });
                 continue;
             }
@@ -240,7 +263,11 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
 fn attach(stack: &mut [Frame], current: &mut Option<(usize, usize, Option<Node>)>, node: Node) {
     match stack.last_mut() {
         Some(Frame::Mapping { entries, key, .. }) => match key.take() {
-            Some((key, key_node)) => entries.push(Entry { key, key_node, value: node }),
+            Some((key, key_node)) => entries.push(Entry {
+                key,
+                key_node,
+                value: node,
+            }),
             None => *key = Some((String::new(), node)),
         },
         Some(Frame::Sequence { items, .. }) => items.push(node),
@@ -266,7 +293,11 @@ fn block_end(source: &str, start: usize, end: usize) -> usize {
 
 /// Renders a string as a YAML scalar: plain when that reads back as the same string, else double-quoted.
 pub fn render_scalar(value: &str) -> String {
-    if is_plain_safe(value) { value.to_string() } else { double_quoted(value) }
+    if is_plain_safe(value) {
+        value.to_string()
+    } else {
+        double_quoted(value)
+    }
 }
 
 fn render_in_style(value: &str, style: Style) -> String {
@@ -286,7 +317,9 @@ fn double_quoted(value: &str) -> String {
 
 /// True when `value` can be written unquoted and reads back as the same string (YAML 1.1 and 1.2).
 pub fn is_plain_safe(value: &str) -> bool {
-    let Some(first) = value.chars().next() else { return false };
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
     let reserved = matches!(
         value.to_ascii_lowercase().as_str(),
         "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
@@ -313,33 +346,93 @@ pub struct Editor<'a> {
     source: &'a str,
     root: &'a Node,
     edits: Vec<(Range<usize>, String)>,
+    /// New keys, grouped by the mapping they go into (keyed by its start offset), as a tree of new entries.
+    inserts: Vec<(&'a Node, Tree)>,
+}
+
+/// New entries to add under one mapping.
+#[derive(Debug, Default)]
+struct Tree(std::collections::BTreeMap<String, Leaf>);
+
+#[derive(Debug)]
+enum Leaf {
+    Value(String),
+    Nested(Tree),
+}
+
+impl Tree {
+    fn add(&mut self, path: &[&str], value: &str) {
+        match path {
+            [] => {}
+            [key] => {
+                self.0.insert((*key).to_string(), Leaf::Value(value.to_string()));
+            }
+            [key, rest @ ..] => {
+                let entry = self
+                    .0
+                    .entry((*key).to_string())
+                    .or_insert_with(|| Leaf::Nested(Tree::default()));
+                if let Leaf::Value(_) = entry {
+                    *entry = Leaf::Nested(Tree::default());
+                }
+                if let Leaf::Nested(tree) = entry {
+                    tree.add(rest, value);
+                }
+            }
+        }
+    }
 }
 
 impl<'a> Editor<'a> {
     /// Starts editing `doc` of `source`.
     pub fn new(source: &'a str, doc: &'a Document) -> Result<Self, EditError> {
-        let root = doc.root.as_ref().filter(|r| r.entries().is_some()).ok_or(EditError::NoRoot)?;
-        Ok(Self { source, root, edits: Vec::new() })
+        let root = doc
+            .root
+            .as_ref()
+            .filter(|r| r.entries().is_some())
+            .ok_or(EditError::NoRoot)?;
+        Ok(Self {
+            source,
+            root,
+            edits: Vec::new(),
+            inserts: Vec::new(),
+        })
     }
 
     /// Sets the string at `path` (mapping keys), creating missing mappings. An existing value keeps its
-    /// position, quoting style where possible, and trailing comment; a new key goes in sorted position when
-    /// its siblings are sorted, else last, at their indentation.
+    /// position, quoting style where possible, and trailing comment; new keys go in sorted position when
+    /// their siblings are sorted, else last, at their indentation.
     pub fn set(&mut self, path: &[&str], value: &str) -> Result<(), EditError> {
         let (last, parents) = path.split_last().ok_or(EditError::NoRoot)?;
         let mut node = self.root;
         for (depth, key) in parents.iter().enumerate() {
-            let entries = node.entries().ok_or_else(|| EditError::NotAMapping(path[..depth].join(".")))?;
+            let entries = node
+                .entries()
+                .ok_or_else(|| EditError::NotAMapping(path[..depth].join(".")))?;
             match entries.iter().find(|e| e.key == *key) {
                 Some(entry) => node = &entry.value,
-                None => return self.insert(node, &path[depth..], value),
+                None => return self.queue(node, &path[depth..], value),
             }
         }
-        let entries = node.entries().ok_or_else(|| EditError::NotAMapping(parents.join(".")))?;
+        let entries = node
+            .entries()
+            .ok_or_else(|| EditError::NotAMapping(parents.join(".")))?;
         match entries.iter().find(|e| e.key == *last) {
             Some(entry) => self.replace(entry, value, path),
-            None => self.insert(node, &[*last], value),
+            None => self.queue(node, &[*last], value),
         }
+    }
+
+    fn queue(&mut self, mapping: &'a Node, rest: &[&str], value: &str) -> Result<(), EditError> {
+        let index = match self.inserts.iter().position(|(m, _)| std::ptr::eq(*m, mapping)) {
+            Some(i) => i,
+            None => {
+                self.inserts.push((mapping, Tree::default()));
+                self.inserts.len() - 1
+            }
+        };
+        self.inserts[index].1.add(rest, value);
+        Ok(())
     }
 
     fn replace(&mut self, entry: &Entry, value: &str, path: &[&str]) -> Result<(), EditError> {
@@ -363,30 +456,37 @@ impl<'a> Editor<'a> {
         }
     }
 
-    fn insert(&mut self, mapping: &Node, rest: &[&str], value: &str) -> Result<(), EditError> {
+    fn insert(&mut self, mapping: &Node, tree: &Tree) -> Result<(), EditError> {
         let entries = mapping.entries().ok_or(EditError::NoRoot)?;
         if mapping.style == Style::Flow {
-            let text = nested_flow(rest, value);
             let close = mapping.span.end.saturating_sub(1);
-            let sep = if entries.is_empty() { "" } else { ", " };
-            self.edits.push((close..close, format!("{sep}{text}")));
+            let mut sep = if entries.is_empty() { "" } else { ", " };
+            let mut text = String::new();
+            for (key, leaf) in &tree.0 {
+                text.push_str(sep);
+                text.push_str(&flow_entry(key, leaf));
+                sep = ", ";
+            }
+            self.edits.push((close..close, text));
             return Ok(());
         }
         let indent = " ".repeat(mapping.column);
         let step = self.indent_step();
-        let text = nested_block(rest, value, &indent, step);
-        let key = rest[0];
         let sorted = entries.windows(2).all(|w| w[0].key <= w[1].key);
-        if let Some(next) = entries.iter().find(|e| sorted && e.key.as_str() > key) {
-            let at = line_start(self.source, next.key_node.span.start);
-            self.edits.push((at..at, format!("{text}\n")));
-        } else {
-            let last = entries.last().map_or(mapping.span.end, |e| e.value.span.end);
-            let at = line_end(self.source, last);
-            if at > 0 && self.source.as_bytes()[at - 1] == b'\n' {
+        for (key, leaf) in &tree.0 {
+            let mut text = String::new();
+            block_entry(&mut text, key, leaf, &indent, step);
+            if let Some(next) = entries.iter().find(|e| sorted && e.key.as_str() > key.as_str()) {
+                let at = line_start(self.source, next.key_node.span.start);
                 self.edits.push((at..at, format!("{text}\n")));
             } else {
-                self.edits.push((at..at, format!("\n{text}")));
+                let last = entries.last().map_or(mapping.span.end, |e| e.value.span.end);
+                let at = line_end(self.source, last);
+                if at > 0 && self.source.as_bytes()[at - 1] == b'\n' {
+                    self.edits.push((at..at, format!("{text}\n")));
+                } else {
+                    self.edits.push((at..at, format!("\n{text}")));
+                }
             }
         }
         Ok(())
@@ -407,6 +507,10 @@ impl<'a> Editor<'a> {
 
     /// Applies the edits and returns the new text.
     pub fn finish(mut self) -> Result<String, EditError> {
+        for (mapping, tree) in std::mem::take(&mut self.inserts) {
+            self.insert(mapping, &tree)?;
+        }
+        // Stable sort: insertions at the same offset keep their (key) order.
         self.edits.sort_by_key(|(r, _)| (r.start, r.end));
         if self.edits.windows(2).any(|w| w[0].0.end > w[1].0.start) {
             return Err(EditError::Overlap);
@@ -423,28 +527,32 @@ impl<'a> Editor<'a> {
     }
 }
 
-fn nested_block(path: &[&str], value: &str, indent: &str, step: usize) -> String {
-    let mut text = String::new();
-    let mut pad = indent.to_string();
-    for (i, key) in path.iter().enumerate() {
-        if i > 0 {
-            text.push('\n');
-            pad.push_str(&" ".repeat(step));
+fn block_entry(out: &mut String, key: &str, leaf: &Leaf, indent: &str, step: usize) {
+    out.push_str(indent);
+    out.push_str(&render_scalar(key));
+    out.push(':');
+    match leaf {
+        Leaf::Value(v) => {
+            out.push(' ');
+            out.push_str(&render_scalar(v));
         }
-        text.push_str(&pad);
-        text.push_str(&render_scalar(key));
-        text.push(':');
+        Leaf::Nested(tree) => {
+            let inner = format!("{indent}{}", " ".repeat(step));
+            for (k, l) in &tree.0 {
+                out.push('\n');
+                block_entry(out, k, l, &inner, step);
+            }
+        }
     }
-    text.push(' ');
-    text.push_str(&render_scalar(value));
-    text
 }
 
-fn nested_flow(path: &[&str], value: &str) -> String {
-    match path.split_first() {
-        Some((key, [])) => format!("{}: {}", render_scalar(key), double_quoted(value)),
-        Some((key, rest)) => format!("{}: {{{}}}", render_scalar(key), nested_flow(rest, value)),
-        None => String::new(),
+fn flow_entry(key: &str, leaf: &Leaf) -> String {
+    match leaf {
+        Leaf::Value(v) => format!("{}: {}", render_scalar(key), double_quoted(v)),
+        Leaf::Nested(tree) => {
+            let inner: Vec<String> = tree.0.iter().map(|(k, l)| flow_entry(k, l)).collect();
+            format!("{}: {{{}}}", render_scalar(key), inner.join(", "))
+        }
     }
 }
 
@@ -527,7 +635,26 @@ kind: Other
     #[test]
     fn missing_mappings_are_created() {
         let out = set(FILE, &["spec", "template", "metadata", "labels", "app"], "db");
-        assert_eq!(out, FILE.replace("      name: db\n", "      labels:\n        app: db\n      name: db\n"));
+        assert_eq!(
+            out,
+            FILE.replace("      name: db\n", "      labels:\n        app: db\n      name: db\n")
+        );
+    }
+
+    #[test]
+    fn several_new_keys_under_one_new_mapping_share_it() {
+        let docs = index(FILE).unwrap();
+        let mut ed = Editor::new(FILE, &docs[0]).unwrap();
+        ed.set(&["metadata", "annotations", "b"], "2").unwrap();
+        ed.set(&["metadata", "annotations", "a"], "1").unwrap();
+        let out = ed.finish().unwrap();
+        assert_eq!(
+            out,
+            FILE.replace(
+                "  name: db   #",
+                "  annotations:\n    a: \"1\"\n    b: \"2\"\n  name: db   #"
+            )
+        );
     }
 
     #[test]

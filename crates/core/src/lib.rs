@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// A library never writes to the terminal: the binaries decide what to show.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod envelope;
 pub mod keys;

@@ -64,7 +64,12 @@ impl fmt::Display for ManifestError {
 
 impl ManifestError {
     fn new(document: &str, line: Option<usize>, message: impl Into<String>) -> Self {
-        Self { document: document.to_string(), line, item: None, message: message.into() }
+        Self {
+            document: document.to_string(),
+            line,
+            item: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -72,7 +77,7 @@ impl ManifestError {
 #[derive(Debug)]
 pub enum Object {
     /// A v1 Secret (plaintext).
-    Secret(Secret),
+    Secret(Box<Secret>),
     /// A SealedSecret.
     SealedSecret(Box<SealedSecret>),
     /// Anything else, by `apiVersion` and `kind`.
@@ -109,7 +114,11 @@ pub struct Located {
 /// Reads every object of a manifest. `v1 List`s are unwrapped; empty documents are skipped.
 pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
     if text.len() > MAX_INPUT_BYTES {
-        return Err(ManifestError::new("1", None, format!("input larger than {MAX_INPUT_BYTES} bytes")));
+        return Err(ManifestError::new(
+            "1",
+            None,
+            format!("input larger than {MAX_INPUT_BYTES} bytes"),
+        ));
     }
     let format = Format::detect(text);
     let mut out = Vec::new();
@@ -135,7 +144,11 @@ pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
                 let Some(next) = stream.next() else { break };
                 number += 1;
                 let raw = next.map_err(|e| {
-                    ManifestError::new(&number.to_string(), Some(e.line()), format!("not valid JSON: {}", json_reason(&e)))
+                    ManifestError::new(
+                        &number.to_string(),
+                        Some(e.line()),
+                        format!("not valid JSON: {}", json_reason(&e)),
+                    )
                 })?;
                 push_objects(raw, number.to_string(), line, &mut out)?;
             }
@@ -170,7 +183,12 @@ fn json_reason(e: &serde_json::Error) -> String {
 }
 
 fn push_objects(raw: RawDoc, document: String, line: usize, out: &mut Vec<Located>) -> Result<(), ManifestError> {
-    if raw.kind.as_deref() == Some("List") || raw.kind.as_deref().is_some_and(|k| k.ends_with("List") && raw.items.is_some()) {
+    if raw.kind.as_deref() == Some("List")
+        || raw
+            .kind
+            .as_deref()
+            .is_some_and(|k| k.ends_with("List") && raw.items.is_some())
+    {
         for (i, item) in raw.items.unwrap_or_default().into_iter().enumerate() {
             push_objects(item, format!("{document}.items[{i}]"), line, out)?;
         }
@@ -202,17 +220,23 @@ fn convert(raw: RawDoc, document: &str, line: usize) -> Result<Object, ManifestE
                 };
                 data.insert(key, secret_value(text.as_bytes().to_vec()));
             }
-            Ok(Object::Secret(Secret {
+            Ok(Object::Secret(Box::new(Secret {
                 metadata: raw.metadata.unwrap_or_default(),
                 type_: raw.type_,
                 immutable: raw.immutable,
                 data,
-            }))
+            })))
         }
         (_, Some(SEALED_SECRET_KIND)) => {
-            let spec = raw.spec.ok_or_else(|| ManifestError::new(document, Some(line), "SealedSecret has no spec"))?;
+            let spec = raw
+                .spec
+                .ok_or_else(|| ManifestError::new(document, Some(line), "SealedSecret has no spec"))?;
             let spec = serde_json::from_value(spec).map_err(|e| {
-                ManifestError::new(document, Some(line), format!("bad SealedSecret spec: {}", json_reason(&e)))
+                ManifestError::new(
+                    document,
+                    Some(line),
+                    format!("bad SealedSecret spec: {}", json_reason(&e)),
+                )
             })?;
             Ok(Object::SealedSecret(Box::new(SealedSecret {
                 kind: SEALED_SECRET_KIND.to_string(),
@@ -349,8 +373,11 @@ pub fn write_secrets(secrets: &[Secret], format: Format) -> Zeroizing<String> {
                 out.push_str("---\n");
                 let sorted = SecretOut { secret, sorted: true };
                 out.push_str(&Zeroizing::new(
-                    serde_saphyr::to_string_with_options(&sorted, serde_saphyr::ser_options! { prefer_block_scalars: false })
-                        .unwrap_or_default(),
+                    serde_saphyr::to_string_with_options(
+                        &sorted,
+                        serde_saphyr::ser_options! { prefer_block_scalars: false },
+                    )
+                    .unwrap_or_default(),
                 ));
             }
             Format::Json => {
@@ -382,7 +409,12 @@ impl Serialize for SecretOut<'_> {
         let data: BTreeMap<&str, Zeroizing<String>> = s_
             .data
             .iter()
-            .map(|(k, v)| (k.as_str(), Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(v.expose_secret()))))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(v.expose_secret())),
+                )
+            })
             .collect();
         let data: BTreeMap<&str, &str> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut map = s.serialize_map(None)?;

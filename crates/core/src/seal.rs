@@ -61,7 +61,13 @@ pub struct SealOptions {
 
 impl Default for SealOptions {
     fn default() -> Self {
-        Self { scope: None, namespace: None, name: None, allow_empty_data: false, now: OffsetDateTime::now_utc() }
+        Self {
+            scope: None,
+            namespace: None,
+            name: None,
+            allow_empty_data: false,
+            now: OffsetDateTime::now_utc(),
+        }
     }
 }
 
@@ -71,7 +77,11 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
     if let Some(name) = &opts.name {
         meta.name = Some(name.clone());
     }
-    let name = meta.name.clone().filter(|n| !n.is_empty()).ok_or(SealError::MissingName)?;
+    let name = meta
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or(SealError::MissingName)?;
     let annotations = meta.annotations.get_or_insert_with(BTreeMap::new);
     if let Some(scope) = opts.scope.filter(|s| *s != Scope::Strict) {
         scope.apply_to(annotations);
@@ -81,7 +91,10 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
         let own = meta.namespace.clone().unwrap_or_default();
         match (&opts.namespace, own.is_empty()) {
             (Some(flag), false) if *flag != own => {
-                return Err(SealError::NamespaceMismatch { input: own, flag: flag.clone() });
+                return Err(SealError::NamespaceMismatch {
+                    input: own,
+                    flag: flag.clone(),
+                });
             }
             (Some(flag), true) => meta.namespace = Some(flag.clone()),
             _ => {}
@@ -133,7 +146,11 @@ pub fn seal_raw(
 
 /// Annotations sealant adds so age and key are readable offline.
 pub fn sealant_annotations(cert: &Certificate, now: OffsetDateTime) -> [(String, String); 2] {
-    let at = now.replace_nanosecond(0).unwrap_or(now).format(&Rfc3339).unwrap_or_default();
+    let at = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default();
     [
         (SEALED_AT_ANNOTATION.to_string(), at),
         (KEY_FINGERPRINT_ANNOTATION.to_string(), cert.fingerprint().to_string()),

@@ -22,12 +22,11 @@ pub struct TemplateError {
 }
 
 /// Renders `template` with the decrypted items as `.`.
-pub fn render(
-    name: &str,
-    template: &str,
-    items: &BTreeMap<String, SecretValue>,
-) -> Result<SecretValue, TemplateError> {
-    let fail = |message: String| TemplateError { name: name.to_string(), message };
+pub fn render(name: &str, template: &str, items: &BTreeMap<String, SecretValue>) -> Result<SecretValue, TemplateError> {
+    let fail = |message: String| TemplateError {
+        name: name.to_string(),
+        message,
+    };
     let mut out = Zeroizing::new(String::new());
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
@@ -106,7 +105,10 @@ fn call(
 ) -> Result<Zeroizing<String>, String> {
     let one = || match args {
         [a] => Ok(a.as_str()),
-        _ => Err(format!("wrong number of args for {function}: want 1 got {}", args.len())),
+        _ => Err(format!(
+            "wrong number of args for {function}: want 1 got {}",
+            args.len()
+        )),
     };
     let z = |s: String| Ok(Zeroizing::new(s));
     match function {
@@ -120,7 +122,9 @@ fn call(
         "squote" => z(format!("'{}'", one()?)),
         "b64enc" => z(base64::engine::general_purpose::STANDARD.encode(one()?)),
         "b64dec" => {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(one()?).map_err(|e| e.to_string())?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(one()?)
+                .map_err(|e| e.to_string())?;
             z(String::from_utf8_lossy(&bytes).into_owned())
         }
         "upper" => z(one()?.to_uppercase()),
@@ -217,7 +221,10 @@ mod tests {
     use super::*;
 
     fn items(pairs: &[(&str, &str)]) -> BTreeMap<String, SecretValue> {
-        pairs.iter().map(|(k, v)| (k.to_string(), secret_value(v.as_bytes().to_vec()))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), secret_value(v.as_bytes().to_vec())))
+            .collect()
     }
 
     fn r(t: &str, pairs: &[(&str, &str)]) -> Result<String, TemplateError> {
@@ -226,15 +233,24 @@ mod tests {
 
     #[test]
     fn index_and_field_access_render_items() {
-        assert_eq!(r("secret {{ index . \"foo\" }} !", &[("foo", "bar")]).unwrap(), "secret bar !");
+        assert_eq!(
+            r("secret {{ index . \"foo\" }} !", &[("foo", "bar")]).unwrap(),
+            "secret bar !"
+        );
         assert_eq!(r("u={{ .user }}", &[("user", "admin")]).unwrap(), "u=admin");
         assert_eq!(r("{{ .missing }}", &[]).unwrap(), "<no value>");
     }
 
     #[test]
     fn to_json_escapes_like_go() {
-        assert_eq!(r("{{ toJson .password }}", &[("password", "hunter2'\"=")]).unwrap(), "\"hunter2'\\\"=\"");
-        assert_eq!(r("{{ .p | toJson }}", &[("p", "<&>")]).unwrap(), "\"\\u003c\\u0026\\u003e\"");
+        assert_eq!(
+            r("{{ toJson .password }}", &[("password", "hunter2'\"=")]).unwrap(),
+            "\"hunter2'\\\"=\""
+        );
+        assert_eq!(
+            r("{{ .p | toJson }}", &[("p", "<&>")]).unwrap(),
+            "\"\\u003c\\u0026\\u003e\""
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use crate::keys::Keyring;
 use crate::manifest::{self, Object};
 use crate::scope::Scope;
-use crate::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SealedSecret, Secret, secret_value};
+use crate::types::{
+    KEY_FINGERPRINT_ANNOTATION, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SealedSecret, Secret, secret_value,
+};
 
 /// Template annotation that asks for no ownerReference on the produced Secret.
 pub const SKIP_OWNER_REFERENCES_ANNOTATION: &str = "sealedsecrets.bitnami.com/skip-set-owner-references";
@@ -58,7 +60,11 @@ fn group(errors: &[(String, ItemError)]) -> String {
     for (item, e) in errors {
         by_text.entry(e.to_string()).or_default().push(item);
     }
-    by_text.iter().map(|(text, items)| format!("{text} ({})", items.join(", "))).collect::<Vec<_>>().join("\n")
+    by_text
+        .iter()
+        .map(|(text, items)| format!("{text} ({})", items.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// How to unseal.
@@ -70,7 +76,9 @@ pub struct UnsealOptions {
 
 impl Default for UnsealOptions {
     fn default() -> Self {
-        Self { accept_legacy_data: true }
+        Self {
+            accept_legacy_data: true,
+        }
     }
 }
 
@@ -118,8 +126,8 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
             Err(_) => errors.push((item.clone(), ItemError::NoKey)),
         }
     }
-    if let Some(templates) = &template.data {
-        if errors.is_empty() {
+    if let Some(templates) = template.data.as_ref().filter(|_| errors.is_empty()) {
+        {
             for (item, tmpl) in templates {
                 match crate::template::render(item, tmpl, &secret.data) {
                     Ok(out) => {
@@ -156,11 +164,16 @@ fn unseal_legacy(
     let (plain, fingerprint) = keyring.open(label, &blob, hint).map_err(|_| item(ItemError::NoKey))?;
     let text = std::str::from_utf8(&plain).map_err(|_| UnsealError::LegacyNotASecret)?;
     let (_, mut objects) = manifest::read(text).map_err(|_| UnsealError::LegacyNotASecret)?;
-    let Some(Object::Secret(mut secret)) = objects.pop().map(|l| l.object) else {
+    let Some(Object::Secret(secret)) = objects.pop().map(|l| l.object) else {
         return Err(UnsealError::LegacyNotASecret);
     };
+    let mut secret = *secret;
     finish(ss, &mut secret.metadata, false);
-    let keys_used = secret.data.keys().map(|k| (k.clone(), fingerprint.to_string())).collect();
+    let keys_used = secret
+        .data
+        .keys()
+        .map(|k| (k.clone(), fingerprint.to_string()))
+        .collect();
     Ok(Unsealed { secret, keys_used })
 }
 

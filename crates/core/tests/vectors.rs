@@ -27,7 +27,10 @@ fn b64(s: &str) -> Vec<u8> {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn private_key(name: &str) -> PrivateKey {
@@ -57,7 +60,10 @@ impl rand_core::RngCore for Fixed {
         unimplemented!("only fill_bytes is used by OAEP")
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        assert!(dest.len() <= self.0.len(), "OAEP asked for more randomness than the vector's seed");
+        assert!(
+            dest.len() <= self.0.len(),
+            "OAEP asked for more randomness than the vector's seed"
+        );
         let rest = self.0.split_off(dest.len());
         dest.copy_from_slice(&self.0);
         self.0 = rest;
@@ -85,7 +91,11 @@ fn every_positive_vector_decrypts_with_its_key_and_with_both_keys() {
         assert_eq!(usize::from(u16::from_be_bytes([sealed[0], sealed[1]])), rsa_len, "{id}");
         let key = private_key(vec["key"].as_str().unwrap());
         assert_eq!(key.open(&label, &sealed).unwrap().as_slice(), want.as_slice(), "{id}");
-        assert_eq!(ring.open(&label, &sealed, None).unwrap().0.as_slice(), want.as_slice(), "{id}");
+        assert_eq!(
+            ring.open(&label, &sealed, None).unwrap().0.as_slice(),
+            want.as_slice(),
+            "{id}"
+        );
     }
 }
 
@@ -128,7 +138,11 @@ fn every_negative_vector_fails_with_the_upstream_error() {
         let blob = unseal::decode_blob(text).unwrap();
         let mut ring = Keyring::new();
         ring.add(private_key(vec["key"].as_str().unwrap())).unwrap();
-        assert_eq!(ring.open(label, &blob, None).unwrap_err().to_string(), "no key could decrypt secret", "{id}");
+        assert_eq!(
+            ring.open(label, &blob, None).unwrap_err().to_string(),
+            "no key could decrypt secret",
+            "{id}"
+        );
     }
 }
 
@@ -146,7 +160,11 @@ fn certificate_fingerprints_match_the_vectors() {
 fn key_secrets_and_the_list_backup_load_the_same_keys() {
     let fps = |file: &str| -> Vec<String> {
         let data = std::fs::read(dir().join("keys").join(file)).unwrap();
-        load_private_keys(&data).unwrap().iter().map(|k| k.public_key().fingerprint().unwrap()).collect()
+        load_private_keys(&data)
+            .unwrap()
+            .iter()
+            .map(|k| k.public_key().fingerprint().unwrap())
+            .collect()
     };
     let v = vectors();
     let k2 = v["keys"]["key2048"]["fingerprint"].as_str().unwrap().to_string();
@@ -173,17 +191,30 @@ fn whole_sealed_secrets_unseal_to_the_expected_secrets() {
     let mut seen = 0;
     for entry in std::fs::read_dir(dir().join("sealedsecrets")).unwrap() {
         let path = entry.unwrap().path();
-        let Some(case) = path.file_name().unwrap().to_str().unwrap().strip_suffix(".sealedsecret.yaml") else {
+        let Some(case) = path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .strip_suffix(".sealedsecret.yaml")
+        else {
             continue;
         };
         seen += 1;
-        let Object::SealedSecret(ss) = read_one(&path) else { panic!("{case}: not a SealedSecret") };
+        let Object::SealedSecret(ss) = read_one(&path) else {
+            panic!("{case}: not a SealedSecret")
+        };
         let Object::Secret(want) = read_one(&path.with_file_name(format!("{case}.expected-secret.yaml"))) else {
             panic!("{case}: expected file is not a Secret")
         };
-        let got = unseal::unseal(&ss, &ring, UnsealOptions::default()).unwrap_or_else(|e| panic!("{case}: {e}")).secret;
+        let got = unseal::unseal(&ss, &ring, UnsealOptions::default())
+            .unwrap_or_else(|e| panic!("{case}: {e}"))
+            .secret;
         let data = |s: &sealant_core::Secret| -> BTreeMap<String, Vec<u8>> {
-            s.data.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_vec())).collect()
+            s.data
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose_secret().to_vec()))
+                .collect()
         };
         assert_eq!(data(&got), data(&want), "{case}: data");
         assert_eq!(got.type_, want.type_, "{case}: type");
@@ -192,11 +223,16 @@ fn whole_sealed_secrets_unseal_to_the_expected_secrets() {
         if !want.namespace().starts_with('<') {
             assert_eq!(got.metadata.namespace, want.metadata.namespace, "{case}: namespace");
         }
-        assert_eq!(got.metadata.annotations, want.metadata.annotations, "{case}: annotations");
+        assert_eq!(
+            got.metadata.annotations, want.metadata.annotations,
+            "{case}: annotations"
+        );
         assert_eq!(got.metadata.labels, want.metadata.labels, "{case}: labels");
         let owner = |s: &sealant_core::Secret| {
             s.metadata.owner_references.clone().map(|refs| {
-                refs.into_iter().map(|r| (r.api_version, r.kind, r.name, r.controller)).collect::<Vec<_>>()
+                refs.into_iter()
+                    .map(|r| (r.api_version, r.kind, r.name, r.controller))
+                    .collect::<Vec<_>>()
             })
         };
         assert_eq!(owner(&got), owner(&want), "{case}: ownerReferences");
@@ -209,7 +245,14 @@ fn legacy_data_is_refused_when_the_caller_says_so() {
     let Object::SealedSecret(ss) = read_one(&dir().join("sealedsecrets/legacy-v1-data.sealedsecret.yaml")) else {
         panic!()
     };
-    let err = unseal::unseal(&ss, &both_keys(), UnsealOptions { accept_legacy_data: false }).unwrap_err();
+    let err = unseal::unseal(
+        &ss,
+        &both_keys(),
+        UnsealOptions {
+            accept_legacy_data: false,
+        },
+    )
+    .unwrap_err();
     assert_eq!(err, UnsealError::LegacyRefused);
 }
 
@@ -231,7 +274,12 @@ fn template_vectors_render_like_upstream() {
             .as_object()
             .unwrap()
             .iter()
-            .map(|(k, v)| (k.clone(), sealant_core::types::secret_value(v.as_str().unwrap().as_bytes().to_vec())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    sealant_core::types::secret_value(v.as_str().unwrap().as_bytes().to_vec()),
+                )
+            })
             .collect();
         let out = sealant_core::template::render("t", case["template"].as_str().unwrap(), &items).unwrap();
         assert_eq!(out.expose_secret(), case["expected"].as_str().unwrap().as_bytes());

@@ -1,0 +1,212 @@
+//! Command-line definition: one `Args` struct per subcommand; doc comments are the help text. Every flag also
+//! reads `SEALANT_<FLAG>` from the environment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sealant_core::Scope;
+
+/// Keep Kubernetes Secrets in Git safely: seal them to a cluster's certificate, unseal offline for recovery,
+/// verify, and manage keys. Compatible with Bitnami Sealed Secrets (same ciphertexts, CRD and key Secrets).
+#[derive(Debug, Parser)]
+#[command(name = "sealant", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt Secret(s) into SealedSecret(s) that are safe to commit.
+    Seal(SealArgs),
+    /// Decrypt SealedSecret(s) with private keys, offline (disaster recovery).
+    Unseal(UnsealArgs),
+    /// Check that every item of every SealedSecret decrypts with the given keys.
+    Verify(VerifyArgs),
+    /// Create and inspect sealing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// YAML documents, each preceded by `---`.
+    Yaml,
+    /// Pretty JSON objects, one after another.
+    Json,
+}
+
+/// Scope flag values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// Only under the same name and namespace.
+    Strict,
+    /// Under any name in the same namespace.
+    NamespaceWide,
+    /// Anywhere in the cluster.
+    ClusterWide,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Strict => Scope::Strict,
+            ScopeArg::NamespaceWide => Scope::NamespaceWide,
+            ScopeArg::ClusterWide => Scope::ClusterWide,
+        }
+    }
+}
+
+/// Input and output shared by the commands that read manifests.
+#[derive(Debug, Args)]
+pub struct Io {
+    /// Input file (YAML or JSON, one or many documents, or a v1 List); `-` or absent reads stdin.
+    #[arg(short = 'f', long = "file", env = "SEALANT_FILE", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Output format; defaults to the input's format.
+    #[arg(short = 'o', long = "format", env = "SEALANT_FORMAT", value_enum, ignore_case = true)]
+    pub format: Option<OutputFormat>,
+    /// Write the output to FILE (atomically: a temporary file renamed into place) instead of stdout.
+    #[arg(short = 'w', long = "output", env = "SEALANT_OUTPUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `sealant seal`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sealant seal --cert keys/prod/current.crt -f secret.yaml -w sealed.yaml
+  kubectl create secret generic db --dry-run=client -o yaml --from-file=password=./pw | sealant seal --cert cert.pem
+  sealant seal --cert cert.pem --raw -n prod --name db --from-file=./password
+  sealant seal --cert cert.pem -f new-item.yaml --merge-into sealed.yaml")]
+pub struct SealArgs {
+    /// Certificate to seal to: a PEM file, or an http(s):// or file:// URL (e.g. the controller's /v1/cert.pem).
+    #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL")]
+    pub cert: Option<String>,
+    #[command(flatten)]
+    pub io: Io,
+    /// Scope to seal for; by default the Secret's own scope annotations decide (strict when none).
+    #[arg(long, env = "SEALANT_SCOPE", value_enum)]
+    pub scope: Option<ScopeArg>,
+    /// Namespace: fills in a Secret that has none, and must match one that has.
+    #[arg(short = 'n', long, env = "SEALANT_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Name: overrides every input Secret's name; with --raw, the name the value is sealed for.
+    #[arg(long, env = "SEALANT_NAME")]
+    pub name: Option<String>,
+    /// Seal one raw value and print only its base64 ciphertext (for hand-editing `encryptedData`).
+    #[arg(long, env = "SEALANT_RAW")]
+    pub raw: bool,
+    /// With --raw: read the value from FILE (a `key=` prefix is accepted and ignored).
+    #[arg(
+        long = "from-file",
+        env = "SEALANT_FROM_FILE",
+        value_name = "[KEY=]FILE",
+        requires = "raw"
+    )]
+    pub from_file: Vec<String>,
+    /// With --raw: the value itself. It is visible in `ps` and shell history: prefer --from-file or stdin.
+    #[arg(
+        long = "from-literal",
+        value_name = "VALUE",
+        requires = "raw",
+        conflicts_with = "from_file"
+    )]
+    pub from_literal: Option<String>,
+    /// Add the sealed items to this existing SealedSecret file, in place, keeping its comments and layout.
+    #[arg(
+        long = "merge-into",
+        env = "SEALANT_MERGE_INTO",
+        value_name = "FILE",
+        conflicts_with = "raw"
+    )]
+    pub merge_into: Option<PathBuf>,
+    /// Accept Secrets without any item.
+    #[arg(long = "allow-empty-data", env = "SEALANT_ALLOW_EMPTY_DATA")]
+    pub allow_empty_data: bool,
+}
+
+/// Private keys to unseal with.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Private key file: PEM (PKCS#1 or PKCS#8), a controller key Secret, or a v1 List backup of them
+    /// (`kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`).
+    /// Repeat it or separate with commas; every key is tried.
+    #[arg(
+        long = "key",
+        env = "SEALANT_KEY",
+        value_name = "FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub keys: Vec<PathBuf>,
+}
+
+/// `sealant unseal`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sealant unseal --key backup.yaml -f sealed.yaml -w recovered.yaml
+  sealant unseal --key tls.key -f sealed.yaml --force        # print plaintext to the terminal")]
+pub struct UnsealArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub io: Io,
+    /// Print plaintext even when stdout is a terminal.
+    #[arg(long, env = "SEALANT_FORCE")]
+    pub force: bool,
+}
+
+/// `sealant verify`.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 when every item of every SealedSecret decrypts, 1 otherwise.")]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Input file; `-` or absent reads stdin.
+    #[arg(short = 'f', long = "file", env = "SEALANT_FILE", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// `sealant keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new key pair shaped like the controller's (for development and tests).
+    New(KeysNewArgs),
+    /// Print the SHA256 fingerprint of a certificate, private key or key Secret.
+    Fingerprint(KeysFingerprintArgs),
+}
+
+/// `sealant keys new`.
+#[derive(Debug, Args)]
+pub struct KeysNewArgs {
+    /// Directory to write `tls.crt`, `tls.key` (mode 0600) and `key-secret.yaml` (mode 0600) into.
+    #[arg(long, env = "SEALANT_OUT", value_name = "DIR")]
+    pub out: PathBuf,
+    /// RSA key size in bits.
+    #[arg(long, env = "SEALANT_BITS", default_value_t = 4096, value_parser = parse_bits)]
+    pub bits: usize,
+    /// Namespace written into the key Secret (the controller's namespace).
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system")]
+    pub controller_namespace: String,
+    /// Replace existing files.
+    #[arg(long, env = "SEALANT_FORCE")]
+    pub force: bool,
+}
+
+/// `sealant keys fingerprint`.
+#[derive(Debug, Args)]
+pub struct KeysFingerprintArgs {
+    /// Certificate, private key (PEM), key Secret or v1 List backup.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+fn parse_bits(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
+        _ => Err("must be one of: 2048, 3072, 4096, 8192".to_string()),
+    }
+}

@@ -1,0 +1,260 @@
+//! `sealant seal`: Secret(s) → SealedSecret(s), a raw value → one ciphertext, or new items merged into an
+//! existing SealedSecret file without disturbing its layout.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use sealant_core::keys::Certificate;
+use sealant_core::layout::{self, Editor};
+use sealant_core::manifest::{self, Format, Located, Object};
+use sealant_core::seal::{self, SealOptions};
+use sealant_core::types::SealedSecret;
+use sealant_core::{Scope, Secret};
+use time::OffsetDateTime;
+
+use crate::cli::SealArgs;
+use crate::io::{self, Sensitivity};
+
+/// Runs the command.
+pub fn run(args: SealArgs) -> Result<()> {
+    let location = args.cert.as_deref().ok_or_else(|| {
+        anyhow!(
+            "no certificate to seal to: pass --cert FILE|URL (or set SEALANT_CERT), e.g. the controller's /v1/cert.pem"
+        )
+    })?;
+    let cert = load_cert(location)?;
+    if args.raw {
+        return raw(&args, &cert);
+    }
+    let input = io::read_input(
+        args.io.file.as_deref(),
+        "tty detected: expecting json/yaml k8s resource in stdin",
+    )?;
+    let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    let secrets = secrets_of(&input.name, &objects)?;
+    let opts = SealOptions {
+        scope: args.scope.map(Scope::from),
+        namespace: args.namespace.clone(),
+        name: args.name.clone(),
+        allow_empty_data: args.allow_empty_data,
+        now: OffsetDateTime::now_utc(),
+    };
+    if let Some(target) = &args.merge_into {
+        return merge_into(target, &input.name, &secrets, &cert, opts);
+    }
+    let mut sealed = Vec::with_capacity(secrets.len());
+    for (located, secret) in &secrets {
+        sealed.push(seal::seal_secret(secret, &cert, &opts).map_err(|e| at(&input.name, located, secret, e))?);
+    }
+    let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
+    let out = manifest::write_sealed(&sealed, format);
+    io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
+}
+
+/// Reads and checks a sealing certificate (expiry included).
+pub fn load_cert(location: &str) -> Result<Certificate> {
+    let pem = io::read_cert(location)?;
+    let cert = Certificate::from_pem(&pem).map_err(|e| anyhow!("{location}: {e}"))?;
+    cert.ensure_valid_at(OffsetDateTime::now_utc())
+        .map_err(|e| anyhow!("{location}: {e}"))?;
+    Ok(cert)
+}
+
+fn secrets_of<'a>(name: &str, objects: &'a [Located]) -> Result<Vec<(&'a Located, &'a Secret)>> {
+    let mut secrets = Vec::new();
+    for located in objects {
+        match &located.object {
+            Object::Secret(s) => secrets.push((located, s.as_ref())),
+            Object::SealedSecret(_) => bail!(
+                "{name}: document {} (line {}): this is already a SealedSecret; seal takes v1 Secrets (use `sealant verify` to check it)",
+                located.document,
+                located.line
+            ),
+            other => bail!(
+                "{name}: document {} (line {}): expected a v1 Secret, found kind {:?}; only Secrets can be sealed",
+                located.document,
+                located.line,
+                other.kind()
+            ),
+        }
+    }
+    if secrets.is_empty() {
+        bail!("{name}: no secrets found. Ensure the input is valid and UTF-8 encoded");
+    }
+    Ok(secrets)
+}
+
+fn at(file: &str, located: &Located, secret: &Secret, e: impl std::fmt::Display) -> anyhow::Error {
+    let id = match (secret.namespace(), secret.name()) {
+        (_, "") => String::new(),
+        ("", name) => format!(" ({name})"),
+        (ns, name) => format!(" ({ns}/{name})"),
+    };
+    anyhow!("{file}: document {} (line {}){id}: {e}", located.document, located.line)
+}
+
+fn raw(args: &SealArgs, cert: &Certificate) -> Result<()> {
+    let scope = args.scope.map(Scope::from).unwrap_or_default();
+    let namespace = args.namespace.clone().unwrap_or_default();
+    let name = args.name.clone().unwrap_or_default();
+    if scope != Scope::ClusterWide && namespace.is_empty() {
+        bail!("must provide the --namespace flag with --raw and --scope {scope}");
+    }
+    if scope == Scope::Strict && name.is_empty() {
+        bail!("must provide the --name flag with --raw and --scope strict");
+    }
+    let value = match (args.from_file.as_slice(), &args.from_literal) {
+        ([], Some(literal)) => {
+            eprintln!(
+                "warning: --from-literal puts the value in the process list and shell history; prefer --from-file or stdin"
+            );
+            zeroize::Zeroizing::new(literal.as_bytes().to_vec())
+        }
+        ([], None) => {
+            let input = io::read_input(None, "tty detected: expecting a secret to encrypt in stdin")?;
+            zeroize::Zeroizing::new(input.text.as_bytes().to_vec())
+        }
+        ([spec], _) => {
+            let path = spec.split_once('=').map_or(spec.as_str(), |(_, p)| p);
+            io::read_secret_file(Path::new(path))?
+        }
+        _ => bail!("must provide only one --from-file when encrypting a single item with --raw"),
+    };
+    let sealed = seal::seal_raw(cert, scope, &namespace, &name, &value)?;
+    // kubeseal prints the raw ciphertext without a newline; scripts depend on it.
+    io::emit(args.io.output.as_deref(), sealed.as_bytes(), Sensitivity::Public, false)
+}
+
+/// Seals the input for the target file's name, namespace and scope, then writes only the changed values
+/// into the file. The file's own scope is the default (upstream would silently seal strict here, spec 4.9).
+fn merge_into(
+    target: &Path,
+    input_name: &str,
+    secrets: &[(&Located, &Secret)],
+    cert: &Certificate,
+    mut opts: SealOptions,
+) -> Result<()> {
+    let name = target.display().to_string();
+    let text = std::fs::read_to_string(target).with_context(|| format!("cannot read {name}"))?;
+    let (format, objects) = manifest::read(&text).map_err(|e| anyhow!("{name}: {e}"))?;
+    let mut found = objects.iter().filter_map(|l| match &l.object {
+        Object::SealedSecret(ss) => Some((l, ss.as_ref())),
+        _ => None,
+    });
+    let (located, existing) = found
+        .next()
+        .ok_or_else(|| anyhow!("{name}: no SealedSecret to merge into"))?;
+    if found.next().is_some() {
+        bail!("{name}: more than one SealedSecret; --merge-into needs a file with exactly one");
+    }
+    opts.name = Some(existing.name().to_string());
+    opts.namespace = Some(existing.namespace().to_string()).filter(|n| !n.is_empty());
+    opts.scope = opts
+        .scope
+        .or(Some(Scope::from_annotations(existing.metadata.annotations.as_ref())));
+    let mut merged = existing.clone();
+    let mut paths: Vec<(Vec<String>, String)> = Vec::new();
+    for (loc, secret) in secrets {
+        let mut secret_for_target = Secret {
+            metadata: secret.metadata.clone(),
+            type_: secret.type_.clone(),
+            immutable: secret.immutable,
+            data: Default::default(),
+        };
+        // Why: the input's own name/namespace must not decide the label; the target's do.
+        secret_for_target.metadata.namespace = None;
+        secret_for_target.data = secret.data.iter().map(|(k, v)| (k.clone(), clone_value(v))).collect();
+        let sealed = seal::seal_secret(&secret_for_target, cert, &opts).map_err(|e| at(input_name, loc, secret, e))?;
+        collect_changes(&sealed, &mut merged, &mut paths);
+    }
+    for (key, value) in seal::sealant_annotations(cert, opts.now) {
+        merged
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(key.clone(), value.clone());
+        paths.push((vec!["metadata".into(), "annotations".into(), key], value));
+    }
+    let out = match (format, located.document.parse::<usize>()) {
+        (Format::Yaml, Ok(number)) => edit_yaml(&text, number, &paths).map_err(|e| anyhow!("{name}: {e}"))?,
+        (Format::Yaml, Err(_)) => {
+            bail!("{name}: the SealedSecret is inside a List; --merge-into needs a top-level one")
+        }
+        (Format::Json, _) => manifest::write_sealed(std::slice::from_ref(&merged), Format::Json),
+    };
+    check_merged(&out, &merged)
+        .map_err(|e| anyhow!("{name}: merge produced an unexpected result, file left unchanged: {e}"))?;
+    io::write_atomic(target, out.as_bytes(), Sensitivity::Public)
+}
+
+fn clone_value(v: &sealant_core::types::SecretValue) -> sealant_core::types::SecretValue {
+    use secrecy::ExposeSecret as _;
+    sealant_core::types::secret_value(v.expose_secret().to_vec())
+}
+
+/// Applies upstream's merge (items, template labels, annotations and data; new entries win) to `merged`, and
+/// records the YAML paths that change.
+fn collect_changes(sealed: &SealedSecret, merged: &mut SealedSecret, paths: &mut Vec<(Vec<String>, String)>) {
+    for (item, blob) in &sealed.spec.encrypted_data {
+        merged.spec.encrypted_data.insert(item.clone(), blob.clone());
+        paths.push((vec!["spec".into(), "encryptedData".into(), item.clone()], blob.clone()));
+    }
+    let Some(new_meta) = sealed.spec.template.as_ref().and_then(|t| t.metadata.as_ref()) else {
+        return;
+    };
+    let template = merged.spec.template.get_or_insert_with(Default::default);
+    let meta = template.metadata.get_or_insert_with(Default::default);
+    for (field, new, old) in [
+        ("labels", &new_meta.labels, &mut meta.labels),
+        ("annotations", &new_meta.annotations, &mut meta.annotations),
+    ] {
+        for (k, v) in new.iter().flatten() {
+            let old = old.get_or_insert_with(Default::default);
+            if old.get(k) != Some(v) {
+                old.insert(k.clone(), v.clone());
+                paths.push((
+                    vec![
+                        "spec".into(),
+                        "template".into(),
+                        "metadata".into(),
+                        field.into(),
+                        k.clone(),
+                    ],
+                    v.clone(),
+                ));
+            }
+        }
+    }
+}
+
+fn edit_yaml(text: &str, number: usize, paths: &[(Vec<String>, String)]) -> Result<String> {
+    let docs = layout::index(text)?;
+    let doc = docs
+        .iter()
+        .find(|d| d.number == number)
+        .ok_or_else(|| anyhow!("document {number} vanished"))?;
+    let mut editor = Editor::new(text, doc)?;
+    for (path, value) in paths {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        editor
+            .set(&path, value)
+            .with_context(|| format!("cannot set {}", path.join(".")))?;
+    }
+    Ok(editor.finish()?)
+}
+
+/// Re-reads what is about to be written: it must parse and hold exactly the merged items.
+fn check_merged(out: &str, want: &SealedSecret) -> Result<()> {
+    let (_, objects) = manifest::read(out)?;
+    let got = objects
+        .iter()
+        .find_map(|l| match &l.object {
+            Object::SealedSecret(ss) => Some(ss),
+            _ => None,
+        })
+        .ok_or_else(|| anyhow!("no SealedSecret after the edit"))?;
+    if got.spec.encrypted_data != want.spec.encrypted_data || got.metadata.annotations != want.metadata.annotations {
+        bail!("items or annotations differ from what was sealed");
+    }
+    Ok(())
+}

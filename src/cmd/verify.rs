@@ -1,0 +1,68 @@
+//! `sealant verify`: does every item of every SealedSecret decrypt with the given keys?
+
+use std::io::Write as _;
+
+use anyhow::{Result, anyhow, bail};
+use sealant_core::manifest::{self, Object};
+use sealant_core::unseal::{self, UnsealOptions};
+
+use crate::cli::VerifyArgs;
+use crate::io;
+
+/// Runs the command; prints one line per SealedSecret and fails if any item does not decrypt.
+pub fn run(args: VerifyArgs) -> Result<()> {
+    let keyring = super::load_keyring(&args.keys.keys)?;
+    let input = io::read_input(
+        args.file.as_deref(),
+        "tty detected: expecting SealedSecret json/yaml in stdin",
+    )?;
+    let (_, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    let mut failures = Vec::new();
+    let mut report = String::new();
+    let mut count = 0;
+    for located in &objects {
+        let Object::SealedSecret(ss) = &located.object else {
+            continue;
+        };
+        count += 1;
+        let id = super::unseal::id(ss);
+        match unseal::unseal(ss, &keyring, UnsealOptions::default()) {
+            Ok(unsealed) => {
+                let mut keys: Vec<&str> = unsealed.keys_used.values().map(String::as_str).collect();
+                keys.dedup();
+                let keys = if keys.is_empty() {
+                    "no key needed".to_string()
+                } else {
+                    format!("key {}", keys.join(", "))
+                };
+                report.push_str(&format!(
+                    "ok      {id}: {} item(s), {keys}\n",
+                    unsealed.secret.data.len()
+                ));
+            }
+            Err(e) => {
+                for line in e.to_string().lines() {
+                    report.push_str(&format!("FAILED  {id}: {line}\n"));
+                }
+                failures.push(format!(
+                    "{}: document {} (line {}) ({id}): {e}",
+                    input.name, located.document, located.line
+                ));
+            }
+        }
+    }
+    if count == 0 {
+        bail!("{}: no SealedSecret found", input.name);
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(report.as_bytes());
+    let _ = stdout.flush();
+    if !failures.is_empty() {
+        bail!(
+            "{} of {count} SealedSecret(s) failed to verify:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    Ok(())
+}

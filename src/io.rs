@@ -1,0 +1,205 @@
+//! Files, stdin/stdout, the terminal guard, atomic writes and certificate fetching: every side effect of the
+//! CLI lives here, so the commands stay readable and the core stays sans-IO.
+
+use std::fs;
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use sealant_core::manifest::MAX_INPUT_BYTES;
+use zeroize::Zeroizing;
+
+use crate::cli::OutputFormat;
+use sealant_core::manifest::Format;
+
+/// Where input came from, for error messages.
+pub struct Input {
+    /// `path` or `<stdin>`.
+    pub name: String,
+    /// The text, wiped when dropped (it may be a plaintext Secret).
+    pub text: Zeroizing<String>,
+}
+
+/// Reads `-f FILE`, or stdin when absent or `-`.
+pub fn read_input(file: Option<&Path>, tty_hint: &str) -> Result<Input> {
+    match file.filter(|p| p.as_os_str() != "-") {
+        Some(path) => {
+            let name = path.display().to_string();
+            let bytes = read_limited(fs::File::open(path).with_context(|| format!("cannot read {name}"))?)
+                .with_context(|| format!("cannot read {name}"))?;
+            Ok(Input {
+                text: utf8(bytes).with_context(|| name.clone())?,
+                name,
+            })
+        }
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!("({tty_hint})");
+            }
+            let bytes = read_limited(stdin.lock()).context("cannot read stdin")?;
+            Ok(Input {
+                name: "<stdin>".into(),
+                text: utf8(bytes).context("<stdin>")?,
+            })
+        }
+    }
+}
+
+/// Reads a file that may hold key material into a wiped buffer.
+pub fn read_secret_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    read_limited(file).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn read_limited(reader: impl std::io::Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::new());
+    let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
+    reader.take(limit).read_to_end(&mut buf)?;
+    if buf.len() > MAX_INPUT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "input larger than {MAX_INPUT_BYTES} bytes"
+        )));
+    }
+    Ok(buf)
+}
+
+fn utf8(mut bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>> {
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(s) => Ok(Zeroizing::new(s)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            // Why: wipe the rejected bytes too; they may be a plaintext value.
+            let _wipe = Zeroizing::new(e.into_bytes());
+            bail!("not UTF-8 text (invalid byte at offset {at}); YAML and JSON manifests must be UTF-8")
+        }
+    }
+}
+
+/// The output format: `-o`, else the `-w` file's extension, else the input's.
+pub fn output_format(flag: Option<OutputFormat>, output: Option<&Path>, input: Format) -> Format {
+    let by_ext = output
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .and_then(|e| match e {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        });
+    match flag {
+        Some(OutputFormat::Yaml) => Format::Yaml,
+        Some(OutputFormat::Json) => Format::Json,
+        None => by_ext.unwrap_or(input),
+    }
+}
+
+/// How sensitive an output is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sensitivity {
+    /// Ciphertext, certificates: safe anywhere.
+    Public,
+    /// Plaintext or private keys: files get mode 0600, and a terminal needs `--force`.
+    Secret,
+}
+
+/// Writes `data` to `-w FILE` (atomically) or stdout.
+pub fn emit(output: Option<&Path>, data: &[u8], sensitivity: Sensitivity, force: bool) -> Result<()> {
+    match output {
+        Some(path) => write_atomic(path, data, sensitivity),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if sensitivity == Sensitivity::Secret && stdout.is_terminal() && !force {
+                // Why: plaintext on a terminal ends up in scrollback, screen shares and recordings.
+                bail!("refusing to print plaintext to a terminal: redirect stdout, use -w FILE, or pass --force");
+            }
+            stdout
+                .write_all(data)
+                .and_then(|()| stdout.flush())
+                .or_else(ignore_broken_pipe)
+        }
+    }
+}
+
+fn ignore_broken_pipe(e: std::io::Error) -> Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(e).context("cannot write to stdout")
+    }
+}
+
+/// Writes a file through a temporary file in the same directory and a rename, so a reader never sees half a
+/// file and a failure leaves the old one intact. Secret files are created 0600; public ones keep the mode of
+/// the file they replace (0644 when new).
+pub fn write_atomic(path: &Path, data: &[u8], sensitivity: Sensitivity) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.display();
+    // tempfile creates the file with mode 0600 before any byte is written.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sealant-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a temporary file next to {name}"))?;
+    tmp.write_all(data)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {name}"))?;
+    if sensitivity == Sensitivity::Public {
+        let mode = fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644);
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set permissions of {name}"))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| anyhow!(e.error))
+        .with_context(|| format!("cannot write {name}"))?;
+    Ok(())
+}
+
+/// Reads a certificate from a file path or an `http://`, `https://` or `file://` URL.
+pub fn read_cert(location: &str) -> Result<Vec<u8>> {
+    let scheme = location.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        None => fs::read(location).with_context(|| format!("cannot read certificate {location}")),
+        Some("file") => {
+            let path = &location["file://".len()..];
+            fs::read(path).with_context(|| format!("cannot read certificate {location}"))
+        }
+        Some("http" | "https") => fetch(location),
+        Some(other) => bail!("cannot fetch {location:?}: unsupported URL scheme {other:?} (use http, https or file)"),
+    }
+}
+
+fn fetch(url: &str) -> Result<Vec<u8>> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .unversioned_rustls_crypto_provider(provider)
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(url)
+        .header("Accept", "application/x-pem-file, */*")
+        .call()
+        .map_err(|e| anyhow!("cannot fetch {url:?}: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("cannot fetch {url:?}: {status}");
+    }
+    response
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| anyhow!("cannot fetch {url:?}: {e}"))
+}
