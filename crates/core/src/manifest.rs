@@ -131,7 +131,7 @@ pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
                 let number = doc.number.to_string();
                 let raw: RawDoc = serde_saphyr::from_str_with_options(&text[doc.span.clone()], yaml_options())
                     .map_err(|e| yaml_error(&number, doc, text, &e))?;
-                push_objects(raw, number, doc.line, &mut out)?;
+                push_objects(raw, number, doc.line, doc.root.as_ref(), &mut out)?;
             }
         }
         Format::Json => {
@@ -150,7 +150,7 @@ pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
                         format!("not valid JSON: {}", json_reason(&e)),
                     )
                 })?;
-                push_objects(raw, number.to_string(), line, &mut out)?;
+                push_objects(raw, number.to_string(), line, None, &mut out)?;
             }
         }
     }
@@ -167,14 +167,22 @@ fn yaml_error(number: &str, doc: &layout::Document, text: &str, e: &serde_saphyr
         .location()
         .filter(|l| l.line() > 0)
         .map(|l| layout::position(text, doc.span.start).0 + usize::try_from(l.line()).unwrap_or(1) - 1);
-    let reason = e.without_snippet().to_string();
-    // The message ends with its own "line X column Y" relative to the document: drop it, we report ours.
-    let reason = reason.strip_prefix("error: ").unwrap_or(&reason);
-    let reason = match reason.split_once(": ") {
-        Some((loc, rest)) if loc.starts_with("line ") => rest,
-        _ => reason,
+    let raw = e.without_snippet().to_string();
+    // Keep the reason only: positions are reported our way, and library advice is not the user's business.
+    let mut reason = raw.strip_prefix("error: ").unwrap_or(&raw);
+    if let Some((loc, rest)) = reason.split_once(": ")
+        && loc.starts_with("line ")
+    {
+        reason = rest;
+    }
+    let reason = reason.split(" at line ").next().unwrap_or(reason);
+    let reason = reason.split(", set DuplicateKeyPolicy").next().unwrap_or(reason);
+    let reason = if reason.contains("budget breached") {
+        format!("document too large after expanding anchors and aliases ({reason}); is it a YAML bomb?")
+    } else {
+        reason.to_string()
     };
-    ManifestError::new(number, line.or(Some(doc.line)), reason.to_string())
+    ManifestError::new(number, line.or(Some(doc.line)), reason)
 }
 
 fn json_reason(e: &serde_json::Error) -> String {
@@ -182,31 +190,45 @@ fn json_reason(e: &serde_json::Error) -> String {
     text.split(" at line ").next().unwrap_or(&text).to_string()
 }
 
-fn push_objects(raw: RawDoc, document: String, line: usize, out: &mut Vec<Located>) -> Result<(), ManifestError> {
+fn push_objects(
+    raw: RawDoc,
+    document: String,
+    line: usize,
+    node: Option<&layout::Node>,
+    out: &mut Vec<Located>,
+) -> Result<(), ManifestError> {
     if raw.kind.as_deref() == Some("List")
         || raw
             .kind
             .as_deref()
             .is_some_and(|k| k.ends_with("List") && raw.items.is_some())
     {
+        let nodes = match node.and_then(|n| n.get("items")).map(|n| &n.kind) {
+            Some(layout::NodeKind::Sequence(nodes)) => nodes.as_slice(),
+            _ => &[],
+        };
         for (i, item) in raw.items.unwrap_or_default().into_iter().enumerate() {
-            push_objects(item, format!("{document}.items[{i}]"), line, out)?;
+            let child = nodes.get(i);
+            let line = child.map_or(line, |n| n.line);
+            push_objects(item, format!("{document}.items[{i}]"), line, child, out)?;
         }
         return Ok(());
     }
-    let object = convert(raw, &document, line)?;
+    let object = convert(raw, &document, line, node)?;
     out.push(Located { document, line, object });
     Ok(())
 }
 
-fn convert(raw: RawDoc, document: &str, line: usize) -> Result<Object, ManifestError> {
+fn convert(raw: RawDoc, document: &str, line: usize, node: Option<&layout::Node>) -> Result<Object, ManifestError> {
+    // The line of an item when the source is YAML, else the object's.
+    let at = |field: &str, key: &str| Some(node.and_then(|n| n.at(&[field, key])).map_or(line, |n| n.line));
     match (raw.api_version.as_deref(), raw.kind.as_deref()) {
         (Some("v1") | None, Some("Secret")) => {
             let mut data = BTreeMap::new();
             for (key, value) in raw.data.unwrap_or_default() {
                 let decoded = decode_item(&value).map_err(|message| ManifestError {
                     item: Some(key.clone()),
-                    ..ManifestError::new(document, Some(line), message)
+                    ..ManifestError::new(document, at("data", &key), message)
                 })?;
                 data.insert(key, decoded);
             }
@@ -214,8 +236,9 @@ fn convert(raw: RawDoc, document: &str, line: usize) -> Result<Object, ManifestE
             for (key, value) in raw.string_data.unwrap_or_default() {
                 let RawItem::Text(text) = value else {
                     return Err(ManifestError {
+                        line: at("stringData", &key),
                         item: Some(key),
-                        ..ManifestError::new(document, Some(line), "stringData values must be strings")
+                        ..ManifestError::new(document, None, "stringData values must be strings")
                     });
                 };
                 data.insert(key, secret_value(text.as_bytes().to_vec()));
@@ -257,12 +280,24 @@ fn decode_item(value: &RawItem) -> Result<SecretValue, String> {
     let RawItem::Text(text) = value else {
         return Err("data values must be base64 strings".to_string());
     };
-    // Go's decoder skips CR and LF inside base64 (spec 1.10); do the same, in a buffer we wipe.
+    decode_base64(text)
+        .map(|bytes| secret_value(bytes.to_vec()))
+        .map_err(|e| format!("data value is not valid base64: {e}; put plain text under stringData instead"))
+}
+
+/// Decodes base64 like Go's `StdEncoding` (CR and LF skipped, padding required), into a wiped buffer. The
+/// error names the offset like Go (`illegal base64 data at input byte N`) and never the offending byte,
+/// which would be a piece of the value.
+pub fn decode_base64(text: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    use base64::DecodeError as E;
     let compact: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect());
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map(secret_value)
-        .map_err(|e| format!("data value is not valid base64 ({e}); put plain text under stringData instead"))
+    base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).map(Zeroizing::new).map_err(|e| {
+        let at = match e {
+            E::InvalidByte(at, _) | E::InvalidLastSymbol { offset: at, .. } => at,
+            E::InvalidLength(_) | E::InvalidPadding => compact.len() / 4 * 4,
+        };
+        format!("illegal base64 data at input byte {at}")
+    })
 }
 
 /// Everything we need from any document, in one pass: unknown fields are ignored, and item values go
@@ -506,6 +541,7 @@ items:
         let text = "kind: Secret\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Secret\napiVersion: v1\ndata:\n  password: hunter2!!\n";
         let err = read(text).unwrap_err();
         assert_eq!(err.document, "2");
+        assert_eq!(err.line, Some(8));
         assert_eq!(err.item.as_deref(), Some("password"));
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use base64::Engine as _;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
 use crate::keys::Keyring;
@@ -126,15 +125,14 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
             Err(_) => errors.push((item.clone(), ItemError::NoKey)),
         }
     }
+    // Templates render only when every item decrypted, as upstream does (a partial Secret is never produced).
     if let Some(templates) = template.data.as_ref().filter(|_| errors.is_empty()) {
-        {
-            for (item, tmpl) in templates {
-                match crate::template::render(item, tmpl, &secret.data) {
-                    Ok(out) => {
-                        secret.data.insert(item.clone(), out);
-                    }
-                    Err(e) => errors.push((item.clone(), ItemError::Template(e.to_string()))),
+        for (item, tmpl) in templates {
+            match crate::template::render(item, tmpl, &secret.data) {
+                Ok(out) => {
+                    secret.data.insert(item.clone(), out);
                 }
+                Err(e) => errors.push((item.clone(), ItemError::Template(e.to_string()))),
             }
         }
     }
@@ -206,13 +204,5 @@ fn finish(ss: &SealedSecret, meta: &mut ObjectMeta, skip_owner: bool) {
 /// Decodes a stored blob like Go's StdEncoding: CR and LF are skipped, anything else must be valid. The
 /// error reads like Go's (`illegal base64 data at input byte N`).
 pub fn decode_blob(text: &str) -> Result<Vec<u8>, String> {
-    use base64::DecodeError as E;
-    let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
-    base64::engine::general_purpose::STANDARD.decode(&compact).map_err(|e| {
-        let at = match e {
-            E::InvalidByte(at, _) | E::InvalidLastSymbol { offset: at, .. } => at,
-            E::InvalidLength(_) | E::InvalidPadding => compact.len() / 4 * 4,
-        };
-        format!("illegal base64 data at input byte {at}")
-    })
+    manifest::decode_base64(text).map(|b| b.to_vec())
 }

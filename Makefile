@@ -1,0 +1,60 @@
+# Every task a user or CI runs. `make help` lists them; `.ci/run` is `make ci`.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+CARGO_DENY_VERSION := 0.20.2
+SHARED_VECTORS ?= ../shared/vectors
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build the sealant binary (debug)
+	$(CARGO) build --locked
+
+.PHONY: demo
+demo: ## The whole offline pipeline on examples/: key, seal, diff-friendly re-seal, verify, unseal
+	bash scripts/demo.sh
+
+.PHONY: test
+test: ## Run every test (unit, vectors, property, CLI golden and bad-input tests)
+	$(CARGO) test --workspace --locked
+
+.PHONY: fmt
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+.PHONY: fmt-check
+fmt-check: ## Fail if the code is not formatted
+	$(CARGO) fmt --all -- --check
+
+.PHONY: lint
+lint: ## Clippy, warnings are errors
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+.PHONY: deny
+deny: ## Licences, bans and sources (and advisories when a local advisory database exists)
+	@command -v cargo-deny >/dev/null && cargo-deny --version | grep -q "$(CARGO_DENY_VERSION)" \
+	  || $(CARGO) install cargo-deny --locked --version $(CARGO_DENY_VERSION)
+	cargo-deny check licenses bans sources
+	@if ls "$${CARGO_HOME:-$$HOME/.cargo}"/advisory-dbs/* >/dev/null 2>&1; then \
+	  cargo-deny check --disable-fetch advisories; \
+	else \
+	  echo "advisories: no local advisory database and no route to fetch one here; not checked"; \
+	fi
+
+.PHONY: check-vectors
+check-vectors: ## Fail if the vendored test vectors differ from shared/vectors (when it is beside the repo)
+	@if [ -d "$(SHARED_VECTORS)" ]; then \
+	  diff -r -x gen_vectors.py "$(SHARED_VECTORS)" crates/core/tests/data/vectors && echo "vectors: identical to $(SHARED_VECTORS)"; \
+	else echo "vectors: $(SHARED_VECTORS) not present; skipped"; fi
+
+.PHONY: bench
+bench: ## Seal/unseal benchmarks and their ratio to `openssl speed` RSA-4096 (one run, same machine)
+	bash benches/run.sh
+
+.PHONY: ci
+ci: fmt-check lint test demo deny check-vectors ## Everything CI runs, in order
