@@ -9,7 +9,7 @@ use sealant_core::Scope;
 /// Keep Kubernetes Secrets in Git safely: seal them to a cluster's certificate, unseal offline for recovery,
 /// verify, and manage keys. Compatible with Bitnami Sealed Secrets (same ciphertexts, CRD and key Secrets).
 #[derive(Debug, Parser)]
-#[command(name = "sealant", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "sealant", version, propagate_version = true, term_width = 100)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -78,7 +78,7 @@ pub struct Io {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   sealant seal --cert keys/prod/current.crt -f secret.yaml -w sealed.yaml
-  kubectl create secret generic db --dry-run=client -o yaml --from-file=password=./pw | sealant seal --cert cert.pem
+  kubectl create secret generic db --dry-run=client -o yaml --from-file=./pw | sealant seal --cert c.pem
   sealant seal --cert cert.pem --raw -n prod --name db --from-file=./password
   sealant seal --cert cert.pem -f new-item.yaml --merge-into sealed.yaml")]
 pub struct SealArgs {

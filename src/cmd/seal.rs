@@ -42,9 +42,10 @@ pub fn run(args: SealArgs) -> Result<()> {
     if let Some(target) = &args.merge_into {
         return merge_into(target, &input.name, &secrets, &cert, opts);
     }
+    let plain: Vec<&Secret> = secrets.iter().map(|(_, s)| *s).collect();
     let mut sealed = Vec::with_capacity(secrets.len());
-    for (located, secret) in &secrets {
-        sealed.push(seal::seal_secret(secret, &cert, &opts).map_err(|e| at(&input.name, located, secret, e))?);
+    for ((located, secret), result) in secrets.iter().zip(seal::seal_all(&plain, &cert, &opts)) {
+        sealed.push(result.map_err(|e| at(&input.name, located, secret, e))?);
     }
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_sealed(&sealed, format);

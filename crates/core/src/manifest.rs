@@ -124,14 +124,13 @@ pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
     let mut out = Vec::new();
     match format {
         Format::Yaml => {
-            let docs = layout::index(text).map_err(|e| {
-                ManifestError::new(&e.document.to_string(), Some(e.line), format!("not valid YAML: {e}"))
-            })?;
-            for doc in docs.iter().filter(|d| d.root.is_some()) {
-                let number = doc.number.to_string();
-                let raw: RawDoc = serde_saphyr::from_str_with_options(&text[doc.span.clone()], yaml_options())
-                    .map_err(|e| yaml_error(&number, doc, text, &e))?;
-                push_objects(raw, number, doc.line, doc.root.as_ref(), &mut out)?;
+            // Fast path: one parse. Any problem, and the precise path (layout index first) says where.
+            match read_yaml_fast(text, &mut out) {
+                Ok(()) => {}
+                Err(()) => {
+                    out.clear();
+                    read_yaml_precise(text, &mut out)?;
+                }
             }
         }
         Format::Json => {
@@ -155,6 +154,69 @@ pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
         }
     }
     Ok((format, out))
+}
+
+fn read_yaml_fast(text: &str, out: &mut Vec<Located>) -> Result<(), ()> {
+    let docs: Vec<Option<serde_saphyr::Spanned<RawDoc>>> =
+        serde_saphyr::from_multiple_with_options(text, yaml_options()).map_err(|_| ())?;
+    let numbers = DocumentNumbers::new(text);
+    for doc in docs.into_iter().flatten() {
+        let line = usize::try_from(doc.referenced.line()).unwrap_or(0);
+        // Lists need their items' lines, which only the precise path knows.
+        if line == 0 || doc.value.items.is_some() {
+            return Err(());
+        }
+        push_objects(doc.value, numbers.at(line).to_string(), line, None, out).map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+fn read_yaml_precise(text: &str, out: &mut Vec<Located>) -> Result<(), ManifestError> {
+    let docs = layout::index(text)
+        .map_err(|e| ManifestError::new(&e.document.to_string(), Some(e.line), format!("not valid YAML: {e}")))?;
+    for doc in docs.iter().filter(|d| d.root.is_some()) {
+        let number = doc.number.to_string();
+        let raw: RawDoc = serde_saphyr::from_str_with_options(&text[doc.span.clone()], yaml_options())
+            .map_err(|e| yaml_error(&number, doc, text, &e))?;
+        push_objects(raw, number, doc.line, doc.root.as_ref(), out)?;
+    }
+    Ok(())
+}
+
+/// Document numbers from the `---` markers: in YAML a `---` at the start of a line always starts a
+/// document, even inside what would otherwise be a block scalar.
+struct DocumentNumbers {
+    /// 1-based lines of the markers.
+    markers: Vec<usize>,
+    /// Whether content comes before the first marker (an implicit first document).
+    implicit_first: bool,
+}
+
+impl DocumentNumbers {
+    fn new(text: &str) -> Self {
+        let mut markers = Vec::new();
+        let mut implicit_first = false;
+        for (i, line) in text.lines().enumerate() {
+            let is_marker = line
+                .strip_prefix("---")
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
+            if is_marker {
+                markers.push(i + 1);
+            } else if markers.is_empty() {
+                let t = line.trim_start_matches('\u{feff}').trim();
+                implicit_first |= !(t.is_empty() || t.starts_with('#') || t.starts_with('%'));
+            }
+        }
+        Self {
+            markers,
+            implicit_first,
+        }
+    }
+
+    fn at(&self, line: usize) -> usize {
+        let before = self.markers.iter().take_while(|&&m| m <= line).count();
+        before + usize::from(self.implicit_first)
+    }
 }
 
 fn yaml_options() -> serde_saphyr::Options {
@@ -291,13 +353,16 @@ fn decode_item(value: &RawItem) -> Result<SecretValue, String> {
 pub fn decode_base64(text: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     use base64::DecodeError as E;
     let compact: Zeroizing<String> = Zeroizing::new(text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect());
-    base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).map(Zeroizing::new).map_err(|e| {
-        let at = match e {
-            E::InvalidByte(at, _) | E::InvalidLastSymbol { offset: at, .. } => at,
-            E::InvalidLength(_) | E::InvalidPadding => compact.len() / 4 * 4,
-        };
-        format!("illegal base64 data at input byte {at}")
-    })
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            let at = match e {
+                E::InvalidByte(at, _) | E::InvalidLastSymbol { offset: at, .. } => at,
+                E::InvalidLength(_) | E::InvalidPadding => compact.len() / 4 * 4,
+            };
+            format!("illegal base64 data at input byte {at}")
+        })
 }
 
 /// Everything we need from any document, in one pass: unknown fields are ignored, and item values go
@@ -524,6 +589,59 @@ items:
         assert_eq!(a.data["s"].expose_secret(), b"plain");
         assert_eq!(objs[1].document, "3.items[0]");
         assert_eq!(secret(&objs[1].object).data["x"].expose_secret(), b"x");
+    }
+
+    #[test]
+    fn fast_and_precise_yaml_paths_agree_on_documents_and_lines() {
+        let text = "\
+# leading comment
+%YAML 1.2
+---
+kind: Secret
+metadata: {name: a}
+--- # a comment after the marker
+---
+kind: ConfigMap
+data:
+  block: |
+    --- not a marker: indented
+---
+apiVersion: v1
+kind: List
+items:
+- kind: Secret
+  metadata: {name: b}
+- kind: Secret
+  metadata: {name: c}
+...
+";
+        let (mut fast, mut precise) = (Vec::new(), Vec::new());
+        let without_list = &text[..text.find("---\napiVersion: v1\nkind: List").unwrap()];
+        read_yaml_fast(without_list, &mut fast).unwrap();
+        read_yaml_precise(without_list, &mut precise).unwrap();
+        let summary = |v: &[Located]| {
+            v.iter()
+                .map(|l| (l.document.clone(), l.line, l.object.kind().to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(summary(&fast), summary(&precise));
+        assert!(
+            read_yaml_fast(text, &mut Vec::new()).is_err(),
+            "Lists take the precise path"
+        );
+        precise.clear();
+        read_yaml_precise(text, &mut precise).unwrap();
+        let summary = |v: &[Located]| {
+            v.iter()
+                .map(|l| (l.document.clone(), l.line, l.object.kind().to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(summary(&precise)[0], ("1".to_string(), 4, "Secret".to_string()));
+        assert_eq!(summary(&precise)[1].0, "3");
+        assert_eq!(
+            summary(&precise)[2],
+            ("4.items[0]".to_string(), 16, "Secret".to_string())
+        );
     }
 
     #[test]

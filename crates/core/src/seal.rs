@@ -132,6 +132,25 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
     })
 }
 
+/// Seals many Secrets, spreading the RSA work over the machine's cores; results keep the input order.
+pub fn seal_all(secrets: &[&Secret], cert: &Certificate, opts: &SealOptions) -> Vec<Result<SealedSecret, SealError>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(secrets.len())
+        .max(1);
+    if workers == 1 {
+        return secrets.iter().map(|s| seal_secret(s, cert, opts)).collect();
+    }
+    let chunk = secrets.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = secrets
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|s| seal_secret(s, cert, opts)).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
 /// Seals one raw value (`--raw`), returning the base64 text that goes into `encryptedData`.
 pub fn seal_raw(
     cert: &Certificate,

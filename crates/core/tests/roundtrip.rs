@@ -1,0 +1,119 @@
+//! Property tests: sealing then unsealing returns every value for any name, namespace, scope and binary
+//! value (up to 1 MiB); a moved strict object never unseals; layout edits change only what they set.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use proptest::prelude::*;
+use sealant_core::keys::{self, Certificate, Keyring};
+use sealant_core::layout::{self, Editor};
+use sealant_core::manifest::{self, Format, Object};
+use sealant_core::seal::{SealOptions, seal_secret};
+use sealant_core::types::secret_value;
+use sealant_core::unseal::{UnsealOptions, unseal};
+use sealant_core::{Scope, Secret};
+use secrecy::ExposeSecret as _;
+
+fn key() -> &'static (Keyring, Certificate) {
+    static KEY: OnceLock<(Keyring, Certificate)> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let (key, cert) =
+            keys::generate_key_and_cert(2048, time::OffsetDateTime::now_utc(), keys::DEFAULT_CERT_VALIDITY).unwrap();
+        let mut ring = Keyring::new();
+        ring.add(key).unwrap();
+        (ring, cert)
+    })
+}
+
+fn dns_label() -> impl Strategy<Value = String> {
+    "[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?"
+}
+
+fn scope() -> impl Strategy<Value = Scope> {
+    prop::sample::select(Scope::ALL.to_vec())
+}
+
+fn items() -> impl Strategy<Value = BTreeMap<String, Vec<u8>>> {
+    let small = prop::collection::vec(any::<u8>(), 0..256);
+    let large = prop::collection::vec(any::<u8>(), 0..(1 << 20));
+    let value = prop_oneof![9 => small, 1 => large];
+    prop::collection::btree_map("[A-Za-z0-9._-]{1,30}", value, 1..4)
+}
+
+fn secret(name: &str, ns: &str, items: &BTreeMap<String, Vec<u8>>) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        },
+        type_: Some("Opaque".into()),
+        immutable: None,
+        data: items
+            .iter()
+            .map(|(k, v)| (k.clone(), secret_value(v.clone())))
+            .collect(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sealed_values_unseal_to_the_same_bytes(name in dns_label(), ns in dns_label(), scope in scope(), items in items()) {
+        let (ring, cert) = key();
+        let opts = SealOptions { scope: Some(scope), ..SealOptions::default() };
+        let sealed = seal_secret(&secret(&name, &ns, &items), cert, &opts).unwrap();
+        // Through the text form too: what is written is what is read.
+        let text = manifest::write_sealed(std::slice::from_ref(&sealed), Format::Yaml);
+        let (_, mut objs) = manifest::read(&text).unwrap();
+        let Some(Object::SealedSecret(read_back)) = objs.pop().map(|o| o.object) else { panic!("not a SealedSecret") };
+        prop_assert_eq!(&*read_back, &sealed);
+        let got = unseal(&read_back, ring, UnsealOptions::default()).unwrap().secret;
+        let got: BTreeMap<String, Vec<u8>> = got.data.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_vec())).collect();
+        prop_assert_eq!(got, items);
+    }
+
+    #[test]
+    fn a_strict_object_under_another_name_never_unseals(name in dns_label(), other in dns_label(), ns in dns_label()) {
+        prop_assume!(name != other);
+        let (ring, cert) = key();
+        let items = BTreeMap::from([("k".to_string(), b"v".to_vec())]);
+        let mut sealed = seal_secret(&secret(&name, &ns, &items), cert, &SealOptions::default()).unwrap();
+        sealed.metadata.name = Some(other);
+        prop_assert!(unseal(&sealed, ring, UnsealOptions::default()).is_err());
+    }
+
+    #[test]
+    fn layout_edits_change_only_the_value_they_set(
+        keys in prop::collection::btree_set("[a-z]{1,8}", 1..6),
+        value in "[A-Za-z0-9+/=]{1,64}|[ -~]{0,20}",
+        comment in "[a-z ]{0,10}",
+    ) {
+        let keys: Vec<String> = keys.into_iter().collect();
+        let mut src = format!("# {comment}\nspec:\n  encryptedData:\n");
+        for k in &keys {
+            src.push_str(&format!("    {k}: old-{k}  # {comment}\n"));
+        }
+        src.push_str("  other: 1\n");
+        let docs = layout::index(&src).unwrap();
+        let mut editor = Editor::new(&src, &docs[0]).unwrap();
+        editor.set(&["spec", "encryptedData", &keys[0]], &value).unwrap();
+        let out = editor.finish().unwrap();
+        // Exactly one line differs, and it reads back as the new value.
+        let changed: Vec<_> = src.lines().zip(out.lines()).filter(|(a, b)| a != b).collect();
+        prop_assert!(changed.len() <= 1);
+        prop_assert_eq!(src.lines().count(), out.lines().count());
+        #[derive(serde::Deserialize)]
+        struct Doc { spec: Spec }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Spec { encrypted_data: BTreeMap<String, String> }
+        let doc: Doc = serde_saphyr::from_str(&out).unwrap();
+        prop_assert_eq!(&doc.spec.encrypted_data[&keys[0]], &value);
+        for k in &keys[1..] {
+            prop_assert_eq!(&doc.spec.encrypted_data[k], &format!("old-{k}"));
+        }
+    }
+}
