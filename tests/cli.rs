@@ -33,6 +33,21 @@ fn secret_yaml(name: &str, ns: &str, value: &str) -> String {
     )
 }
 
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+/// Unseals `sealed` with the test key and returns `name/item` → value.
+fn unseal_items(sealed: impl Into<Vec<u8>>) -> Vec<(String, Vec<u8>)> {
+    let out = sealant()
+        .args(["unseal", "-o", "json", "--key"])
+        .arg(key())
+        .write_stdin(sealed)
+        .assert()
+        .success();
+    decoded_items(&stdout(&out))
+}
+
 fn decoded_items(unsealed: &str) -> Vec<(String, Vec<u8>)> {
     use base64::Engine as _;
     let mut out = Vec::new();
@@ -68,20 +83,14 @@ fn seal_then_unseal_returns_the_original_values_for_yaml_and_json_input() {
         .arg(&input)
         .assert()
         .success();
-    let sealed = String::from_utf8(sealed.get_output().stdout.clone()).unwrap();
+    let sealed = stdout(&sealed);
     assert!(
         sealed.starts_with("---\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"),
         "{sealed}"
     );
     assert!(!sealed.contains(PLAINTEXT));
     assert!(sealed.contains("sealant.dev/sealed-at:") && sealed.contains("sealant.dev/key-fingerprint: SHA256:"));
-    let out = sealant()
-        .args(["unseal", "-o", "json", "--key"])
-        .arg(key())
-        .write_stdin(sealed.clone())
-        .assert()
-        .success();
-    let items = decoded_items(&String::from_utf8(out.get_output().stdout.clone()).unwrap());
+    let items = unseal_items(sealed.clone());
     assert_eq!(
         items,
         vec![
@@ -96,7 +105,7 @@ fn seal_then_unseal_returns_the_original_values_for_yaml_and_json_input() {
         .write_stdin(secret_yaml("c", "ns", "x"))
         .assert()
         .success();
-    let json = String::from_utf8(json.get_output().stdout.clone()).unwrap();
+    let json = stdout(&json);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["kind"], "SealedSecret");
     // JSON input stays JSON by default.
@@ -117,7 +126,7 @@ fn scope_flag_is_written_to_both_metadata_and_template_and_unseals_elsewhere() {
         .write_stdin(secret_yaml("orig", "ns", "v"))
         .assert()
         .success();
-    let sealed = String::from_utf8(sealed.get_output().stdout.clone()).unwrap();
+    let sealed = stdout(&sealed);
     assert_eq!(
         sealed
             .matches("sealedsecrets.bitnami.com/namespace-wide: \"true\"")
@@ -153,10 +162,7 @@ fn merge_into_changes_only_the_sealed_values_and_keeps_comments() {
         .write_stdin(secret_yaml("db", "prod", "old"))
         .assert()
         .success();
-    let original = format!(
-        "# team-db owns this file\n{}",
-        String::from_utf8(first.get_output().stdout.clone()).unwrap()
-    );
+    let original = format!("# team-db owns this file\n{}", stdout(&first));
     let original = original.replace(
         "  name: db\n  namespace: prod\nspec:",
         "  name: db   # keep me\n  namespace: prod\nspec:",
@@ -194,14 +200,7 @@ fn merge_into_changes_only_the_sealed_values_and_keeps_comments() {
         merged.contains("\n    token: A"),
         "new item inserted at its siblings' indentation: {merged}"
     );
-    let out = sealant()
-        .args(["unseal", "-o", "json", "--key"])
-        .arg(key())
-        .arg("-f")
-        .arg(&target)
-        .assert()
-        .success();
-    let items = decoded_items(&String::from_utf8(out.get_output().stdout.clone()).unwrap());
+    let items = unseal_items(fs::read(&target).unwrap());
     assert_eq!(
         items,
         vec![
@@ -259,7 +258,7 @@ fn keys_new_writes_private_files_with_mode_0600_and_refuses_to_overwrite() {
         .arg(&out)
         .assert()
         .success();
-    let fingerprint = String::from_utf8(run.get_output().stdout.clone()).unwrap();
+    let fingerprint = stdout(&run);
     assert!(fingerprint.starts_with("SHA256:"));
     let mode = |f: &str| fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode("tls.key"), 0o600);
@@ -344,18 +343,12 @@ fn raw_mode_output_is_the_item_ciphertext_for_that_scope() {
         .arg(cert())
         .assert()
         .success();
-    let blob = String::from_utf8(raw.get_output().stdout.clone()).unwrap();
+    let blob = stdout(&raw);
     assert!(!blob.ends_with('\n'), "kubeseal prints raw output without a newline");
     let doc = format!(
         "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: db, namespace: ns}}\nspec:\n  encryptedData:\n    password: {blob}\n"
     );
-    let out = sealant()
-        .args(["unseal", "-o", "json", "--key"])
-        .arg(key())
-        .write_stdin(doc.clone())
-        .assert()
-        .success();
-    let items = decoded_items(&String::from_utf8(out.get_output().stdout.clone()).unwrap());
+    let items = unseal_items(doc.clone());
     assert_eq!(items, vec![("db/password".into(), PLAINTEXT.as_bytes().to_vec())]);
     sealant()
         .args(["verify", "--key"])

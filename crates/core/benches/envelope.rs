@@ -45,12 +45,9 @@ fn envelope(c: &mut Criterion) {
     group.bench_function("1000_documents_one_core", |b| {
         b.iter(|| {
             let (_, objects) = manifest::read(black_box(&file)).unwrap();
-            let sealed: Vec<_> = objects
-                .iter()
-                .map(|o| match &o.object {
-                    Object::Secret(s) => seal_secret(s, &cert, &opts).unwrap(),
-                    _ => unreachable!("the bench file holds Secrets only"),
-                })
+            let sealed: Vec<_> = secrets(&objects)
+                .into_iter()
+                .map(|s| seal_secret(s, &cert, &opts).unwrap())
                 .collect();
             manifest::write_sealed(&sealed, Format::Yaml)
         })
@@ -59,14 +56,7 @@ fn envelope(c: &mut Criterion) {
     group.bench_function("1000_documents", |b| {
         b.iter(|| {
             let (_, objects) = manifest::read(black_box(&file)).unwrap();
-            let secrets: Vec<&sealant_core::Secret> = objects
-                .iter()
-                .map(|o| match &o.object {
-                    Object::Secret(s) => s.as_ref(),
-                    _ => unreachable!("the bench file holds Secrets only"),
-                })
-                .collect();
-            let sealed: Vec<_> = seal_all(&secrets, &cert, &opts)
+            let sealed: Vec<_> = seal_all(&secrets(&objects), &cert, &opts)
                 .into_iter()
                 .map(Result::unwrap)
                 .collect();
@@ -74,12 +64,9 @@ fn envelope(c: &mut Criterion) {
         })
     });
     let (_, objects) = manifest::read(&file).unwrap();
-    let sealed: Vec<_> = objects
-        .iter()
-        .map(|o| match &o.object {
-            Object::Secret(s) => seal_secret(s, &cert, &opts).unwrap(),
-            _ => unreachable!("the bench file holds Secrets only"),
-        })
+    let sealed: Vec<_> = seal_all(&secrets(&objects), &cert, &opts)
+        .into_iter()
+        .map(Result::unwrap)
         .collect();
     group.bench_function("read_only", |b| b.iter(|| manifest::read(black_box(&file)).unwrap()));
     group.bench_function("events_only", |b| {
@@ -96,6 +83,16 @@ fn envelope(c: &mut Criterion) {
         b.iter(|| manifest::write_sealed(black_box(&sealed), Format::Yaml))
     });
     group.finish();
+}
+
+fn secrets(objects: &[manifest::Located]) -> Vec<&sealant_core::Secret> {
+    objects
+        .iter()
+        .map(|o| match &o.object {
+            Object::Secret(s) => s.as_ref(),
+            _ => unreachable!("the bench file holds Secrets only"),
+        })
+        .collect()
 }
 
 fn config() -> Criterion {
