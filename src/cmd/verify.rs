@@ -28,8 +28,8 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         let id = super::unseal::id(ss);
         match unseal::unseal(ss, &keyring, UnsealOptions::default()) {
             Ok(unsealed) => {
-                let mut keys: Vec<&str> = unsealed.keys_used.values().map(String::as_str).collect();
-                keys.dedup();
+                let keys: std::collections::BTreeSet<&str> = unsealed.keys_used.values().map(String::as_str).collect();
+                let keys: Vec<&str> = keys.into_iter().collect();
                 let keys = if keys.is_empty() {
                     "no key needed".to_string()
                 } else {

@@ -147,7 +147,11 @@ pub fn seal_all(secrets: &[&Secret], cert: &Certificate, opts: &SealOptions) -> 
             .chunks(chunk)
             .map(|part| scope.spawn(move || part.iter().map(|s| seal_secret(s, cert, opts)).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        // A worker's panic is re-raised here: dropping its results would silently lose documents.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     })
 }
 

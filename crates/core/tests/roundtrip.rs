@@ -57,6 +57,21 @@ fn secret(name: &str, ns: &str, items: &BTreeMap<String, Vec<u8>>) -> Secret {
     }
 }
 
+#[test]
+fn sealing_many_secrets_in_parallel_keeps_every_one_in_order() {
+    let (ring, cert) = key();
+    let items = BTreeMap::from([("k".to_string(), b"v".to_vec())]);
+    let secrets: Vec<Secret> = (0..37).map(|i| secret(&format!("s{i}"), "ns", &items)).collect();
+    let refs: Vec<&Secret> = secrets.iter().collect();
+    let sealed = sealant_core::seal::seal_all(&refs, cert, &SealOptions::default());
+    assert_eq!(sealed.len(), 37);
+    for (i, result) in sealed.into_iter().enumerate() {
+        let ss = result.unwrap();
+        assert_eq!(ss.name(), format!("s{i}"));
+        assert!(unseal(&ss, ring, UnsealOptions::default()).is_ok());
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
