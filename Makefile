@@ -20,8 +20,12 @@ demo: ## The whole offline pipeline on examples/: key, seal, diff-friendly re-se
 	bash scripts/demo.sh
 
 .PHONY: test
-test: ## Run every test (unit, vectors, property, CLI golden and bad-input tests)
+test: ## Run every test (unit, vectors, property, CLI golden, bad input, real apiserver + etcd)
 	$(CARGO) test --workspace --locked
+
+.PHONY: control-plane
+control-plane: ## Build kube-apiserver + etcd from Go modules into ~/.cache/sealant (once; tests do it when missing)
+	bash tests/control-plane/build.sh
 
 .PHONY: fmt
 fmt: ## Format the code

@@ -1,0 +1,445 @@
+//! A real Kubernetes control plane for tests: etcd and kube-apiserver, built from Go modules by
+//! `tests/control-plane/build.sh` (cached outside the clone), started on free loopback ports with generated
+//! certificates and RBAC authorization, and stopped when the [`ControlPlane`] is dropped — also on panic, and
+//! by a watchdog when the test process itself dies.
+//!
+//! Identities are client certificates signed by the test CA: [`ControlPlane::admin`] is in `system:masters`;
+//! [`ControlPlane::service_account`] authenticates exactly as that ServiceAccount's username and groups, so RBAC
+//! bound to the ServiceAccount applies to it.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+
+/// Why the control plane could not be provided.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Building or locating the binaries failed.
+    #[error("cannot build the control plane with {script}: {message}")]
+    Build {
+        /// The build script.
+        script: String,
+        /// What went wrong (the script's last output lines).
+        message: String,
+    },
+    /// A process did not become ready.
+    #[error("{process} did not become ready: {message}")]
+    NotReady {
+        /// `etcd` or `kube-apiserver`.
+        process: &'static str,
+        /// Why, with the tail of its log.
+        message: String,
+    },
+    /// Certificates could not be made.
+    #[error("cannot make test certificates: {0}")]
+    Certs(#[from] rcgen::Error),
+    /// A file or process operation failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// An HTTP request failed at the transport level.
+    #[error("request failed: {0}")]
+    Http(String),
+}
+
+/// A client identity: certificate and key, PEM.
+#[derive(Clone)]
+pub struct Identity {
+    /// The user name the apiserver sees.
+    pub user: String,
+    cert_pem: String,
+    key_pem: String,
+}
+
+/// A response from the apiserver.
+#[derive(Debug)]
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// Body as text.
+    pub body: String,
+}
+
+impl Response {
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A running etcd + kube-apiserver pair.
+pub struct ControlPlane {
+    dir: tempfile::TempDir,
+    etcd: Child,
+    apiserver: Child,
+    url: String,
+    ca_pem: String,
+    ca: Issuer<'static, KeyPair>,
+    admin: Identity,
+}
+
+impl ControlPlane {
+    /// Builds the binaries if they are not cached, then starts etcd and the apiserver and waits until the
+    /// apiserver answers `/readyz` and the `default` namespace exists. Retries once on a port race.
+    pub fn start() -> Result<Self, Error> {
+        let bin = binaries()?;
+        match Self::start_with(&bin) {
+            Err(Error::NotReady { .. }) => Self::start_with(&bin),
+            other => other,
+        }
+    }
+
+    fn start_with(bin: &Path) -> Result<Self, Error> {
+        let dir = tempfile::Builder::new().prefix("sealant-control-plane-").tempdir()?;
+        let d = dir.path();
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::default();
+        ca_params.distinguished_name = dn("sealant-test-ca", &[]);
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_pem = ca_params.self_signed(&ca_key)?.pem();
+        let ca = Issuer::new(ca_params, ca_key);
+
+        let serving_key = KeyPair::generate()?;
+        let mut serving = CertificateParams::new(vec!["localhost".to_string()])?;
+        serving
+            .subject_alt_names
+            .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        serving.distinguished_name = dn("kube-apiserver", &[]);
+        serving.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        std::fs::write(d.join("ca.crt"), &ca_pem)?;
+        std::fs::write(d.join("apiserver.crt"), serving.signed_by(&serving_key, &ca)?.pem())?;
+        std::fs::write(d.join("apiserver.key"), serving_key.serialize_pem())?;
+        let sa_key = KeyPair::generate()?;
+        std::fs::write(d.join("sa.key"), sa_key.serialize_pem())?;
+        std::fs::write(d.join("sa.pub"), sa_key.public_key_pem())?;
+        let admin = issue(&ca, "sealant-test-admin", &["system:masters"])?;
+
+        let [etcd_port, peer_port, api_port] = free_ports()?;
+        let etcd = spawn(
+            &bin.join("etcd"),
+            &[
+                "--name=test".into(),
+                format!("--data-dir={}", d.join("etcd").display()),
+                format!("--listen-client-urls=http://127.0.0.1:{etcd_port}"),
+                format!("--advertise-client-urls=http://127.0.0.1:{etcd_port}"),
+                format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
+                format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
+                format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
+                "--unsafe-no-fsync=true".into(),
+                "--log-level=warn".into(),
+            ],
+            &d.join("etcd.log"),
+        )?;
+        let apiserver = spawn(
+            &bin.join("kube-apiserver"),
+            &[
+                format!("--etcd-servers=http://127.0.0.1:{etcd_port}"),
+                "--bind-address=127.0.0.1".into(),
+                format!("--secure-port={api_port}"),
+                // Why: without a default route the apiserver cannot pick an address, and a loopback one
+                // cannot go into the `kubernetes` Endpoints, so no endpoint reconciler.
+                "--advertise-address=127.0.0.1".into(),
+                "--endpoint-reconciler-type=none".into(),
+                format!("--cert-dir={}", d.display()),
+                format!("--tls-cert-file={}", d.join("apiserver.crt").display()),
+                format!("--tls-private-key-file={}", d.join("apiserver.key").display()),
+                format!("--client-ca-file={}", d.join("ca.crt").display()),
+                format!("--service-account-issuer=https://127.0.0.1:{api_port}"),
+                format!("--service-account-key-file={}", d.join("sa.pub").display()),
+                format!("--service-account-signing-key-file={}", d.join("sa.key").display()),
+                "--service-cluster-ip-range=10.0.0.0/24".into(),
+                // Why: the tests must see real authorization decisions, not "allow everything".
+                "--authorization-mode=RBAC".into(),
+                "--disable-admission-plugins=ServiceAccount".into(),
+            ],
+            &d.join("kube-apiserver.log"),
+        )?;
+        let mut plane = ControlPlane {
+            dir,
+            etcd,
+            apiserver,
+            url: format!("https://127.0.0.1:{api_port}"),
+            ca_pem,
+            ca,
+            admin,
+        };
+        plane.wait_ready()?;
+        Ok(plane)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let admin = self.admin.clone();
+        for (path, process) in [
+            ("/readyz", "kube-apiserver"),
+            ("/api/v1/namespaces/default", "kube-apiserver"),
+        ] {
+            loop {
+                for (child, name, log) in [
+                    (&mut self.etcd, "etcd", "etcd.log"),
+                    (&mut self.apiserver, "kube-apiserver", "kube-apiserver.log"),
+                ] {
+                    if let Some(status) = child.try_wait()? {
+                        return Err(Error::NotReady {
+                            process: name,
+                            message: format!("exited with {status}; log tail:\n{}", tail(&self.dir.path().join(log))),
+                        });
+                    }
+                }
+                if matches!(self.request_as(&admin, "GET", path, None), Ok(r) if r.status == 200) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(Error::NotReady {
+                        process,
+                        message: format!(
+                            "{path} not answering 200 after 120 s; log tail:\n{}",
+                            tail(&self.dir.path().join("kube-apiserver.log"))
+                        ),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+        Ok(())
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The cluster CA certificate (PEM).
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The cluster administrator (`system:masters`).
+    pub fn admin(&self) -> &Identity {
+        &self.admin
+    }
+
+    /// A client that authenticates as ServiceAccount `namespace/name` (username
+    /// `system:serviceaccount:<ns>:<name>`, groups `system:serviceaccounts` and `system:serviceaccounts:<ns>`).
+    pub fn service_account(&self, namespace: &str, name: &str) -> Result<Identity, Error> {
+        issue(
+            &self.ca,
+            &format!("system:serviceaccount:{namespace}:{name}"),
+            &["system:serviceaccounts", &format!("system:serviceaccounts:{namespace}")],
+        )
+    }
+
+    /// A kubeconfig (YAML) for `identity`, for kube-rs clients and kubectl.
+    pub fn kubeconfig(&self, identity: &Identity) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: test\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test}}\ncurrent-context: test\n",
+            self.url,
+            b64(&self.ca_pem),
+            b64(&identity.cert_pem),
+            b64(&identity.key_pem)
+        )
+    }
+
+    /// Creates a fresh namespace named `<prefix>-<random>` and returns its name.
+    pub fn namespace(&self, prefix: &str) -> Result<String, Error> {
+        let mut suffix = [0u8; 4];
+        sealant_core::envelope::random_bytes(&mut suffix).map_err(|e| Error::Http(e.to_string()))?;
+        let name = format!(
+            "{prefix}-{}",
+            suffix.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        let r = self.request_as(&self.admin, "POST", "/api/v1/namespaces", Some(&body))?;
+        if r.status != 201 {
+            return Err(Error::Http(format!(
+                "creating namespace {name}: {} {}",
+                r.status, r.body
+            )));
+        }
+        Ok(name)
+    }
+
+    /// Sends one request as `identity` (JSON body), returning status and body whatever the status.
+    pub fn request_as(
+        &self,
+        identity: &Identity,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, Error> {
+        let agent = agent(&self.ca_pem, identity)?;
+        let url = format!("{}{path}", self.url);
+        let http = |e: ureq::Error| Error::Http(format!("{method} {path}: {e}"));
+        let mut response = match (method, body) {
+            ("GET", _) => agent.get(&url).call(),
+            ("DELETE", _) => agent.delete(&url).call(),
+            (_, body) => {
+                let body = body.cloned().unwrap_or(serde_json::Value::Null).to_string();
+                let req = match method {
+                    "POST" => agent.post(&url),
+                    "PUT" => agent.put(&url),
+                    _ => agent.patch(&url),
+                };
+                let content_type = if method == "PATCH" {
+                    "application/merge-patch+json"
+                } else {
+                    "application/json"
+                };
+                req.header("Content-Type", content_type).send(body)
+            }
+        }
+        .map_err(http)?;
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string().map_err(http)?;
+        Ok(Response { status, body })
+    }
+
+    /// The apiserver's log so far (for failure messages).
+    pub fn apiserver_log(&self) -> String {
+        tail(&self.dir.path().join("kube-apiserver.log"))
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        // Apiserver first, then etcd: TERM, up to 20 s, then KILL.
+        for child in [&mut self.apiserver, &mut self.etcd] {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Where the binaries are: `tests/control-plane/build.sh` builds them on first use (minutes) and prints the
+/// cached directory afterwards (instantly).
+pub fn binaries() -> Result<PathBuf, Error> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/control-plane/build.sh");
+    let output = Command::new("bash").arg(&script).stderr(Stdio::piped()).output()?;
+    let fail = |message: String| Error::Build {
+        script: script.display().to_string(),
+        message,
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last: Vec<&str> = stderr.lines().rev().take(20).collect();
+        return Err(fail(last.into_iter().rev().collect::<Vec<_>>().join("\n")));
+    }
+    let dir = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let dir = PathBuf::from(dir);
+    if !dir.join("kube-apiserver").is_file() || !dir.join("etcd").is_file() {
+        return Err(fail(format!("no binaries in {}", dir.display())));
+    }
+    Ok(dir)
+}
+
+/// Starts `binary` under a watchdog shell that kills it when this test process goes away, so a crashed or
+/// killed test never leaves a control plane running.
+fn spawn(binary: &Path, args: &[String], log: &Path) -> Result<Child, Error> {
+    let log = std::fs::File::create(log)?;
+    let watchdog = r#"parent=$1; shift
+"$@" & child=$!
+stop() {
+  kill -TERM "$child" 2>/dev/null
+  for _ in $(seq 40); do kill -0 "$child" 2>/dev/null || exit 0; sleep 0.25; done
+  kill -KILL "$child" 2>/dev/null; exit 0
+}
+trap stop TERM INT
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
+stop"#;
+    Ok(Command::new("bash")
+        .arg("-c")
+        .arg(watchdog)
+        .arg("watchdog")
+        .arg(std::process::id().to_string())
+        .arg(binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()?)
+}
+
+fn issue(ca: &Issuer<'static, KeyPair>, user: &str, groups: &[&str]) -> Result<Identity, Error> {
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(user, groups);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, ca)?;
+    Ok(Identity {
+        user: user.to_string(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// CN = user, one O per group (how the apiserver reads x509 client identities).
+fn dn(common_name: &str, groups: &[&str]) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    for g in groups {
+        dn.push(DnType::OrganizationName, *g);
+    }
+    dn
+}
+
+fn agent(ca_pem: &str, identity: &Identity) -> Result<ureq::Agent, Error> {
+    let tls_err = |e: ureq::Error| Error::Http(format!("TLS setup: {e}"));
+    let ca = ureq::tls::Certificate::from_pem(ca_pem.as_bytes()).map_err(tls_err)?;
+    let cert = ureq::tls::Certificate::from_pem(identity.cert_pem.as_bytes()).map_err(tls_err)?;
+    let key = ureq::tls::PrivateKey::from_pem(identity.key_pem.as_bytes()).map_err(tls_err)?;
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+        .client_cert(Some(ureq::tls::ClientCert::new_with_certs(&[cert], key)))
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .build();
+    Ok(ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into())
+}
+
+fn free_ports() -> Result<[u16; 3], Error> {
+    // Hold all three listeners at once so the ports differ; the small race after closing is handled by the
+    // retry in `start`.
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+    ];
+    let mut ports = [0u16; 3];
+    for (port, l) in ports.iter_mut().zip(&listeners) {
+        *port = l.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(30).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
