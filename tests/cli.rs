@@ -171,7 +171,7 @@ fn merge_into_changes_only_the_sealed_values_and_keeps_comments() {
     let addition = dir.path().join("add.yaml");
     fs::write(
         &addition,
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ignored\nstringData:\n  password: new\n  token: tok\n",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ignored\n  namespace: elsewhere\nstringData:\n  password: new\n  token: tok\n",
     )
     .unwrap();
     sealant()

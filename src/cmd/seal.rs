@@ -36,6 +36,7 @@ pub fn run(args: SealArgs) -> Result<()> {
         scope: args.scope.map(Scope::from),
         namespace: args.namespace.clone(),
         name: args.name.clone(),
+        replace_namespace: false,
         allow_empty_data: args.allow_empty_data,
         now: OffsetDateTime::now_utc(),
     };
@@ -155,17 +156,10 @@ fn merge_into(
         .or(Some(Scope::from_annotations(existing.metadata.annotations.as_ref())));
     let mut merged = existing.clone();
     let mut paths: Vec<(Vec<String>, String)> = Vec::new();
+    // Why: the target's name and namespace decide the label, not the input's.
+    opts.replace_namespace = true;
     for (loc, secret) in secrets {
-        let mut secret_for_target = Secret {
-            metadata: secret.metadata.clone(),
-            type_: secret.type_.clone(),
-            immutable: secret.immutable,
-            data: Default::default(),
-        };
-        // Why: the input's own name/namespace must not decide the label; the target's do.
-        secret_for_target.metadata.namespace = None;
-        secret_for_target.data = secret.data.iter().map(|(k, v)| (k.clone(), clone_value(v))).collect();
-        let sealed = seal::seal_secret(&secret_for_target, cert, &opts).map_err(|e| at(input_name, loc, secret, e))?;
+        let sealed = seal::seal_secret(secret, cert, &opts).map_err(|e| at(input_name, loc, secret, e))?;
         collect_changes(&sealed, &mut merged, &mut paths);
     }
     for (key, value) in seal::sealant_annotations(cert, opts.now) {
@@ -186,11 +180,6 @@ fn merge_into(
     check_merged(&out, &merged)
         .map_err(|e| anyhow!("{name}: merge produced an unexpected result, file left unchanged: {e}"))?;
     io::write_atomic(target, out.as_bytes(), Sensitivity::Public)
-}
-
-fn clone_value(v: &sealant_core::types::SecretValue) -> sealant_core::types::SecretValue {
-    use secrecy::ExposeSecret as _;
-    sealant_core::types::secret_value(v.expose_secret().to_vec())
 }
 
 /// Applies upstream's merge (items, template labels, annotations and data; new entries win) to `merged`, and

@@ -53,6 +53,9 @@ pub struct SealOptions {
     pub namespace: Option<String>,
     /// Name override (`--name`).
     pub name: Option<String>,
+    /// Replace the Secret's namespace with `namespace` instead of checking that they match (`--merge-into`:
+    /// the target file decides the label).
+    pub replace_namespace: bool,
     /// Accept Secrets with no items.
     pub allow_empty_data: bool,
     /// Time written into `sealant.dev/sealed-at`.
@@ -65,6 +68,7 @@ impl Default for SealOptions {
             scope: None,
             namespace: None,
             name: None,
+            replace_namespace: false,
             allow_empty_data: false,
             now: OffsetDateTime::now_utc(),
         }
@@ -76,6 +80,9 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
     let mut meta = secret.metadata.clone();
     if let Some(name) = &opts.name {
         meta.name = Some(name.clone());
+    }
+    if opts.replace_namespace {
+        meta.namespace.clone_from(&opts.namespace);
     }
     let name = meta
         .name
