@@ -1,5 +1,6 @@
 //! One module per subcommand, plus what several of them share.
 
+pub mod controller;
 pub mod keys;
 pub mod seal;
 pub mod unseal;

@@ -13,8 +13,20 @@ use aws_lc_rs::rsa::{
     self, KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
     PublicEncryptingKey,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use base64::Engine as _;
 use zeroize::Zeroizing;
+
+/// RSA private-key operations done by this process (every [`PrivateKey::open`] that reached the RSA step).
+///
+/// The controller exports it as a metric: it is the expensive step, and the one a resync must not repeat.
+static RSA_PRIVATE_OPERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many RSA private-key operations this process has done so far.
+pub fn rsa_private_operations() -> u64 {
+    RSA_PRIVATE_OPERATIONS.load(Ordering::Relaxed)
+}
 
 /// Length of the per-item AES-256 session key.
 pub const SESSION_KEY_LEN: usize = 32;
@@ -213,6 +225,7 @@ impl PrivateKey {
         }
         let (wrapped, sealed) = rest.split_at(rsa_len);
         let mut session_key = Zeroizing::new(vec![0u8; self.oaep.min_output_size()]);
+        RSA_PRIVATE_OPERATIONS.fetch_add(1, Ordering::Relaxed);
         let len = self
             .oaep
             .decrypt(&OAEP_SHA256_MGF1SHA256, wrapped, &mut session_key, Some(label))

@@ -30,6 +30,9 @@ pub fn secret_value(bytes: Vec<u8>) -> SecretValue {
     SecretSlice::from(bytes)
 }
 
+/// Condition type the controller writes (the only one upstream has).
+pub const SYNCED_CONDITION: &str = "Synced";
+
 /// A `bitnami.com/v1alpha1` SealedSecret.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
@@ -52,6 +55,7 @@ pub struct SealedSecret {
 
 /// `spec` of a SealedSecret (spec section 2.2).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SealedSecretSpec {
     /// Metadata, type and templated data of the Secret to produce.
@@ -59,18 +63,23 @@ pub struct SealedSecretSpec {
     pub template: Option<SecretTemplateSpec>,
     /// Deprecated whole-Secret ciphertext (base64), spec 1.6.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "byte")))]
     pub data: Option<String>,
     /// Item name → base64 sealed blob.
     #[serde(default)]
+    // Upstream's schema, kept for compatibility; the API server still refuses non-string values here.
+    #[cfg_attr(feature = "schema", schemars(extend("x-kubernetes-preserve-unknown-fields" = true)))]
     pub encrypted_data: BTreeMap<String, String>,
 }
 
 /// `spec.template` of a SealedSecret.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SecretTemplateSpec {
     /// Metadata copied to the Secret (name and namespace are forced to the SealedSecret's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "template_metadata_schema"))]
     pub metadata: Option<ObjectMeta>,
     /// Secret type.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
@@ -81,6 +90,62 @@ pub struct SecretTemplateSpec {
     /// Templated items, rendered with the decrypted items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<BTreeMap<String, String>>,
+}
+
+/// `status` of a SealedSecret, as the controller writes it (spec 2.3).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecretStatus {
+    /// `metadata.generation` of the object last processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Only `Synced`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<SealedSecretCondition>,
+}
+
+/// One status condition.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SealedSecretCondition {
+    /// Condition type: `Synced`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// When the condition was last written (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
+    pub last_update_time: Option<String>,
+    /// When `status` last changed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
+    pub last_transition_time: Option<String>,
+    /// Empty when synced, else the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Machine-readable reason (upstream never sets it; sealant does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Schema of `spec.template.metadata`: the declared fields, and anything else preserved (spec 6.1).
+#[cfg(feature = "schema")]
+fn template_metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "nullable": true,
+        "x-kubernetes-preserve-unknown-fields": true,
+        "properties": {
+            "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "finalizers": {"type": "array", "items": {"type": "string"}},
+            "name": {"type": "string"},
+            "namespace": {"type": "string"}
+        }
+    })
 }
 
 impl SealedSecret {

@@ -88,17 +88,24 @@ pub struct Unsealed {
     pub secret: Secret,
     /// Item → fingerprint of the key that opened it.
     pub keys_used: BTreeMap<String, String>,
+    /// The scope the ciphertext was sealed for (the narrowest, if items differ); the annotated one when there
+    /// is no item to tell.
+    pub scope: Scope,
 }
 
 /// Unseals with every key of `keyring`, the one named by `sealant.dev/key-fingerprint` first.
+///
+/// The scope is a property of the ciphertext, not of the annotations: each item is opened with the label of
+/// the scope the outer annotations name first, then with the other scopes' labels (narrowest first). Upstream
+/// trusts the annotation; here editing it can neither widen nor break anything, and [`Unsealed::scope`] reports
+/// the scope the ciphertext really has, so a re-seal (`/v1/rotate`) keeps it instead of taking one from
+/// attacker-editable metadata.
 pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Result<Unsealed, UnsealError> {
     let hint = ss.annotation(KEY_FINGERPRINT_ANNOTATION);
-    // Why the outer annotations: the template is copied into the Secret, the outer metadata is what the label
-    // was made for; a wrong scope can only make decryption fail, never widen it (the label is in the OAEP).
-    let scope = Scope::from_annotations(ss.metadata.annotations.as_ref());
-    let label = scope.label(ss.namespace(), ss.name());
+    let annotated = Scope::from_annotations(ss.metadata.annotations.as_ref());
+    let labels = Labels::new(annotated, ss.namespace(), ss.name());
     if let Some(legacy) = &ss.spec.data {
-        return unseal_legacy(ss, legacy, &label, keyring, hint, opts);
+        return unseal_legacy(ss, legacy, &labels, keyring, hint, opts);
     }
     let template = ss.spec.template.clone().unwrap_or_default();
     let mut secret = Secret {
@@ -109,6 +116,7 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
     };
     let mut errors = Vec::new();
     let mut keys_used = BTreeMap::new();
+    let mut scope: Option<Scope> = None;
     for (item, text) in &ss.spec.encrypted_data {
         let blob = match decode_blob(text) {
             Ok(b) => b,
@@ -117,10 +125,12 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
                 continue;
             }
         };
-        match keyring.open(&label, &blob, hint) {
-            Ok((plain, fingerprint)) => {
+        match labels.open(keyring, &blob, hint) {
+            Ok((plain, fingerprint, opened_with)) => {
                 keys_used.insert(item.clone(), fingerprint.to_string());
                 secret.data.insert(item.clone(), secret_value(plain.to_vec()));
+                // Why the narrowest: re-sealing everything to the narrowest scope seen never widens access.
+                scope = Some(scope.map_or(opened_with, |s| s.min(opened_with)));
             }
             Err(_) => errors.push((item.clone(), ItemError::NoKey)),
         }
@@ -140,13 +150,44 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
         return Err(UnsealError::Items(errors));
     }
     finish(ss, &mut secret.metadata, template_skips_owner(ss));
-    Ok(Unsealed { secret, keys_used })
+    Ok(Unsealed {
+        secret,
+        keys_used,
+        scope: scope.unwrap_or(annotated),
+    })
+}
+
+/// The OAEP labels to try for one object: the annotated scope first, then the others, narrowest first.
+struct Labels {
+    order: Vec<(Scope, Vec<u8>)>,
+}
+
+impl Labels {
+    fn new(annotated: Scope, namespace: &str, name: &str) -> Self {
+        let mut scopes = vec![annotated];
+        scopes.extend(Scope::ALL.into_iter().filter(|s| *s != annotated));
+        Self {
+            order: scopes.into_iter().map(|s| (s, s.label(namespace, name))).collect(),
+        }
+    }
+
+    fn open<'k>(
+        &self,
+        keyring: &'k Keyring,
+        blob: &[u8],
+        hint: Option<&str>,
+    ) -> Result<(zeroize::Zeroizing<Vec<u8>>, &'k str, Scope), crate::OpenError> {
+        self.order
+            .iter()
+            .find_map(|(scope, label)| keyring.open(label, blob, hint).ok().map(|(pt, fp)| (pt, fp, *scope)))
+            .ok_or(crate::OpenError)
+    }
 }
 
 fn unseal_legacy(
     ss: &SealedSecret,
     legacy: &str,
-    label: &[u8],
+    labels: &Labels,
     keyring: &Keyring,
     hint: Option<&str>,
     opts: UnsealOptions,
@@ -159,7 +200,7 @@ fn unseal_legacy(
     }
     let item = |e| UnsealError::Items(vec![("data".to_string(), e)]);
     let blob = decode_blob(legacy).map_err(|e| item(ItemError::Base64(e)))?;
-    let (plain, fingerprint) = keyring.open(label, &blob, hint).map_err(|_| item(ItemError::NoKey))?;
+    let (plain, fingerprint, scope) = labels.open(keyring, &blob, hint).map_err(|_| item(ItemError::NoKey))?;
     let text = std::str::from_utf8(&plain).map_err(|_| UnsealError::LegacyNotASecret)?;
     let (_, mut objects) = manifest::read(text).map_err(|_| UnsealError::LegacyNotASecret)?;
     let Some(Object::Secret(secret)) = objects.pop().map(|l| l.object) else {
@@ -172,7 +213,11 @@ fn unseal_legacy(
         .keys()
         .map(|k| (k.clone(), fingerprint.to_string()))
         .collect();
-    Ok(Unsealed { secret, keys_used })
+    Ok(Unsealed {
+        secret,
+        keys_used,
+        scope,
+    })
 }
 
 fn template_skips_owner(ss: &SealedSecret) -> bool {

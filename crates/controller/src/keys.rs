@@ -1,0 +1,294 @@
+//! The sealing keys: loaded from the labelled key Secrets of the controller's namespace (and kept current by a
+//! watch, so keys added later need no restart), generated at first start and on every renewal period, never
+//! deleted (spec 3.2–3.5).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, PostParams};
+use kube::runtime::reflector::{self, Store};
+use kube::Client;
+use kube::runtime::{WatchStreamExt as _, watcher};
+use sealant_core::keys::{self as core_keys, Certificate, Keyring};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::metrics::Metrics;
+use crate::{Config, Error};
+
+/// Label that marks a key Secret to load (value `active`).
+pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+/// `generateName` of key Secrets, and the name of the pre-0.9 single key Secret.
+pub const DEFAULT_KEY_PREFIX: &str = "sealed-secrets-key";
+
+/// One loaded key, as the API and metrics see it (the private half stays in the [`Keyring`]).
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    /// `SHA256:` fingerprint of the public key.
+    pub fingerprint: String,
+    /// The certificate served by `/v1/cert.pem`.
+    pub cert: Certificate,
+    /// Which key is newest: the certificate's NotBefore (upstream's default order).
+    pub created: OffsetDateTime,
+    /// The Secret it came from.
+    pub secret_name: String,
+}
+
+/// Every loaded key: the keyring for unsealing and the certificates, oldest first.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    /// All private keys; each is tried when unsealing.
+    pub keyring: Keyring,
+    /// Public side of each key, oldest first.
+    pub keys: Vec<KeyInfo>,
+}
+
+impl KeySet {
+    /// The newest key: it seals (`/v1/cert.pem`, `/v1/rotate`).
+    pub fn latest(&self) -> Option<&KeyInfo> {
+        self.keys.last()
+    }
+}
+
+/// Shared, swappable view of the keys: readers take a snapshot and never block a reload.
+#[derive(Clone)]
+pub struct KeyRegistry {
+    current: Arc<RwLock<Arc<KeySet>>>,
+    loaded: watch::Sender<u64>,
+}
+
+impl Default for KeyRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KeyRegistry {
+    /// An empty registry, not yet loaded.
+    pub fn new() -> Self {
+        Self {
+            current: Arc::new(RwLock::new(Arc::new(KeySet::default()))),
+            loaded: watch::channel(0).0,
+        }
+    }
+
+    /// The keys right now.
+    pub fn snapshot(&self) -> Arc<KeySet> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the key set; readers see it on their next snapshot.
+    fn publish(&self, set: KeySet) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
+        self.loaded.send_modify(|generation| *generation += 1);
+    }
+
+    /// Resolves once the first full load is published.
+    pub async fn wait_loaded(&self) {
+        let mut rx = self.loaded.subscribe();
+        let _ = rx.wait_for(|generation| *generation > 0).await;
+    }
+
+    /// A receiver that changes every time the key set is republished.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.loaded.subscribe()
+    }
+}
+
+/// Builds a key set from key Secrets. A Secret that cannot be read is reported and skipped: one bad Secret
+/// must not stop the others from working (upstream panics here, spec 3.4).
+pub fn key_set_from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> (KeySet, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut loaded: Vec<(KeyInfo, sealant_core::PrivateKey, OffsetDateTime)> = Vec::new();
+    for secret in secrets {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        match key_from_secret(secret) {
+            Ok((key, cert)) => {
+                let fingerprint = cert.fingerprint().to_string();
+                if key.public_key().fingerprint().ok().as_deref() != Some(fingerprint.as_str()) {
+                    problems.push(format!("key Secret {name}: tls.crt does not match tls.key"));
+                    continue;
+                }
+                if loaded.iter().any(|(k, _, _)| k.fingerprint == fingerprint) {
+                    continue;
+                }
+                let created_at = secret
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t.0.as_second()).ok())
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let info = KeyInfo {
+                    fingerprint,
+                    created: cert.not_before(),
+                    cert,
+                    secret_name: name,
+                };
+                loaded.push((info, key, created_at));
+            }
+            Err(e) => problems.push(format!("key Secret {name}: {e}")),
+        }
+    }
+    // Upstream order: certificate NotBefore, then Secret creation time.
+    loaded.sort_by_key(|(info, _, created_at)| (info.created, *created_at));
+    let mut set = KeySet::default();
+    for (info, key, _) in loaded {
+        if set.keyring.add(key).is_ok() {
+            set.keys.push(info);
+        }
+    }
+    (set, problems)
+}
+
+fn key_from_secret(secret: &Secret) -> Result<(sealant_core::PrivateKey, Certificate), String> {
+    let data = secret.data.as_ref().ok_or("no data")?;
+    let key_pem = data.get("tls.key").ok_or("no tls.key")?;
+    let cert_pem = data.get("tls.crt").ok_or("no tls.crt")?;
+    let mut keys = core_keys::private_keys_from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
+    let key = keys.drain(..).next().ok_or("tls.key: no private key")?;
+    let cert = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
+    Ok((key, cert))
+}
+
+/// Watches the labelled key Secrets (and the legacy single key Secret) and republishes the key set on every
+/// change. Runs on every replica: followers serve the API with the same keys.
+pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegistry, metrics: Arc<Metrics>) {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
+    let legacy = match api.get_opt(&config.key_prefix).await {
+        Ok(found) => found,
+        Err(e) => {
+            warn!(error = %e, "cannot read the legacy key Secret");
+            None
+        }
+    };
+    let (store, writer) = reflector::store();
+    let selector = format!("{KEY_LABEL}=active");
+    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default().labels(&selector))).default_backoff();
+    futures::pin_mut!(stream);
+    let mut last: Option<Vec<String>> = None;
+    let mut ready = false;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::InitDone) => ready = true,
+            Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {}
+            Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => continue,
+            Err(e) => {
+                warn!(error = %e, "key Secret watch");
+                continue;
+            }
+        }
+        if ready {
+            reload(&store, legacy.as_ref(), &registry, &metrics, &mut last);
+        }
+    }
+}
+
+fn reload(
+    store: &Store<Secret>,
+    legacy: Option<&Secret>,
+    registry: &KeyRegistry,
+    metrics: &Metrics,
+    last: &mut Option<Vec<String>>,
+) {
+    let state = store.state();
+    let secrets = state.iter().map(|s| s.as_ref()).chain(legacy);
+    let (set, problems) = key_set_from_secrets(secrets);
+    for problem in &problems {
+        error!("{problem}");
+    }
+    metrics.key_load_errors.set(problems.len() as i64);
+    let fingerprints: Vec<String> = set.keys.iter().map(|k| k.fingerprint.clone()).collect();
+    if last.as_ref() == Some(&fingerprints) {
+        return;
+    }
+    info!(keys = fingerprints.len(), latest = fingerprints.last().map(String::as_str).unwrap_or("none"), "keys loaded");
+    metrics.observe_keys(&set);
+    *last = Some(fingerprints);
+    registry.publish(set);
+}
+
+/// Generates a key now if there is none, or the newest is older than `--key-cutoff-time` (spec 3.5).
+pub async fn ensure_current_key(client: &Client, config: &Config, registry: &KeyRegistry) -> Result<(), Error> {
+    let set = registry.snapshot();
+    let due = match (set.latest(), config.key_cutoff_time) {
+        (None, _) => true,
+        (Some(latest), Some(cutoff)) => latest.created < cutoff,
+        (Some(_), None) => false,
+    };
+    if due {
+        generate_key(client, config, registry).await?;
+    }
+    Ok(())
+}
+
+/// Generates a new key every renewal period after the newest one; runs on the leader only.
+pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegistry) {
+    if config.key_renew_period.is_zero() {
+        return;
+    }
+    let period = time::Duration::try_from(config.key_renew_period).unwrap_or(time::Duration::days(30));
+    loop {
+        let newest = registry.snapshot().latest().map(|k| k.created);
+        let wait = newest.map_or(time::Duration::ZERO, |created| created + period - OffsetDateTime::now_utc());
+        let wait = Duration::try_from(wait.max(time::Duration::ZERO)).unwrap_or_default();
+        tokio::time::sleep(wait).await;
+        if let Err(e) = generate_key(&client, &config, &registry).await {
+            // Why not exit: the old keys keep working; a failed renewal is retried later, not a crash loop.
+            error!(error = %e, "key renewal failed; retrying in 5 minutes");
+            tokio::time::sleep(Duration::from_secs(300)).await;
+        }
+    }
+}
+
+/// Generates a key, stores it as a key Secret, and waits until the watch has loaded it.
+pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegistry) -> Result<String, Error> {
+    let bits = config.key_size;
+    let ttl = time::Duration::try_from(config.key_ttl).map_err(|e| Error::Keys(e.to_string()))?;
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let (key, cert) = tokio::task::spawn_blocking(move || core_keys::generate_key_and_cert(bits, now, ttl))
+        .await
+        .map_err(|e| Error::Keys(e.to_string()))?
+        .map_err(|e| Error::Keys(e.to_string()))?;
+    let key_pem = core_keys::private_key_pkcs1_pem(&key).map_err(|e| Error::Keys(e.to_string()))?;
+    let mut labels = config.key_labels.clone();
+    labels.insert(KEY_LABEL.to_string(), "active".to_string());
+    let secret = Secret {
+        metadata: ObjectMeta {
+            generate_name: Some(config.key_prefix.clone()),
+            namespace: Some(config.namespace.clone()),
+            labels: Some(labels),
+            annotations: (!config.key_annotations.is_empty()).then(|| config.key_annotations.clone()),
+            ..ObjectMeta::default()
+        },
+        type_: Some("kubernetes.io/tls".into()),
+        data: Some(BTreeMap::from([
+            ("tls.key".to_string(), ByteString(key_pem.as_bytes().to_vec())),
+            ("tls.crt".to_string(), ByteString(cert.pem().as_bytes().to_vec())),
+        ])),
+        ..Secret::default()
+    };
+    let api: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
+    let created = api.create(&PostParams::default(), &secret).await?;
+    let fingerprint = cert.fingerprint().to_string();
+    info!(
+        secret = created.metadata.name.as_deref().unwrap_or(""),
+        fingerprint = %fingerprint,
+        certificate = cert.pem(),
+        "new key written; certificate generated"
+    );
+    let mut changes = registry.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !registry.snapshot().keys.iter().any(|k| k.fingerprint == fingerprint) {
+        if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+            return Err(Error::Keys(format!("key {fingerprint} was written but not seen by the watch")));
+        }
+    }
+    Ok(fingerprint)
+}
+

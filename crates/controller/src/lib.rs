@@ -1,0 +1,306 @@
+//! sealant-controller: the in-cluster half of sealant. It keeps one Secret in line with each SealedSecret,
+//! holds the sealing keys, and serves the Sealed Secrets HTTP API (`/v1/cert.pem`, `/v1/verify`, `/v1/rotate`).
+//!
+//! Compatible with the upstream controller (same CRD, key Secrets, annotations, events, status, API), plus:
+//! no RSA work for objects already unsealed (a digest of the sealed input is kept on the Secret), the scope
+//! taken from the ciphertext, a structured audit log, Prometheus metrics with key and secret ages, leader
+//! election so several replicas can run, and opt-in rolling restarts of the workloads using a changed Secret.
+
+pub mod audit;
+pub mod crd;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod reconcile;
+pub mod restart;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::Client;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+/// Everything the controller can be told (the binary maps flags and `SEALED_SECRETS_*` env onto this).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Namespace holding the key Secrets and the leader Lease.
+    pub namespace: String,
+    /// `generateName` of new key Secrets, and the name of the legacy single key Secret.
+    pub key_prefix: String,
+    /// RSA modulus size of new keys.
+    pub key_size: usize,
+    /// Validity of new certificates.
+    pub key_ttl: Duration,
+    /// A new key every this often; zero disables renewal.
+    pub key_renew_period: Duration,
+    /// Generate a key at start when the newest is older than this.
+    pub key_cutoff_time: Option<OffsetDateTime>,
+    /// Labels added to new key Secrets.
+    pub key_labels: BTreeMap<String, String>,
+    /// Annotations added to new key Secrets.
+    pub key_annotations: BTreeMap<String, String>,
+    /// Open legacy `spec.data` objects.
+    pub accept_deprecated_v1_data: bool,
+    /// Namespaces to watch; empty = all.
+    pub namespaces: Vec<String>,
+    /// Only SealedSecrets with these labels (a label selector).
+    pub label_selector: Option<String>,
+    /// Write `status`.
+    pub update_status: bool,
+    /// Retries of a failing object before waiting for it to change.
+    pub max_unseal_retries: u32,
+    /// SealedSecrets reconciled at once.
+    pub concurrency: u16,
+    /// HTTP API address.
+    pub listen_addr: SocketAddr,
+    /// Metrics address.
+    pub metrics_addr: SocketAddr,
+    /// `/v1/verify` and `/v1/rotate`: sustained requests per second, per client.
+    pub rate_limit: u32,
+    /// Burst allowed above the rate.
+    pub rate_limit_burst: u32,
+    /// Largest request body the HTTP API reads.
+    pub max_body_bytes: usize,
+    /// Per-request time limit of the HTTP API.
+    pub request_timeout: Duration,
+    /// Audit log file (JSON lines); `None` = stdout.
+    pub audit_log: Option<PathBuf>,
+    /// Take part in leader election (only the leader writes).
+    pub leader_election: bool,
+    /// Name of the Lease.
+    pub lease_name: String,
+    /// This replica's identity in the Lease (the pod name).
+    pub identity: String,
+    /// Lease duration.
+    pub lease_duration: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            namespace: "kube-system".into(),
+            key_prefix: keys::DEFAULT_KEY_PREFIX.into(),
+            key_size: 4096,
+            key_ttl: Duration::from_secs(87_600 * 3600),
+            key_renew_period: Duration::from_secs(30 * 24 * 3600),
+            key_cutoff_time: None,
+            key_labels: BTreeMap::new(),
+            key_annotations: BTreeMap::new(),
+            accept_deprecated_v1_data: true,
+            namespaces: Vec::new(),
+            label_selector: None,
+            update_status: true,
+            max_unseal_retries: 5,
+            concurrency: 16,
+            listen_addr: ([0, 0, 0, 0], 8080).into(),
+            metrics_addr: ([0, 0, 0, 0], 8081).into(),
+            rate_limit: 2,
+            rate_limit_burst: 2,
+            max_body_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(120),
+            audit_log: None,
+            leader_election: true,
+            lease_name: "sealant-controller".into(),
+            identity: "sealant-controller".into(),
+            lease_duration: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Why the controller stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Kubernetes API refused or failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// Key generation or storage failed.
+    #[error("keys: {0}")]
+    Keys(String),
+    /// A listener could not start.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The audit log cannot be opened.
+    #[error("audit log {path}: {source}")]
+    Audit {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Leader election failed.
+    #[error("leader election: {0}")]
+    Lease(String),
+}
+
+/// A Kubernetes client from `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
+pub async fn default_client() -> Result<Client, Error> {
+    Ok(Client::try_default().await?)
+}
+
+/// Runs the controller until `shutdown` resolves: key watch, HTTP API and metrics on every replica; key
+/// generation and reconciling on the leader only.
+pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    let config = Arc::new(config);
+    let audit = Arc::new(match &config.audit_log {
+        Some(path) => audit::Audit::file(path).map_err(|source| Error::Audit {
+            path: path.clone(),
+            source,
+        })?,
+        None => audit::Audit::stdout(),
+    });
+    let metrics = Arc::new(metrics::Metrics::new());
+    let registry = keys::KeyRegistry::new();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let key_watch = tokio::spawn(keys::watch_keys(
+        client.clone(),
+        config.clone(),
+        registry.clone(),
+        metrics.clone(),
+    ));
+    let api = http::serve(
+        config.clone(),
+        registry.clone(),
+        metrics.clone(),
+        audit.clone(),
+        stop_rx.clone(),
+    )
+    .await?;
+    let metrics_server = metrics::serve(config.metrics_addr, metrics.clone(), stop_rx.clone()).await?;
+
+    let result = if config.leader_election {
+        lead_when_elected(client, config, registry, metrics.clone(), audit, stop_rx).await
+    } else {
+        metrics.set_leader(true);
+        lead(client, config, registry, metrics.clone(), audit, stop_rx).await
+    };
+    key_watch.abort();
+    let _ = api.await;
+    let _ = metrics_server.await;
+    result
+}
+
+/// Waits for the Lease, leads while holding it, and steps down (stops writing) as soon as it is lost.
+async fn lead_when_elected(
+    client: Client,
+    config: Arc<Config>,
+    registry: keys::KeyRegistry,
+    metrics: Arc<metrics::Metrics>,
+    audit: Arc<audit::Audit>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let secs = config.lease_duration.as_secs().max(3);
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &config.lease_name)
+        .with_namespace(&config.namespace)
+        .with_identity(&config.identity)
+        .with_duration(secs)
+        .with_grace((secs / 3).max(1))
+        .build()
+        .await
+        .map_err(|e| Error::Lease(e.to_string()))?;
+    let (mut leading, lease_task) = manager.watch().await;
+    let result = loop {
+        if *stop.borrow() {
+            break Ok(());
+        }
+        if *leading.borrow_and_update() {
+            info!(identity = %config.identity, "became leader");
+            metrics.set_leader(true);
+            let (step_down_tx, step_down_rx) = watch::channel(false);
+            let work = lead(
+                client.clone(),
+                config.clone(),
+                registry.clone(),
+                metrics.clone(),
+                audit.clone(),
+                merge_stops(stop.clone(), step_down_rx),
+            );
+            tokio::pin!(work);
+            let outcome = loop {
+                tokio::select! {
+                    r = &mut work => break Some(r),
+                    changed = leading.changed() => {
+                        if changed.is_err() || !*leading.borrow_and_update() {
+                            let _ = step_down_tx.send(true);
+                            break None;
+                        }
+                    }
+                }
+            };
+            metrics.set_leader(false);
+            match outcome {
+                Some(r) => break r,
+                None => {
+                    // Why abort instead of finishing in-flight work: another replica may already lead.
+                    warn!(identity = %config.identity, "lost the lease; stopped writing");
+                }
+            }
+        } else {
+            tokio::select! {
+                changed = leading.changed() => if changed.is_err() { break Err(Error::Lease("lease task ended".into())) },
+                _ = stop.changed() => {}
+            }
+        }
+    };
+    drop(leading);
+    lease_task.abort();
+    result
+}
+
+/// A stop signal that fires when either input does.
+fn merge_stops(mut a: watch::Receiver<bool>, mut b: watch::Receiver<bool>) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(*a.borrow() || *b.borrow());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                r = a.changed() => if r.is_err() || *a.borrow() { break },
+                r = b.changed() => if r.is_err() || *b.borrow() { break },
+                _ = tx.closed() => return,
+            }
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// The leader's work: make sure a current key exists, renew it on schedule, reconcile every SealedSecret.
+async fn lead(
+    client: Client,
+    config: Arc<Config>,
+    registry: keys::KeyRegistry,
+    metrics: Arc<metrics::Metrics>,
+    audit: Arc<audit::Audit>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    registry.wait_loaded().await;
+    keys::ensure_current_key(&client, &config, &registry).await?;
+    let renewal = tokio::spawn(keys::renew_keys(client.clone(), config.clone(), registry.clone()));
+    let ctx = reconcile::Context::new(client, config, registry, metrics, audit);
+    let mut stop_signal = stop.clone();
+    let stopped = async move {
+        while !*stop_signal.borrow() {
+            if stop_signal.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    reconcile::controller(ctx, stopped).for_each(|_| async {}).await;
+    renewal.abort();
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Prometheus metrics on their own port: upstream's `sealed_secrets_controller_*` series (so existing
+//! dashboards and alerts keep working) plus sealant's own: RSA private operations, skipped unseals, Secret
+//! writes, reconcile duration, keys and their ages, and SealedSecrets by age so an alert fires before the
+//! rotation period runs out.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use kube::api::DynamicObject;
+use kube::runtime::reflector::Store;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sealant_core::types::SEALED_AT_ANNOTATION;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::Error;
+use crate::keys::KeySet;
+
+/// Annotation naming a SealedSecret's own rotation period (`90d`, `30d`).
+pub const ROTATE_EVERY_ANNOTATION: &str = "sealant.dev/rotate-every";
+/// The rotation period when a SealedSecret names none (the security policy's 90 days).
+pub const DEFAULT_ROTATION_DAYS: i64 = 90;
+
+/// `reason` and `namespace` of an unseal error (upstream's labels).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// `fetch`, `unseal`, `update`, `unmanaged`, `status`, `invalid`.
+    pub reason: String,
+    /// Namespace of the object.
+    pub namespace: String,
+}
+
+/// Labels of an HTTP API request (upstream's).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// Route path.
+    pub path: String,
+    /// Status code.
+    pub code: String,
+    /// Lower-case method.
+    pub method: String,
+}
+
+/// Labels of the HTTP duration histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// Route path.
+    pub path: String,
+    /// Lower-case method.
+    pub method: String,
+}
+
+/// A single `op` or `bucket` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OneLabel {
+    /// The value.
+    pub value: String,
+}
+
+/// Labels of a key's age.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyLabels {
+    /// `SHA256:` fingerprint.
+    pub fingerprint: String,
+}
+
+/// Every metric the controller exports.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    /// Reconciles started (upstream: every request, deletions included).
+    pub unseal_requests: Counter,
+    /// Failures by reason and namespace.
+    pub unseal_errors: Family<ErrorLabels, Counter>,
+    /// HTTP API requests.
+    pub http_requests: Family<HttpLabels, Counter>,
+    /// HTTP API latency.
+    pub http_duration: Family<RouteLabels, Histogram>,
+    /// Time per reconcile.
+    pub reconcile_duration: Histogram,
+    /// Reconciles that found the Secret already made from the same sealed input: no RSA work.
+    pub unseal_skipped: Counter,
+    /// Secrets created or updated, by `op`.
+    pub secret_writes: Family<OneLabel, Counter>,
+    /// Workloads restarted after their Secret changed.
+    pub rollout_restarts: Counter,
+    /// RSA private-key operations of this process.
+    rsa_operations: Counter,
+    /// Loaded keys.
+    pub keys: Gauge,
+    /// Key Secrets that could not be loaded.
+    pub key_load_errors: Gauge,
+    key_age: Family<KeyLabels, Gauge>,
+    key_created: Mutex<Vec<(String, OffsetDateTime)>>,
+    sealed_secrets: Family<OneLabel, Gauge>,
+    overdue: Gauge,
+    leader: Gauge,
+    inventory: Mutex<Option<Store<DynamicObject>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let m = Self {
+            registry: Mutex::new(Registry::default()),
+            unseal_requests: Counter::default(),
+            unseal_errors: Family::default(),
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(|| {
+                Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+            }),
+            reconcile_duration: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            unseal_skipped: Counter::default(),
+            secret_writes: Family::default(),
+            rollout_restarts: Counter::default(),
+            rsa_operations: Counter::default(),
+            keys: Gauge::default(),
+            key_load_errors: Gauge::default(),
+            key_age: Family::default(),
+            key_created: Mutex::new(Vec::new()),
+            sealed_secrets: Family::default(),
+            overdue: Gauge::default(),
+            leader: Gauge::default(),
+            inventory: Mutex::new(None),
+        };
+        {
+            let mut r = m.registry.lock().unwrap_or_else(|e| e.into_inner());
+            let up = "sealed_secrets_controller_";
+            r.register(
+                format!("{up}unseal_requests"),
+                "Reconciles of SealedSecrets",
+                m.unseal_requests.clone(),
+            );
+            r.register(
+                format!("{up}unseal_errors"),
+                "Failed reconciles by reason",
+                m.unseal_errors.clone(),
+            );
+            r.register(format!("{up}http_requests"), "HTTP API requests", m.http_requests.clone());
+            r.register(
+                format!("{up}http_request_duration_seconds"),
+                "HTTP API request duration",
+                m.http_duration.clone(),
+            );
+            r.register(
+                "sealant_reconcile_duration_seconds",
+                "Time to reconcile one SealedSecret",
+                m.reconcile_duration.clone(),
+            );
+            r.register(
+                "sealant_unseal_skipped",
+                "Reconciles that needed no decryption: the Secret already holds this sealed input",
+                m.unseal_skipped.clone(),
+            );
+            r.register("sealant_secret_writes", "Secrets created or updated", m.secret_writes.clone());
+            r.register(
+                "sealant_rollout_restarts",
+                "Workloads restarted because a Secret they use changed",
+                m.rollout_restarts.clone(),
+            );
+            r.register(
+                "sealant_rsa_private_operations",
+                "RSA private-key operations",
+                m.rsa_operations.clone(),
+            );
+            r.register("sealant_keys", "Sealing keys loaded", m.keys.clone());
+            r.register(
+                "sealant_key_load_errors",
+                "Key Secrets that could not be loaded",
+                m.key_load_errors.clone(),
+            );
+            r.register("sealant_key_age_seconds", "Age of each sealing key", m.key_age.clone());
+            r.register(
+                "sealant_sealed_secrets",
+                "SealedSecrets by age since sealing (label value = age bucket)",
+                m.sealed_secrets.clone(),
+            );
+            r.register(
+                "sealant_sealed_secrets_overdue",
+                "SealedSecrets older than their rotation period",
+                m.overdue.clone(),
+            );
+            r.register("sealant_leader", "1 when this replica leads", m.leader.clone());
+        }
+        m
+    }
+
+    /// Records which keys are loaded.
+    pub fn observe_keys(&self, set: &KeySet) {
+        self.keys.set(set.keys.len() as i64);
+        *self.key_created.lock().unwrap_or_else(|e| e.into_inner()) =
+            set.keys.iter().map(|k| (k.fingerprint.clone(), k.created)).collect();
+    }
+
+    /// Marks this replica as leader or follower.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
+    /// The SealedSecret cache the age inventory is computed from (the leader's).
+    pub fn set_inventory(&self, store: Store<DynamicObject>) {
+        *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = Some(store);
+    }
+
+    /// Refreshes the computed gauges and renders the text exposition.
+    pub fn render(&self) -> String {
+        let now = OffsetDateTime::now_utc();
+        let done = sealant_core::envelope::rsa_private_operations();
+        let seen = self.rsa_operations.get();
+        self.rsa_operations.inc_by(done.saturating_sub(seen));
+        self.key_age.clear();
+        for (fingerprint, created) in self.key_created.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            self.key_age
+                .get_or_create(&KeyLabels {
+                    fingerprint: fingerprint.clone(),
+                })
+                .set((now - *created).whole_seconds());
+        }
+        if let Some(store) = self.inventory.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let (buckets, overdue) = age_inventory(&store.state(), now);
+            self.sealed_secrets.clear();
+            for (bucket, count) in buckets {
+                self.sealed_secrets
+                    .get_or_create(&OneLabel { value: bucket.into() })
+                    .set(count);
+            }
+            self.overdue.set(overdue);
+        }
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &registry);
+        out
+    }
+}
+
+/// Age buckets of the SealedSecrets (from `sealant.dev/sealed-at`, else creation time), and how many are past
+/// their rotation period (`sealant.dev/rotate-every`, else 90 days).
+pub fn age_inventory(objects: &[Arc<DynamicObject>], now: OffsetDateTime) -> ([(&'static str, i64); 5], i64) {
+    let mut buckets = [("0-30d", 0), ("30-60d", 0), ("60-80d", 0), ("80-90d", 0), ("90d+", 0)];
+    let mut overdue = 0;
+    for obj in objects {
+        let annotations = obj.metadata.annotations.as_ref();
+        let sealed_at = annotations
+            .and_then(|a| a.get(SEALED_AT_ANNOTATION))
+            .and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok())
+            .or_else(|| {
+                let ts = obj.metadata.creation_timestamp.as_ref()?;
+                OffsetDateTime::from_unix_timestamp(ts.0.as_second()).ok()
+            });
+        let Some(sealed_at) = sealed_at else { continue };
+        let days = (now - sealed_at).whole_days();
+        let index = match days {
+            ..30 => 0,
+            30..60 => 1,
+            60..80 => 2,
+            80..90 => 3,
+            _ => 4,
+        };
+        buckets[index].1 += 1;
+        let period = annotations
+            .and_then(|a| a.get(ROTATE_EVERY_ANNOTATION))
+            .and_then(|v| v.strip_suffix('d')?.parse::<i64>().ok())
+            .unwrap_or(DEFAULT_ROTATION_DAYS);
+        if days >= period {
+            overdue += 1;
+        }
+    }
+    (buckets, overdue)
+}
+
+/// Serves `/metrics` until `stop` fires.
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, Error> {
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    metrics.render(),
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Listen { addr, source })?;
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+    }))
+}

@@ -1,0 +1,293 @@
+//! `sealant controller`: run the in-cluster controller (or print its CRD). Flags keep upstream's names and
+//! read upstream's `SEALED_SECRETS_<FLAG>` environment variables, so an existing Deployment's settings carry
+//! over; sealant's own flags read `SEALANT_<FLAG>`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use sealant_controller::{Config, crd};
+use time::OffsetDateTime;
+
+/// Flags of `sealant controller`.
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// Print the SealedSecret CRD (YAML) and exit.
+    #[arg(long)]
+    pub print_crd: bool,
+    /// Namespace of the key Secrets and the leader Lease [default: $POD_NAMESPACE, else the service account's].
+    #[arg(long, env = "SEALANT_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// `generateName` of new key Secrets (and name of the legacy single key Secret).
+    #[arg(long, env = "SEALED_SECRETS_KEY_PREFIX", default_value = "sealed-secrets-key")]
+    pub key_prefix: String,
+    /// RSA key size of new keys.
+    #[arg(long, env = "SEALED_SECRETS_KEY_SIZE", default_value_t = 4096)]
+    pub key_size: usize,
+    /// Validity of new certificates (`87600h`, `3650d`).
+    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h", value_parser = parse_duration)]
+    pub key_ttl: Duration,
+    /// A new key every this often; 0 disables renewal.
+    #[arg(long, visible_alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = parse_duration)]
+    pub key_renew_period: Duration,
+    /// Generate a new key at start if the newest is older than this (RFC 1123Z, as `date -R` prints, or RFC 3339).
+    #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", value_parser = parse_time)]
+    pub key_cutoff_time: Option<OffsetDateTime>,
+    /// Labels for new key Secrets (`k=v,k2=v2`).
+    #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_LABELS", default_value = "", value_parser = parse_pairs)]
+    pub privatekey_labels: BTreeMap<String, String>,
+    /// Annotations for new key Secrets (`k=v,k2=v2`).
+    #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = parse_pairs)]
+    pub privatekey_annotations: BTreeMap<String, String>,
+    /// Open SealedSecrets in the deprecated whole-Secret `spec.data` format.
+    #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub accept_deprecated_v1_data: bool,
+    /// Watch only these namespaces (comma-separated); empty = all.
+    #[arg(long, env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES", value_delimiter = ',')]
+    pub additional_namespaces: Vec<String>,
+    /// Only SealedSecrets matching this label selector.
+    #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR")]
+    pub label_selector: Option<String>,
+    /// Write `status` on SealedSecrets.
+    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub update_status: bool,
+    /// Retries of a failing object (API errors) before waiting for it to change.
+    #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
+    pub max_unseal_retries: u32,
+    /// SealedSecrets reconciled concurrently.
+    #[arg(long, env = "SEALANT_CONCURRENCY", default_value_t = 32)]
+    pub concurrency: u16,
+    /// HTTP API address.
+    #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080", value_parser = parse_addr)]
+    pub listen_addr: SocketAddr,
+    /// Metrics address.
+    #[arg(long, env = "SEALED_SECRETS_LISTEN_METRICS_ADDR", default_value = ":8081", value_parser = parse_addr)]
+    pub listen_metrics_addr: SocketAddr,
+    /// `/v1/verify` and `/v1/rotate` requests per second, per client.
+    #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT", default_value_t = 2)]
+    pub rate_limit: u32,
+    /// Burst above the rate limit.
+    #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value_t = 2)]
+    pub rate_limit_burst: u32,
+    /// Largest HTTP request body, in bytes.
+    #[arg(long, env = "SEALANT_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Per-request time limit of the HTTP API.
+    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
+    pub read_timeout: Duration,
+    /// Audit log file (JSON lines) [default: stdout].
+    #[arg(long, env = "SEALANT_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+    /// Run without leader election (only ever one replica!).
+    #[arg(long, env = "SEALANT_NO_LEADER_ELECTION")]
+    pub no_leader_election: bool,
+    /// Name of the leader Lease.
+    #[arg(long, env = "SEALANT_LEASE_NAME", default_value = "sealant-controller")]
+    pub lease_name: String,
+    /// Lease duration.
+    #[arg(long, env = "SEALANT_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// This replica's identity [default: $POD_NAME, else the host name].
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Log level (`error`, `warn`, `info`, `debug`), or a tracing filter.
+    #[arg(long, env = "SEALED_SECRETS_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+/// Runs the controller until SIGTERM or Ctrl-C.
+pub fn run(args: ControllerArgs) -> Result<()> {
+    if args.print_crd {
+        print!("{}", crd::crd_yaml());
+        return Ok(());
+    }
+    init_logging(&args.log_level, &args.log_format);
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .or_else(|| std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "kube-system".into());
+    validate_prefix(&args.key_prefix)?;
+    let identity = args
+        .identity
+        .clone()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| format!("sealant-{}", std::process::id()));
+    let config = Config {
+        namespace,
+        key_prefix: args.key_prefix,
+        key_size: args.key_size,
+        key_ttl: args.key_ttl,
+        key_renew_period: args.key_renew_period,
+        key_cutoff_time: args.key_cutoff_time,
+        key_labels: args.privatekey_labels,
+        key_annotations: args.privatekey_annotations,
+        accept_deprecated_v1_data: args.accept_deprecated_v1_data,
+        namespaces: args.additional_namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
+        label_selector: args.label_selector.filter(|s| !s.is_empty()),
+        update_status: args.update_status,
+        max_unseal_retries: args.max_unseal_retries,
+        concurrency: args.concurrency,
+        listen_addr: args.listen_addr,
+        metrics_addr: args.listen_metrics_addr,
+        rate_limit: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: args.read_timeout,
+        audit_log: args.audit_log,
+        leader_election: !args.no_leader_election,
+        lease_name: args.lease_name,
+        identity,
+        lease_duration: args.lease_duration,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let client = sealant_controller::default_client()
+            .await
+            .context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
+        sealant_controller::run(client, config, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+fn init_logging(level: &str, format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr: stdout is the audit log's by default.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Upstream's check (spec 3.1): at most 245 characters of `[a-z0-9-]`.
+fn validate_prefix(prefix: &str) -> Result<()> {
+    if prefix.len() > 245 {
+        bail!("--key-prefix: name is too long");
+    }
+    if !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        bail!("--key-prefix: name contains illegal character");
+    }
+    Ok(())
+}
+
+/// Go-style durations (`720h`, `2m0s`, `1h30m`), plus `d` for days.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("missing unit in duration {text:?}"))?;
+        let (number, tail) = rest.split_at(digits);
+        let number: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let seconds = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            _ => return Err(format!("unknown unit {unit:?} in duration {text:?}")),
+        };
+        total += number * seconds;
+        rest = tail;
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    use time::format_description::well_known::{Rfc2822, Rfc3339};
+    OffsetDateTime::parse(text, &Rfc2822)
+        .or_else(|_| OffsetDateTime::parse(text, &Rfc3339))
+        .map_err(|_| format!("{text:?} is neither RFC 1123Z (`date -R`) nor RFC 3339"))
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.to_string() };
+    full.parse().map_err(|_| format!("invalid address {text:?} (want host:port or :port)"))
+}
+
+fn parse_pairs(text: &str) -> Result<BTreeMap<String, String>, String> {
+    text.split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| {
+            let (k, v) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not key=value"))?;
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_go_plus_days() {
+        assert_eq!(parse_duration("720h").unwrap(), Duration::from_secs(720 * 3600));
+        assert_eq!(parse_duration("2m0s").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+
+    #[test]
+    fn cutoff_time_accepts_date_r_and_rfc3339() {
+        assert!(parse_time("Mon, 02 Jan 2006 15:04:05 -0700").is_ok());
+        assert!(parse_time("2026-01-02T03:04:05Z").is_ok());
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn key_prefix_is_checked_like_upstream() {
+        assert!(validate_prefix("sealed-secrets-key").is_ok());
+        assert!(validate_prefix("Bad_Prefix").is_err());
+        assert!(validate_prefix(&"a".repeat(246)).is_err());
+    }
+}

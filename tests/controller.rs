@@ -1,0 +1,450 @@
+//! `sealant controller` on a real etcd + kube-apiserver, running as its ServiceAccount under the shipped RBAC:
+//! Secrets follow SealedSecrets, failures are reported without hot loops, restarts cost no RSA work, two
+//! replicas elect one writer, Bitnami key Secrets work as they are, and the RBAC denies what it should.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use std::time::Duration;
+
+use cluster::*;
+use serde_json::{Value, json};
+
+fn sealed_for(c: &Controller, ns: &str, name: &str, items: &[(&str, &str)]) -> Value {
+    seal(&format!("{}/v1/cert.pem", c.api), &secret(ns, name, items), &[])
+}
+
+fn uid(obj: &Value) -> String {
+    obj["metadata"]["uid"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
+    let ns = Namespace::new("follow");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let admin = cluster::plane().admin();
+
+    let sealed = sealed_for(&c, &ns.name, "db", &[("password", "first-value"), ("user", "app")]);
+    let created = create(admin, &sealed);
+    let s = wait_secret(&ns.name, "db", |_| true);
+    assert_eq!(item(&s, "password"), "first-value");
+    assert_eq!(item(&s, "user"), "app");
+    let owner = &s["metadata"]["ownerReferences"][0];
+    assert_eq!(owner["kind"], "SealedSecret");
+    assert_eq!(owner["apiVersion"], "bitnami.com/v1alpha1");
+    assert_eq!(owner["controller"], true);
+    assert_eq!(owner["uid"].as_str().unwrap(), uid(&created));
+    let condition = wait_for("Synced=True", Duration::from_secs(30), || {
+        synced(&ns.name, "db").filter(|c| c["status"] == "True")
+    });
+    assert_eq!(condition["message"], "");
+    let ss = get_sealed(&ns.name, "db").unwrap();
+    assert_eq!(ss["status"]["observedGeneration"], ss["metadata"]["generation"]);
+
+    // Change: the Secret follows, keys not in the SealedSecret any more are removed.
+    let resealed = sealed_for(&c, &ns.name, "db", &[("password", "second-value")]);
+    let patch = json!({"spec": {"encryptedData": {"password": resealed["spec"]["encryptedData"]["password"], "user": null}}});
+    let r = cluster::plane()
+        .request_as(
+            admin,
+            "PATCH",
+            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/db", ns.name),
+            Some(&patch),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = wait_secret(&ns.name, "db", |s| item(s, "password") == "second-value");
+    assert!(s["data"].get("user").is_none(), "removed item left behind: {s}");
+
+    // Events and audit: what happened, and never a value.
+    let events = cluster::get(&format!("/apis/events.k8s.io/v1/namespaces/{}/events", ns.name)).unwrap();
+    assert!(
+        events["items"].as_array().unwrap().iter().any(|e| e["reason"] == "Unsealed"),
+        "no Unsealed event: {events}"
+    );
+    let audit = c.audit_lines();
+    assert!(audit.iter().any(|l| l["audit"] == "unseal" && l["name"] == "db" && l["outcome"] == "ok"));
+    assert!(audit.iter().any(|l| l["audit"] == "secret_create" && l["name"] == "db"));
+    assert!(audit.iter().any(|l| l["audit"] == "secret_update" && l["name"] == "db"));
+    let everything = format!("{}{}", std::fs::read_to_string(&c.audit).unwrap(), c.logs());
+    for value in ["first-value", "second-value"] {
+        assert!(!everything.contains(value), "plaintext {value} in the audit log or logs");
+    }
+
+    // Deletion: no garbage collector runs in the test control plane, so the ownerReference above is what makes
+    // Kubernetes remove the Secret; the controller itself must not delete anything (it has no delete right).
+    let r = cluster::plane()
+        .request_as(
+            admin,
+            "DELETE",
+            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/db", ns.name),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    std::thread::sleep(Duration::from_secs(1));
+    let s = get_secret(&ns.name, "db").expect("the controller must not delete the Secret itself");
+    assert_eq!(s["metadata"]["ownerReferences"][0]["uid"].as_str().unwrap(), uid(&created));
+}
+
+#[test]
+fn a_moved_or_malformed_sealed_secret_fails_in_status_without_a_secret_or_a_hot_loop() {
+    let ns = Namespace::new("fail");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let admin = cluster::plane().admin();
+
+    // Sealed for `original`, applied as `moved`: the strict scope binds the name.
+    let mut moved = sealed_for(&c, &ns.name, "original", &[("token", "t0ps3cret")]);
+    moved["metadata"]["name"] = json!("moved");
+    moved["spec"]["template"]["metadata"]["name"] = json!("moved");
+    create(admin, &moved);
+    // Malformed: template metadata the API server preserves but that is not ObjectMeta, and a ciphertext that
+    // is not base64.
+    let malformed = json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": "malformed", "namespace": ns.name},
+        "spec": {"encryptedData": {}, "template": {"metadata": {"ownerReferences": "not-a-list"}}}
+    });
+    create(admin, &malformed);
+    let garbled = json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": "garbled", "namespace": ns.name},
+        "spec": {"encryptedData": {"bad": "***not base64***"}}
+    });
+    create(admin, &garbled);
+
+    for name in ["moved", "malformed", "garbled"] {
+        let condition = wait_for(&format!("{name} Synced=False"), Duration::from_secs(30), || {
+            synced(&ns.name, name).filter(|c| c["status"] == "False")
+        });
+        let message = condition["message"].as_str().unwrap();
+        assert!(!message.is_empty());
+        assert!(get_secret(&ns.name, name).is_none(), "{name}: a Secret was written");
+        match name {
+            "moved" => assert_eq!(message, "no key could decrypt secret (token)"),
+            "malformed" => assert!(message.starts_with("invalid SealedSecret: "), "{message}"),
+            _ => assert!(message.contains("illegal base64 data at input byte"), "{message}"),
+        }
+    }
+    let events = cluster::get(&format!("/apis/events.k8s.io/v1/namespaces/{}/events", ns.name)).unwrap();
+    let failures: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "ErrUnsealFailed")
+        .collect();
+    assert!(
+        failures
+            .iter()
+            .any(|e| e["note"].as_str().unwrap_or("").starts_with("Failed to unseal: no key could decrypt secret")),
+        "{events}"
+    );
+
+    // No hot loop: with nothing changing, nothing is retried.
+    let (requests, rsa) = (c.metric("sealed_secrets_controller_unseal_requests_total"), c.metric("sealant_rsa_private_operations_total"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(c.metric("sealed_secrets_controller_unseal_requests_total"), requests);
+    assert_eq!(c.metric("sealant_rsa_private_operations_total"), rsa);
+    assert!(c.metric("sealed_secrets_controller_unseal_errors_total") >= 3.0);
+
+    // The controller still works for good objects.
+    create(admin, &sealed_for(&c, &ns.name, "fine", &[("k", "v")]));
+    wait_secret(&ns.name, "fine", |s| item(s, "k") == "v");
+    let mut c = c;
+    assert!(c.running());
+    assert!(!c.logs().contains("t0ps3cret"));
+}
+
+#[test]
+fn a_restarted_controller_reuses_its_key_and_does_no_rsa_work_for_unchanged_objects() {
+    let ns = Namespace::new("restart");
+    let mut c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let admin = cluster::plane().admin();
+    let names: Vec<String> = (0..6).map(|i| format!("app-{i}")).collect();
+    for name in &names {
+        create(admin, &sealed_for(&c, &ns.name, name, &[("a", "1"), ("b", "2")]));
+    }
+    for name in &names {
+        wait_secret(&ns.name, name, |s| item(s, "b") == "2");
+        wait_for("synced", Duration::from_secs(30), || synced(&ns.name, name).filter(|c| c["status"] == "True"));
+    }
+    // Every item was decrypted exactly once: 6 objects × 2 items, one key.
+    assert_eq!(c.metric("sealant_rsa_private_operations_total"), 12.0);
+    let (_, cert_before) = http_get(&format!("{}/v1/cert.pem", c.api)).unwrap();
+    c.kill();
+
+    let c = Controller::start(&ns, "ctl-1", &[], &[]);
+    let (_, cert_after) = http_get(&format!("{}/v1/cert.pem", c.api)).unwrap();
+    assert_eq!(cert_before, cert_after, "the key was not reused");
+    let keys = cluster::get(&format!(
+        "/api/v1/namespaces/{}/secrets?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key%3Dactive",
+        ns.name
+    ))
+    .unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1, "a second key was generated");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while c.metric("sealant_unseal_skipped_total") < names.len() as f64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every object was seen again:\n{}\n{}",
+            http_get(&format!("{}/metrics", c.metrics)).unwrap().1,
+            c.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(c.metric("sealant_rsa_private_operations_total"), 0.0, "{}", c.logs());
+    assert_eq!(c.metric("sealant_secret_writes_total"), 0.0);
+}
+
+#[test]
+fn two_replicas_elect_one_writer_and_the_follower_takes_over_when_it_dies() {
+    let ns = Namespace::new("ha");
+    let mut a = Controller::start(&ns, "replica-a", &[], &[]);
+    let mut b = Controller::start(&ns, "replica-b", &[], &[]);
+    let admin = cluster::plane().admin();
+    let leader_is_a = wait_for("a leader", Duration::from_secs(30), || {
+        match (a.metric("sealant_leader"), b.metric("sealant_leader")) {
+            (1.0, 0.0) => Some(true),
+            (0.0, 1.0) => Some(false),
+            _ => None,
+        }
+    });
+    let (leader, follower) = if leader_is_a { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    // Both serve the same certificate; the follower serves the API too.
+    let (_, cert_leader) = http_get(&format!("{}/v1/cert.pem", leader.api)).unwrap();
+    let (status, cert_follower) = http_get(&format!("{}/v1/cert.pem", follower.api)).unwrap();
+    assert_eq!((status, &cert_follower), (200, &cert_leader));
+
+    create(admin, &sealed_for(leader, &ns.name, "before", &[("k", "1")]));
+    wait_secret(&ns.name, "before", |s| item(s, "k") == "1");
+    std::thread::sleep(Duration::from_millis(500));
+    let writes = |c: &Controller| c.audit_lines().iter().filter(|l| l["audit"] == "secret_create").count();
+    assert_eq!(writes(leader), 1);
+    assert_eq!(writes(follower), 0, "the follower wrote");
+
+    leader.kill();
+    create(admin, &sealed_for(follower, &ns.name, "after", &[("k", "2")]));
+    wait_secret(&ns.name, "after", |s| item(s, "k") == "2");
+    assert_eq!(follower.metric("sealant_leader"), 1.0);
+    assert_eq!(writes(follower), 1, "the new leader wrote only the new Secret");
+}
+
+#[test]
+fn bitnami_key_secrets_unseal_the_vectors_sealed_secrets() {
+    let ns = Namespace::new("bitnami");
+    let admin = cluster::plane().admin();
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/tests/data/vectors");
+    for file in ["keys/key2048.secret.yaml", "keys/key4096.secret.yaml"] {
+        for mut key in yaml_docs(&std::fs::read_to_string(vectors.join(file)).unwrap()) {
+            key["metadata"]["namespace"] = json!(ns.name);
+            key["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+            create(admin, &key);
+        }
+    }
+    // The vectors live in namespace `myns`, shared by nobody else.
+    let _ = cluster::plane().request_as(
+        admin,
+        "POST",
+        "/api/v1/namespaces",
+        Some(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myns"}})),
+    );
+    // Renewal off: the imported keys are older than 30 days, so a renewal would (rightly) add a key at start.
+    let c = Controller::start(&ns, "ctl-0", &["myns"], &["--key-renew-period", "0"]);
+    let keys = cluster::get(&format!("/api/v1/namespaces/{}/secrets", ns.name)).unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2, "imported keys were not enough: a key was generated");
+
+    let mut checked = 0;
+    for entry in std::fs::read_dir(vectors.join("sealedsecrets")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_str().unwrap().to_string();
+        let Some(stem) = file.strip_suffix(".sealedsecret.yaml") else { continue };
+        let mut ss = yaml_docs(&std::fs::read_to_string(&path).unwrap()).remove(0);
+        ss["metadata"]["namespace"] = json!("myns");
+        let name = ss["metadata"]["name"].as_str().unwrap().to_string();
+        create(admin, &ss);
+        let expected = yaml_docs(&std::fs::read_to_string(vectors.join(format!("sealedsecrets/{stem}.expected-secret.yaml"))).unwrap()).remove(0);
+        let got = wait_secret("myns", &name, |_| true);
+        assert_eq!(got["data"], expected["data"], "{stem}: data differs");
+        checked += 1;
+        let r = cluster::plane()
+            .request_as(admin, "DELETE", &format!("/apis/bitnami.com/v1alpha1/namespaces/myns/sealedsecrets/{name}"), None)
+            .unwrap();
+        assert_eq!(r.status, 200);
+        let r = cluster::plane()
+            .request_as(admin, "DELETE", &format!("/api/v1/namespaces/myns/secrets/{name}"), None)
+            .unwrap();
+        assert_eq!(r.status, 200);
+    }
+    assert!(checked >= 6, "only {checked} vectors");
+    assert!(c.metric("sealant_keys") == 2.0);
+}
+
+#[test]
+fn the_shipped_rbac_lets_the_controller_work_and_denies_everything_else() {
+    let ns = Namespace::new("rbac");
+    let other = ns.other("elsewhere");
+    let plane = cluster::plane();
+    let sa = &ns.sa;
+    let ss = |n: &str| format!("/apis/bitnami.com/v1alpha1/namespaces/{n}/sealedsecrets");
+    let denied = [
+        (
+            "POST",
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings".to_string(),
+            Some(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": format!("escalate-{}", ns.name)},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "sealant-controller", "namespace": ns.name}]})),
+        ),
+        (
+            "POST",
+            format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{}/roles", ns.name),
+            Some(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "x"}, "rules": []})),
+        ),
+        ("GET", format!("/api/v1/namespaces/{}/pods/any/exec?command=sh", ns.name), None),
+        ("DELETE", format!("/api/v1/namespaces/{other}/secrets/anything"), None),
+        ("DELETE", format!("/api/v1/namespaces/{}/secrets/anything", ns.name), None),
+        ("POST", format!("{}", ss(&other)), Some(json!({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": "forged"}, "spec": {"encryptedData": {}}}))),
+        ("DELETE", format!("{}/anything", ss(&other)), None),
+        ("PATCH", format!("{}/anything", ss(&other)), Some(json!({"spec": {"encryptedData": {}}}))),
+        ("POST", format!("/apis/coordination.k8s.io/v1/namespaces/{other}/leases"), Some(json!({"apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease", "metadata": {"name": "sealant-controller"}, "spec": {}}))),
+        ("PATCH", format!("/apis/coordination.k8s.io/v1/namespaces/{}/leases/someone-elses", ns.name), Some(json!({"spec": {}}))),
+        ("GET", format!("/api/v1/namespaces/{other}/configmaps"), None),
+        ("POST", format!("/api/v1/namespaces/{other}/pods"), Some(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "x"}]}}))),
+    ];
+    for (method, path, body) in &denied {
+        let r = plane.request_as(sa, method, path, body.as_ref()).unwrap();
+        assert_eq!(r.status, 403, "{method} {path} was not denied: {} {}", r.status, r.body);
+    }
+    // What it needs is allowed, checked the same way.
+    let allowed = [
+        ("GET", format!("/api/v1/namespaces/{other}/secrets")),
+        ("GET", format!("/apis/bitnami.com/v1alpha1/sealedsecrets")),
+    ];
+    for (method, path) in &allowed {
+        let r = plane.request_as(sa, method, path, None).unwrap();
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.body);
+    }
+    // And the controller works end to end as that ServiceAccount in another namespace.
+    let c = Controller::start(&ns, "ctl-0", &[&other], &[]);
+    create(plane.admin(), &sealed_for(&c, &other, "app", &[("k", "v")]));
+    wait_secret(&other, "app", |s| item(s, "k") == "v");
+    wait_for("status written", Duration::from_secs(30), || synced(&other, "app").filter(|c| c["status"] == "True"));
+}
+
+#[test]
+fn an_unowned_secret_is_left_alone_unless_it_is_marked_managed() {
+    let ns = Namespace::new("owner");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let admin = cluster::plane().admin();
+    let existing = |name: &str, annotations: Value| {
+        json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns.name, "annotations": annotations},
+            "stringData": {"k": "hand-made"}})
+    };
+    create(admin, &existing("theirs", json!({})));
+    create(admin, &existing("managed", json!({"sealedsecrets.bitnami.com/managed": "true"})));
+    create(admin, &sealed_for(&c, &ns.name, "theirs", &[("k", "sealed")]));
+    create(admin, &sealed_for(&c, &ns.name, "managed", &[("k", "sealed")]));
+
+    wait_secret(&ns.name, "managed", |s| item(s, "k") == "sealed");
+    let condition = wait_for("theirs refused", Duration::from_secs(30), || {
+        synced(&ns.name, "theirs").filter(|c| c["status"] == "False")
+    });
+    assert_eq!(
+        condition["message"],
+        "Resource \"theirs\" already exists and is not managed by SealedSecret"
+    );
+    assert_eq!(item(&get_secret(&ns.name, "theirs").unwrap(), "k"), "hand-made");
+}
+
+#[test]
+fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
+    let ns = Namespace::new("rollout");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let admin = cluster::plane().admin();
+    let deployment = |name: &str, secret: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns.name},
+            "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "app", "image": "example.invalid/app:1",
+                "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}}]}]}}}})
+    };
+    create(admin, &deployment("uses-it", "api-token"));
+    create(admin, &deployment("unrelated", "something-else"));
+    let mut sealed = sealed_for(&c, &ns.name, "api-token", &[("token", "v1")]);
+    sealed["metadata"]["annotations"]["sealant.dev/rollout-restart"] = json!("true");
+    create(admin, &sealed);
+    wait_secret(&ns.name, "api-token", |s| item(s, "token") == "v1");
+    let restarted_at = |name: &str| {
+        cluster::get(&format!("/apis/apps/v1/namespaces/{}/deployments/{name}", ns.name)).unwrap()["spec"]["template"]
+            ["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .clone()
+    };
+    assert!(restarted_at("uses-it").is_null(), "a first creation needs no restart");
+
+    let resealed = sealed_for(&c, &ns.name, "api-token", &[("token", "v2")]);
+    let patch = json!({"spec": {"encryptedData": resealed["spec"]["encryptedData"]}});
+    let r = cluster::plane()
+        .request_as(
+            admin,
+            "PATCH",
+            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/api-token", ns.name),
+            Some(&patch),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_secret(&ns.name, "api-token", |s| item(s, "token") == "v2");
+    wait_for("restartedAt", Duration::from_secs(30), || restarted_at("uses-it").as_str().map(str::to_string));
+    assert!(restarted_at("unrelated").is_null(), "an unrelated Deployment was restarted");
+    assert!(
+        c.audit_lines()
+            .iter()
+            .any(|l| l["audit"] == "rollout_restart" && l["target"] == "Deployment/uses-it")
+    );
+}
+
+#[test]
+fn the_http_api_verifies_rotates_and_limits_callers() {
+    let ns = Namespace::new("http");
+    let c = Controller::start(&ns, "ctl-0", &[], &["--rate-limit", "1", "--rate-limit-burst", "3", "--max-body-bytes", "65536"]);
+    let (status, body) = http_get(&format!("{}/healthz", c.api)).unwrap();
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+
+    let good = sealed_for(&c, &ns.name, "web", &[("k", "v")]);
+    let mut moved = good.clone();
+    moved["metadata"]["name"] = json!("elsewhere");
+    let verify = |ss: &Value, client: &str| {
+        http_post(&format!("{}/v1/verify", c.api), &ss.to_string(), &[("X-Forwarded-For", client)]).unwrap().0
+    };
+    assert_eq!(verify(&good, "alice"), 200);
+    assert_eq!(verify(&moved, "alice"), 409);
+
+    // Rotate keeps the scope the ciphertext has, whatever the caller's annotations claim.
+    let mut widened = good.clone();
+    widened["metadata"]["annotations"]["sealedsecrets.bitnami.com/cluster-wide"] = json!("true");
+    let (status, rotated) = http_post(&format!("{}/v1/rotate", c.api), &widened.to_string(), &[("X-Forwarded-For", "bob")]).unwrap();
+    assert_eq!(status, 200, "{rotated}");
+    let rotated: Value = serde_json::from_str(&rotated).unwrap();
+    assert!(rotated["metadata"]["annotations"].get("sealedsecrets.bitnami.com/cluster-wide").is_none(), "{rotated}");
+    assert_eq!(verify(&rotated, "bob"), 200);
+    let mut rotated_moved = rotated.clone();
+    rotated_moved["metadata"]["name"] = json!("elsewhere");
+    assert_eq!(verify(&rotated_moved, "bob"), 409, "the rotated item was widened");
+
+    // Rate limit per client: carol's burst is 3, then 429 with Retry-After; dave is not affected.
+    let statuses: Vec<u16> = (0..6).map(|_| verify(&good, "carol")).collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(verify(&good, "dave"), 200);
+    // Body limit.
+    let huge = "x".repeat(100_000);
+    let (status, _) = http_post(&format!("{}/v1/verify", c.api), &huge, &[("X-Forwarded-For", "erin")]).unwrap();
+    assert_eq!(status, 413);
+    // Every call audited, no values.
+    let audit = c.audit_lines();
+    assert!(audit.iter().filter(|l| l["audit"] == "http").count() >= 10);
+    assert!(audit.iter().any(|l| l["audit"] == "http" && l["status"] == 429 && l["client"] == "carol"));
+    let metrics = c.metric("sealed_secrets_controller_http_requests_total");
+    assert!(metrics >= 10.0, "{metrics}");
+}

@@ -1,0 +1,375 @@
+//! Shared helpers for the tests that run `sealant controller` against a real etcd + kube-apiserver: one control
+//! plane per test binary, one namespace (with the shipped RBAC applied) per test, controllers as real
+//! processes authenticated as their ServiceAccount.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sealant_testenv::{ControlPlane, Identity};
+use serde_json::{Value, json};
+
+/// The control plane shared by every test of this binary (each test works in its own namespace).
+pub fn plane() -> &'static ControlPlane {
+    static PLANE: OnceLock<ControlPlane> = OnceLock::new();
+    PLANE.get_or_init(|| {
+        let plane = ControlPlane::start().unwrap_or_else(|e| panic!("control plane: {e}"));
+        install_crd(&plane);
+        plane
+    })
+}
+
+/// Parses a YAML stream into JSON values.
+pub fn yaml_docs(text: &str) -> Vec<Value> {
+    serde_saphyr::from_multiple::<Value>(text)
+        .unwrap_or_else(|e| panic!("bad YAML: {e}"))
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn repo_file(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Applies the generated CRD and waits until it is Established.
+fn install_crd(plane: &ControlPlane) {
+    let crd = yaml_docs(&repo_file("manifests/crd.yaml")).remove(0);
+    let r = plane
+        .request_as(
+            plane.admin(),
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            Some(&crd),
+        )
+        .unwrap();
+    assert!(r.status == 201 || r.status == 409, "CRD refused: {} {}", r.status, r.body);
+    wait_for("CRD Established", Duration::from_secs(60), || {
+        let r = plane
+            .request_as(
+                plane.admin(),
+                "GET",
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sealedsecrets.bitnami.com",
+                None,
+            )
+            .ok()?;
+        let conditions = r.json()["status"]["conditions"].as_array()?.clone();
+        conditions
+            .iter()
+            .any(|c| c["type"] == "Established" && c["status"] == "True")
+            .then_some(())
+    });
+    // The discovery cache of the apiserver needs a moment before the new resource is served.
+    wait_for("sealedsecrets served", Duration::from_secs(30), || {
+        let r = plane
+            .request_as(plane.admin(), "GET", "/apis/bitnami.com/v1alpha1/sealedsecrets", None)
+            .ok()?;
+        (r.status == 200).then_some(())
+    });
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The REST collection path of a manifest object.
+pub fn collection_path(obj: &Value) -> String {
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let ns = obj["metadata"]["namespace"].as_str();
+    let plural = match kind {
+        "ServiceAccount" => "serviceaccounts",
+        "ClusterRole" => "clusterroles",
+        "ClusterRoleBinding" => "clusterrolebindings",
+        "Role" => "roles",
+        "RoleBinding" => "rolebindings",
+        "Secret" => "secrets",
+        "SealedSecret" => "sealedsecrets",
+        "Deployment" => "deployments",
+        "Service" => "services",
+        "ConfigMap" => "configmaps",
+        other => panic!("no path for kind {other}"),
+    };
+    let base = if api_version.contains('/') {
+        format!("/apis/{api_version}")
+    } else {
+        format!("/api/{api_version}")
+    };
+    match ns {
+        Some(ns) => format!("{base}/namespaces/{ns}/{plural}"),
+        None => format!("{base}/{plural}"),
+    }
+}
+
+/// Creates `obj` as `who`; panics unless the API server answers 201.
+pub fn create(who: &Identity, obj: &Value) -> Value {
+    let r = plane().request_as(who, "POST", &collection_path(obj), Some(obj)).unwrap();
+    assert_eq!(r.status, 201, "creating {}: {}", obj["metadata"]["name"], r.body);
+    r.json()
+}
+
+/// GET a path as admin: `None` on 404.
+pub fn get(path: &str) -> Option<Value> {
+    let r = plane().request_as(plane().admin(), "GET", path, None).unwrap();
+    match r.status {
+        200 => Some(r.json()),
+        404 => None,
+        s => panic!("GET {path}: {s} {}", r.body),
+    }
+}
+
+/// One test's namespace with the shipped RBAC bound to its `sealant-controller` ServiceAccount.
+pub struct Namespace {
+    /// The namespace (the controller's own: keys and Lease live here).
+    pub name: String,
+    /// The controller's ServiceAccount identity.
+    pub sa: Identity,
+    /// A kubeconfig for that identity.
+    pub kubeconfig: PathBuf,
+    /// Scratch files of the test.
+    pub dir: tempfile::TempDir,
+}
+
+impl Namespace {
+    /// A fresh namespace with `manifests/rbac.yaml` applied: `kube-system` becomes this namespace, and
+    /// cluster-wide objects get the namespace as a suffix so tests do not collide.
+    pub fn new(prefix: &str) -> Self {
+        let plane = plane();
+        let name = plane.namespace(prefix).unwrap();
+        for mut obj in yaml_docs(&repo_file("manifests/rbac.yaml")) {
+            let text = obj.to_string().replace("\"kube-system\"", &format!("\"{name}\""));
+            obj = serde_json::from_str(&text).unwrap();
+            if obj["metadata"]["namespace"].is_null() {
+                let cluster_name = format!("{}-{name}", obj["metadata"]["name"].as_str().unwrap());
+                obj["metadata"]["name"] = json!(cluster_name);
+            }
+            if obj["kind"] == "ClusterRoleBinding" {
+                let role = format!("{}-{name}", obj["roleRef"]["name"].as_str().unwrap());
+                obj["roleRef"]["name"] = json!(role);
+            }
+            create(plane.admin(), &obj);
+        }
+        let sa = plane.service_account(&name, "sealant-controller").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, plane.kubeconfig(&sa)).unwrap();
+        Self {
+            name,
+            sa,
+            kubeconfig,
+            dir,
+        }
+    }
+
+    /// Another namespace, for objects (no RBAC of its own needed: the ClusterRole covers it).
+    pub fn other(&self, prefix: &str) -> String {
+        plane().namespace(prefix).unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    // Ports are handed out by the kernel; a second controller started later may still race, which the
+    // harness reports as a start-up failure with the controller's log.
+    static USED: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut used = USED.lock().unwrap();
+        if !used.contains(&port) {
+            used.push(port);
+            return port;
+        }
+    }
+}
+
+/// A running `sealant controller` process.
+pub struct Controller {
+    child: Option<Child>,
+    /// Its identity in the Lease.
+    pub identity: String,
+    /// `http://127.0.0.1:<port>` of the HTTP API.
+    pub api: String,
+    /// `http://127.0.0.1:<port>` of the metrics.
+    pub metrics: String,
+    /// The audit log file.
+    pub audit: PathBuf,
+    /// stderr (logs).
+    pub log: PathBuf,
+}
+
+impl Controller {
+    /// Starts a controller for `ns`, watching `watch` namespaces, and waits until it serves a certificate.
+    pub fn start(ns: &Namespace, identity: &str, watch: &[&str], extra: &[&str]) -> Self {
+        let (api_port, metrics_port) = (free_port(), free_port());
+        let audit = ns.dir.path().join(format!("{identity}.audit.jsonl"));
+        let log = ns.dir.path().join(format!("{identity}.log"));
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let mut watched = vec![ns.name.as_str()];
+        watched.extend_from_slice(watch);
+        let child = Command::new(env!("CARGO_BIN_EXE_sealant"))
+            .arg("controller")
+            .args(["--key-size", "2048"])
+            .args(["--additional-namespaces", &watched.join(",")])
+            .args(["--listen-addr", &format!("127.0.0.1:{api_port}")])
+            .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--lease-duration", "4s"])
+            .args(["--audit-log", audit.to_str().unwrap()])
+            .args(["--log-level", "info,sealant_controller=debug,kube_runtime=debug"])
+            .args(extra)
+            .env("KUBECONFIG", &ns.kubeconfig)
+            .env("POD_NAMESPACE", &ns.name)
+            .env("POD_NAME", identity)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let controller = Self {
+            child: Some(child),
+            identity: identity.to_string(),
+            api: format!("http://127.0.0.1:{api_port}"),
+            metrics: format!("http://127.0.0.1:{metrics_port}"),
+            audit,
+            log,
+        };
+        controller.wait_serving();
+        controller
+    }
+
+    fn wait_serving(&self) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok((200, _)) = http_get(&format!("{}/v1/cert.pem", self.api)) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("controller {} did not serve a certificate:\n{}", self.identity, self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The controller's log so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The audit log lines so far.
+    pub fn audit_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Sum of every sample of a metric (all label sets), 0 if absent.
+    pub fn metric(&self, name: &str) -> f64 {
+        let (_, text) = http_get(&format!("{}/metrics", self.metrics)).unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| l.split(['{', ' ']).next() == Some(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// SIGKILL: no cleanup, no Lease release.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the process still runs.
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// GET over plain HTTP: status and body.
+pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    let agent = ureq::Agent::new_with_config(ureq::config::Config::builder().http_status_as_error(false).build());
+    let mut r = agent.get(url).call().map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    Ok((status, r.body_mut().read_to_string().map_err(|e| e.to_string())?))
+}
+
+/// POST over plain HTTP: status and body.
+pub fn http_post(url: &str, body: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
+    let agent = ureq::Agent::new_with_config(ureq::config::Config::builder().http_status_as_error(false).build());
+    let mut req = agent.post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut r = req.send(body).map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    Ok((status, r.body_mut().read_to_string().map_err(|e| e.to_string())?))
+}
+
+/// Seals a Secret with the real CLI against `cert_url` and returns the SealedSecret as JSON.
+pub fn seal(cert_url: &str, secret: &Value, extra: &[&str]) -> Value {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sealant"))
+        .args(["seal", "--cert", cert_url, "-o", "json"])
+        .args(extra)
+        .write_stdin(secret.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seal failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A plaintext Secret manifest.
+pub fn secret(ns: &str, name: &str, items: &[(&str, &str)]) -> Value {
+    let data: serde_json::Map<String, Value> = items.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}, "stringData": data})
+}
+
+/// The Secret `ns/name` as the API server has it, if any.
+pub fn get_secret(ns: &str, name: &str) -> Option<Value> {
+    get(&format!("/api/v1/namespaces/{ns}/secrets/{name}"))
+}
+
+/// The SealedSecret `ns/name`.
+pub fn get_sealed(ns: &str, name: &str) -> Option<Value> {
+    get(&format!("/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets/{name}"))
+}
+
+/// One decoded item of a Secret.
+pub fn item(secret: &Value, key: &str) -> String {
+    use base64::Engine as _;
+    let text = secret["data"][key].as_str().unwrap_or_else(|| panic!("no item {key} in {secret}"));
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
+}
+
+/// Waits until the Secret exists and `pred` holds on it.
+pub fn wait_secret(ns: &str, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    wait_for(&format!("Secret {ns}/{name}"), Duration::from_secs(60), || {
+        get_secret(ns, name).filter(|s| pred(s))
+    })
+}
+
+/// The `Synced` condition of a SealedSecret, once written.
+pub fn synced(ns: &str, name: &str) -> Option<Value> {
+    let ss = get_sealed(ns, name)?;
+    let conditions = ss["status"]["conditions"].as_array()?.clone();
+    conditions.into_iter().find(|c| c["type"] == "Synced")
+}
