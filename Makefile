@@ -60,5 +60,20 @@ check-vectors: ## Fail if the vendored test vectors differ from shared/vectors (
 bench: ## Seal/unseal benchmarks and their ratio to `openssl speed` RSA-4096 (one run, same machine)
 	bash benches/run.sh
 
+.PHONY: generate
+generate: ## Regenerate manifests/crd.yaml from the Rust types
+	$(CARGO) run --quiet --locked -- controller --print-crd > manifests/crd.yaml.tmp
+	mv manifests/crd.yaml.tmp manifests/crd.yaml
+
+.PHONY: check-generated
+check-generated: ## Fail if manifests/crd.yaml is not what `make generate` writes
+	@$(CARGO) run --quiet --locked -- controller --print-crd | diff -u manifests/crd.yaml - \
+	  && echo "manifests/crd.yaml: current" \
+	  || { echo "manifests/crd.yaml is stale: run make generate"; exit 1; }
+
+.PHONY: bench-controller
+bench-controller: ## Controller on the real apiserver: 1k and 10k SealedSecrets, time to converge, RSA ops, RSS
+	bash benches/controller.sh
+
 .PHONY: ci
-ci: fmt-check lint test demo deny check-vectors ## Everything CI runs, in order
+ci: fmt-check lint check-generated test demo deny check-vectors ## Everything CI runs, in order

@@ -43,7 +43,8 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
 
     // Change: the Secret follows, keys not in the SealedSecret any more are removed.
     let resealed = sealed_for(&c, &ns.name, "db", &[("password", "second-value")]);
-    let patch = json!({"spec": {"encryptedData": {"password": resealed["spec"]["encryptedData"]["password"], "user": null}}});
+    let patch =
+        json!({"spec": {"encryptedData": {"password": resealed["spec"]["encryptedData"]["password"], "user": null}}});
     let r = cluster::plane()
         .request_as(
             admin,
@@ -59,16 +60,27 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
     // Events and audit: what happened, and never a value.
     let events = cluster::get(&format!("/apis/events.k8s.io/v1/namespaces/{}/events", ns.name)).unwrap();
     assert!(
-        events["items"].as_array().unwrap().iter().any(|e| e["reason"] == "Unsealed"),
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "Unsealed"),
         "no Unsealed event: {events}"
     );
     let audit = c.audit_lines();
-    assert!(audit.iter().any(|l| l["audit"] == "unseal" && l["name"] == "db" && l["outcome"] == "ok"));
+    assert!(
+        audit
+            .iter()
+            .any(|l| l["audit"] == "unseal" && l["name"] == "db" && l["outcome"] == "ok")
+    );
     assert!(audit.iter().any(|l| l["audit"] == "secret_create" && l["name"] == "db"));
     assert!(audit.iter().any(|l| l["audit"] == "secret_update" && l["name"] == "db"));
     let everything = format!("{}{}", std::fs::read_to_string(&c.audit).unwrap(), c.logs());
     for value in ["first-value", "second-value"] {
-        assert!(!everything.contains(value), "plaintext {value} in the audit log or logs");
+        assert!(
+            !everything.contains(value),
+            "plaintext {value} in the audit log or logs"
+        );
     }
 
     // Deletion: no garbage collector runs in the test control plane, so the ownerReference above is what makes
@@ -84,7 +96,10 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
     assert_eq!(r.status, 200, "{}", r.body);
     std::thread::sleep(Duration::from_secs(1));
     let s = get_secret(&ns.name, "db").expect("the controller must not delete the Secret itself");
-    assert_eq!(s["metadata"]["ownerReferences"][0]["uid"].as_str().unwrap(), uid(&created));
+    assert_eq!(
+        s["metadata"]["ownerReferences"][0]["uid"].as_str().unwrap(),
+        uid(&created)
+    );
 }
 
 #[test]
@@ -134,14 +149,18 @@ fn a_moved_or_malformed_sealed_secret_fails_in_status_without_a_secret_or_a_hot_
         .filter(|e| e["reason"] == "ErrUnsealFailed")
         .collect();
     assert!(
-        failures
-            .iter()
-            .any(|e| e["note"].as_str().unwrap_or("").starts_with("Failed to unseal: no key could decrypt secret")),
+        failures.iter().any(|e| e["note"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Failed to unseal: no key could decrypt secret")),
         "{events}"
     );
 
     // No hot loop: with nothing changing, nothing is retried.
-    let (requests, rsa) = (c.metric("sealed_secrets_controller_unseal_requests_total"), c.metric("sealant_rsa_private_operations_total"));
+    let (requests, rsa) = (
+        c.metric("sealed_secrets_controller_unseal_requests_total"),
+        c.metric("sealant_rsa_private_operations_total"),
+    );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(c.metric("sealed_secrets_controller_unseal_requests_total"), requests);
     assert_eq!(c.metric("sealant_rsa_private_operations_total"), rsa);
@@ -166,7 +185,9 @@ fn a_restarted_controller_reuses_its_key_and_does_no_rsa_work_for_unchanged_obje
     }
     for name in &names {
         wait_secret(&ns.name, name, |s| item(s, "b") == "2");
-        wait_for("synced", Duration::from_secs(30), || synced(&ns.name, name).filter(|c| c["status"] == "True"));
+        wait_for("synced", Duration::from_secs(30), || {
+            synced(&ns.name, name).filter(|c| c["status"] == "True")
+        });
     }
     // Every item was decrypted exactly once: 6 objects × 2 items, one key.
     assert_eq!(c.metric("sealant_rsa_private_operations_total"), 12.0);
@@ -209,7 +230,11 @@ fn two_replicas_elect_one_writer_and_the_follower_takes_over_when_it_dies() {
             _ => None,
         }
     });
-    let (leader, follower) = if leader_is_a { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let (leader, follower) = if leader_is_a {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
     // Both serve the same certificate; the follower serves the API too.
     let (_, cert_leader) = http_get(&format!("{}/v1/cert.pem", leader.api)).unwrap();
     let (status, cert_follower) = http_get(&format!("{}/v1/cert.pem", follower.api)).unwrap();
@@ -251,27 +276,46 @@ fn bitnami_key_secrets_unseal_the_vectors_sealed_secrets() {
     // Renewal off: the imported keys are older than 30 days, so a renewal would (rightly) add a key at start.
     let c = Controller::start(&ns, "ctl-0", &["myns"], &["--key-renew-period", "0"]);
     let keys = cluster::get(&format!("/api/v1/namespaces/{}/secrets", ns.name)).unwrap();
-    assert_eq!(keys["items"].as_array().unwrap().len(), 2, "imported keys were not enough: a key was generated");
+    assert_eq!(
+        keys["items"].as_array().unwrap().len(),
+        2,
+        "imported keys were not enough: a key was generated"
+    );
 
     let mut checked = 0;
     for entry in std::fs::read_dir(vectors.join("sealedsecrets")).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_str().unwrap().to_string();
-        let Some(stem) = file.strip_suffix(".sealedsecret.yaml") else { continue };
+        let Some(stem) = file.strip_suffix(".sealedsecret.yaml") else {
+            continue;
+        };
         let mut ss = yaml_docs(&std::fs::read_to_string(&path).unwrap()).remove(0);
         ss["metadata"]["namespace"] = json!("myns");
         let name = ss["metadata"]["name"].as_str().unwrap().to_string();
         create(admin, &ss);
-        let expected = yaml_docs(&std::fs::read_to_string(vectors.join(format!("sealedsecrets/{stem}.expected-secret.yaml"))).unwrap()).remove(0);
+        let expected = yaml_docs(
+            &std::fs::read_to_string(vectors.join(format!("sealedsecrets/{stem}.expected-secret.yaml"))).unwrap(),
+        )
+        .remove(0);
         let got = wait_secret("myns", &name, |_| true);
         assert_eq!(got["data"], expected["data"], "{stem}: data differs");
         checked += 1;
         let r = cluster::plane()
-            .request_as(admin, "DELETE", &format!("/apis/bitnami.com/v1alpha1/namespaces/myns/sealedsecrets/{name}"), None)
+            .request_as(
+                admin,
+                "DELETE",
+                &format!("/apis/bitnami.com/v1alpha1/namespaces/myns/sealedsecrets/{name}"),
+                None,
+            )
             .unwrap();
         assert_eq!(r.status, 200);
         let r = cluster::plane()
-            .request_as(admin, "DELETE", &format!("/api/v1/namespaces/myns/secrets/{name}"), None)
+            .request_as(
+                admin,
+                "DELETE",
+                &format!("/api/v1/namespaces/myns/secrets/{name}"),
+                None,
+            )
             .unwrap();
         assert_eq!(r.status, 200);
     }
@@ -290,29 +334,64 @@ fn the_shipped_rbac_lets_the_controller_work_and_denies_everything_else() {
         (
             "POST",
             "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings".to_string(),
-            Some(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            Some(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                 "metadata": {"name": format!("escalate-{}", ns.name)},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                "subjects": [{"kind": "ServiceAccount", "name": "sealant-controller", "namespace": ns.name}]})),
+                "subjects": [{"kind": "ServiceAccount", "name": "sealant-controller", "namespace": ns.name}]}),
+            ),
         ),
         (
             "POST",
             format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{}/roles", ns.name),
-            Some(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "x"}, "rules": []})),
+            Some(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "x"}, "rules": []}),
+            ),
         ),
-        ("GET", format!("/api/v1/namespaces/{}/pods/any/exec?command=sh", ns.name), None),
+        (
+            "GET",
+            format!("/api/v1/namespaces/{}/pods/any/exec?command=sh", ns.name),
+            None,
+        ),
         ("DELETE", format!("/api/v1/namespaces/{other}/secrets/anything"), None),
-        ("DELETE", format!("/api/v1/namespaces/{}/secrets/anything", ns.name), None),
-        ("POST", format!("{}", ss(&other)), Some(json!({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-            "metadata": {"name": "forged"}, "spec": {"encryptedData": {}}}))),
+        (
+            "DELETE",
+            format!("/api/v1/namespaces/{}/secrets/anything", ns.name),
+            None,
+        ),
+        (
+            "POST",
+            ss(&other),
+            Some(json!({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+            "metadata": {"name": "forged"}, "spec": {"encryptedData": {}}})),
+        ),
         ("DELETE", format!("{}/anything", ss(&other)), None),
-        ("PATCH", format!("{}/anything", ss(&other)), Some(json!({"spec": {"encryptedData": {}}}))),
-        ("POST", format!("/apis/coordination.k8s.io/v1/namespaces/{other}/leases"), Some(json!({"apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease", "metadata": {"name": "sealant-controller"}, "spec": {}}))),
-        ("PATCH", format!("/apis/coordination.k8s.io/v1/namespaces/{}/leases/someone-elses", ns.name), Some(json!({"spec": {}}))),
+        (
+            "PATCH",
+            format!("{}/anything", ss(&other)),
+            Some(json!({"spec": {"encryptedData": {}}})),
+        ),
+        (
+            "POST",
+            format!("/apis/coordination.k8s.io/v1/namespaces/{other}/leases"),
+            Some(json!({"apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease", "metadata": {"name": "sealant-controller"}, "spec": {}})),
+        ),
+        (
+            "PATCH",
+            format!(
+                "/apis/coordination.k8s.io/v1/namespaces/{}/leases/someone-elses",
+                ns.name
+            ),
+            Some(json!({"spec": {}})),
+        ),
         ("GET", format!("/api/v1/namespaces/{other}/configmaps"), None),
-        ("POST", format!("/api/v1/namespaces/{other}/pods"), Some(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-            "spec": {"containers": [{"name": "c", "image": "x"}]}}))),
+        (
+            "POST",
+            format!("/api/v1/namespaces/{other}/pods"),
+            Some(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "x"}]}})),
+        ),
     ];
     for (method, path, body) in &denied {
         let r = plane.request_as(sa, method, path, body.as_ref()).unwrap();
@@ -321,7 +400,7 @@ fn the_shipped_rbac_lets_the_controller_work_and_denies_everything_else() {
     // What it needs is allowed, checked the same way.
     let allowed = [
         ("GET", format!("/api/v1/namespaces/{other}/secrets")),
-        ("GET", format!("/apis/bitnami.com/v1alpha1/sealedsecrets")),
+        ("GET", "/apis/bitnami.com/v1alpha1/sealedsecrets".to_string()),
     ];
     for (method, path) in &allowed {
         let r = plane.request_as(sa, method, path, None).unwrap();
@@ -331,7 +410,9 @@ fn the_shipped_rbac_lets_the_controller_work_and_denies_everything_else() {
     let c = Controller::start(&ns, "ctl-0", &[&other], &[]);
     create(plane.admin(), &sealed_for(&c, &other, "app", &[("k", "v")]));
     wait_secret(&other, "app", |s| item(s, "k") == "v");
-    wait_for("status written", Duration::from_secs(30), || synced(&other, "app").filter(|c| c["status"] == "True"));
+    wait_for("status written", Duration::from_secs(30), || {
+        synced(&other, "app").filter(|c| c["status"] == "True")
+    });
 }
 
 #[test]
@@ -345,7 +426,10 @@ fn an_unowned_secret_is_left_alone_unless_it_is_marked_managed() {
             "stringData": {"k": "hand-made"}})
     };
     create(admin, &existing("theirs", json!({})));
-    create(admin, &existing("managed", json!({"sealedsecrets.bitnami.com/managed": "true"})));
+    create(
+        admin,
+        &existing("managed", json!({"sealedsecrets.bitnami.com/managed": "true"})),
+    );
     create(admin, &sealed_for(&c, &ns.name, "theirs", &[("k", "sealed")]));
     create(admin, &sealed_for(&c, &ns.name, "managed", &[("k", "sealed")]));
 
@@ -390,14 +474,22 @@ fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
         .request_as(
             admin,
             "PATCH",
-            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/api-token", ns.name),
+            &format!(
+                "/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/api-token",
+                ns.name
+            ),
             Some(&patch),
         )
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     wait_secret(&ns.name, "api-token", |s| item(s, "token") == "v2");
-    wait_for("restartedAt", Duration::from_secs(30), || restarted_at("uses-it").as_str().map(str::to_string));
-    assert!(restarted_at("unrelated").is_null(), "an unrelated Deployment was restarted");
+    wait_for("restartedAt", Duration::from_secs(30), || {
+        restarted_at("uses-it").as_str().map(str::to_string)
+    });
+    assert!(
+        restarted_at("unrelated").is_null(),
+        "an unrelated Deployment was restarted"
+    );
     assert!(
         c.audit_lines()
             .iter()
@@ -408,7 +500,19 @@ fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
 #[test]
 fn the_http_api_verifies_rotates_and_limits_callers() {
     let ns = Namespace::new("http");
-    let c = Controller::start(&ns, "ctl-0", &[], &["--rate-limit", "1", "--rate-limit-burst", "3", "--max-body-bytes", "65536"]);
+    let c = Controller::start(
+        &ns,
+        "ctl-0",
+        &[],
+        &[
+            "--rate-limit",
+            "1",
+            "--rate-limit-burst",
+            "3",
+            "--max-body-bytes",
+            "65536",
+        ],
+    );
     let (status, body) = http_get(&format!("{}/healthz", c.api)).unwrap();
     assert_eq!((status, body.as_str()), (200, "ok\n"));
 
@@ -416,7 +520,13 @@ fn the_http_api_verifies_rotates_and_limits_callers() {
     let mut moved = good.clone();
     moved["metadata"]["name"] = json!("elsewhere");
     let verify = |ss: &Value, client: &str| {
-        http_post(&format!("{}/v1/verify", c.api), &ss.to_string(), &[("X-Forwarded-For", client)]).unwrap().0
+        http_post(
+            &format!("{}/v1/verify", c.api),
+            &ss.to_string(),
+            &[("X-Forwarded-For", client)],
+        )
+        .unwrap()
+        .0
     };
     assert_eq!(verify(&good, "alice"), 200);
     assert_eq!(verify(&moved, "alice"), 409);
@@ -424,10 +534,20 @@ fn the_http_api_verifies_rotates_and_limits_callers() {
     // Rotate keeps the scope the ciphertext has, whatever the caller's annotations claim.
     let mut widened = good.clone();
     widened["metadata"]["annotations"]["sealedsecrets.bitnami.com/cluster-wide"] = json!("true");
-    let (status, rotated) = http_post(&format!("{}/v1/rotate", c.api), &widened.to_string(), &[("X-Forwarded-For", "bob")]).unwrap();
+    let (status, rotated) = http_post(
+        &format!("{}/v1/rotate", c.api),
+        &widened.to_string(),
+        &[("X-Forwarded-For", "bob")],
+    )
+    .unwrap();
     assert_eq!(status, 200, "{rotated}");
     let rotated: Value = serde_json::from_str(&rotated).unwrap();
-    assert!(rotated["metadata"]["annotations"].get("sealedsecrets.bitnami.com/cluster-wide").is_none(), "{rotated}");
+    assert!(
+        rotated["metadata"]["annotations"]
+            .get("sealedsecrets.bitnami.com/cluster-wide")
+            .is_none(),
+        "{rotated}"
+    );
     assert_eq!(verify(&rotated, "bob"), 200);
     let mut rotated_moved = rotated.clone();
     rotated_moved["metadata"]["name"] = json!("elsewhere");
@@ -444,7 +564,11 @@ fn the_http_api_verifies_rotates_and_limits_callers() {
     // Every call audited, no values.
     let audit = c.audit_lines();
     assert!(audit.iter().filter(|l| l["audit"] == "http").count() >= 10);
-    assert!(audit.iter().any(|l| l["audit"] == "http" && l["status"] == 429 && l["client"] == "carol"));
+    assert!(
+        audit
+            .iter()
+            .any(|l| l["audit"] == "http" && l["status"] == 429 && l["client"] == "carol")
+    );
     let metrics = c.metric("sealed_secrets_controller_http_requests_total");
     assert!(metrics >= 10.0, "{metrics}");
 }

@@ -131,7 +131,11 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         key_labels: args.privatekey_labels,
         key_annotations: args.privatekey_annotations,
         accept_deprecated_v1_data: args.accept_deprecated_v1_data,
-        namespaces: args.additional_namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
+        namespaces: args
+            .additional_namespaces
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect(),
         label_selector: args.label_selector.filter(|s| !s.is_empty()),
         update_status: args.update_status,
         max_unseal_retries: args.max_unseal_retries,
@@ -186,7 +190,9 @@ fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr: stdout is the audit log's by default.
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -199,7 +205,10 @@ fn validate_prefix(prefix: &str) -> Result<()> {
     if prefix.len() > 245 {
         bail!("--key-prefix: name is too long");
     }
-    if !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !prefix
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         bail!("--key-prefix: name contains illegal character");
     }
     Ok(())
@@ -248,15 +257,22 @@ fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    let full = if text.starts_with(':') { format!("0.0.0.0{text}") } else { text.to_string() };
-    full.parse().map_err(|_| format!("invalid address {text:?} (want host:port or :port)"))
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_string()
+    };
+    full.parse()
+        .map_err(|_| format!("invalid address {text:?} (want host:port or :port)"))
 }
 
 fn parse_pairs(text: &str) -> Result<BTreeMap<String, String>, String> {
     text.split(',')
         .filter(|entry| !entry.trim().is_empty())
         .map(|entry| {
-            let (k, v) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not key=value"))?;
+            let (k, v) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("{entry:?} is not key=value"))?;
             Ok((k.trim().to_string(), v.trim().to_string()))
         })
         .collect()

@@ -48,7 +48,12 @@ fn install_crd(plane: &ControlPlane) {
             Some(&crd),
         )
         .unwrap();
-    assert!(r.status == 201 || r.status == 409, "CRD refused: {} {}", r.status, r.body);
+    assert!(
+        r.status == 201 || r.status == 409,
+        "CRD refused: {} {}",
+        r.status,
+        r.body
+    );
     wait_for("CRD Established", Duration::from_secs(60), || {
         let r = plane
             .request_as(
@@ -116,7 +121,9 @@ pub fn collection_path(obj: &Value) -> String {
 
 /// Creates `obj` as `who`; panics unless the API server answers 201.
 pub fn create(who: &Identity, obj: &Value) -> Value {
-    let r = plane().request_as(who, "POST", &collection_path(obj), Some(obj)).unwrap();
+    let r = plane()
+        .request_as(who, "POST", &collection_path(obj), Some(obj))
+        .unwrap();
     assert_eq!(r.status, 201, "creating {}: {}", obj["metadata"]["name"], r.body);
     r.json()
 }
@@ -215,7 +222,11 @@ impl Controller {
         let (api_port, metrics_port) = (free_port(), free_port());
         let audit = ns.dir.path().join(format!("{identity}.audit.jsonl"));
         let log = ns.dir.path().join(format!("{identity}.log"));
-        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut watched = vec![ns.name.as_str()];
         watched.extend_from_slice(watch);
         let child = Command::new(env!("CARGO_BIN_EXE_sealant"))
@@ -255,7 +266,11 @@ impl Controller {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("controller {} did not serve a certificate:\n{}", self.identity, self.logs());
+                panic!(
+                    "controller {} did not serve a certificate:\n{}",
+                    self.identity,
+                    self.logs()
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -333,7 +348,11 @@ pub fn seal(cert_url: &str, secret: &Value, extra: &[&str]) -> Value {
         .write_stdin(secret.to_string())
         .output()
         .unwrap();
-    assert!(out.status.success(), "seal failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "seal failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -350,13 +369,17 @@ pub fn get_secret(ns: &str, name: &str) -> Option<Value> {
 
 /// The SealedSecret `ns/name`.
 pub fn get_sealed(ns: &str, name: &str) -> Option<Value> {
-    get(&format!("/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets/{name}"))
+    get(&format!(
+        "/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets/{name}"
+    ))
 }
 
 /// One decoded item of a Secret.
 pub fn item(secret: &Value, key: &str) -> String {
     use base64::Engine as _;
-    let text = secret["data"][key].as_str().unwrap_or_else(|| panic!("no item {key} in {secret}"));
+    let text = secret["data"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no item {key} in {secret}"));
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
 }
 

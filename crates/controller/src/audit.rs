@@ -107,7 +107,9 @@ impl Audit {
             audit: action,
             record,
         };
-        let Ok(mut text) = serde_json::to_string(&line) else { return };
+        let Ok(mut text) = serde_json::to_string(&line) else {
+            return;
+        };
         text.push('\n');
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

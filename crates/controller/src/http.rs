@@ -99,10 +99,16 @@ fn router(config: Arc<Config>, keys: KeyRegistry, metrics: Arc<Metrics>, audit: 
         .route("/v1/rotate", any(rotate))
         .layer(middleware::from_fn_with_state(state.clone(), instrument));
     Router::new()
-        .route("/healthz", get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n") }))
+        .route(
+            "/healthz",
+            get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n") }),
+        )
         .merge(api)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
         .with_state(state)
 }
 
@@ -163,12 +169,21 @@ fn client_key(headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>) -> St
 
 async fn cert(State(state): State<AppState>) -> Response {
     match state.keys.snapshot().latest() {
-        Some(key) => ([(header::CONTENT_TYPE, "application/x-pem-file")], key.cert.pem().to_string()).into_response(),
+        Some(key) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            key.cert.pem().to_string(),
+        )
+            .into_response(),
         None => (StatusCode::INTERNAL_SERVER_ERROR, "cannot get certificate\n").into_response(),
     }
 }
 
-fn limited(state: &AppState, headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>, path: &str) -> Option<Response> {
+fn limited(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<&ConnectInfo<SocketAddr>>,
+    path: &str,
+) -> Option<Response> {
     let key = format!("{path} {}", client_key(headers, peer));
     let not_until = state.limiter.check_key(&key).err()?;
     let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -185,7 +200,9 @@ fn parse_body(body: &[u8]) -> Result<SealedSecret, String> {
     let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_string())?;
     let (_, mut objects) = manifest::read(text).map_err(|e| e.to_string())?;
     if objects.len() != 1 {
-        return Err("Multistream YAML not supported yet (see https://github.com/bitnami-labs/sealed-secrets/issues/114)".into());
+        return Err(
+            "Multistream YAML not supported yet (see https://github.com/bitnami-labs/sealed-secrets/issues/114)".into(),
+        );
     }
     match objects.pop().map(|o| o.object) {
         Some(Object::SealedSecret(ss)) => Ok(*ss),
@@ -226,7 +243,16 @@ async fn verify(
     }
     let ss = match parse_body(&body) {
         Ok(ss) => ss,
-        Err(e) => return respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), Handled { error: Some(e), ..Handled::default() }),
+        Err(e) => {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Body::empty(),
+                Handled {
+                    error: Some(e),
+                    ..Handled::default()
+                },
+            );
+        }
     };
     let mut handled = Handled {
         namespace: Some(ss.namespace().to_string()),
@@ -257,7 +283,16 @@ async fn rotate(
     }
     let ss = match parse_body(&body) {
         Ok(ss) => ss,
-        Err(e) => return respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), Handled { error: Some(e), ..Handled::default() }),
+        Err(e) => {
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Body::empty(),
+                Handled {
+                    error: Some(e),
+                    ..Handled::default()
+                },
+            );
+        }
     };
     let mut handled = Handled {
         namespace: Some(ss.namespace().to_string()),

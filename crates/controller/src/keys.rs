@@ -10,9 +10,9 @@ use futures::StreamExt as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
 use kube::api::{Api, PostParams};
 use kube::runtime::reflector::{self, Store};
-use kube::Client;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use sealant_core::keys::{self as core_keys, Certificate, Keyring};
 use time::OffsetDateTime;
@@ -169,7 +169,8 @@ pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegist
     };
     let (store, writer) = reflector::store();
     let selector = format!("{KEY_LABEL}=active");
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default().labels(&selector))).default_backoff();
+    let stream =
+        reflector::reflector(writer, watcher(api, watcher::Config::default().labels(&selector))).default_backoff();
     futures::pin_mut!(stream);
     let mut last: Option<Vec<String>> = None;
     let mut ready = false;
@@ -207,7 +208,11 @@ fn reload(
     if last.as_ref() == Some(&fingerprints) {
         return;
     }
-    info!(keys = fingerprints.len(), latest = fingerprints.last().map(String::as_str).unwrap_or("none"), "keys loaded");
+    info!(
+        keys = fingerprints.len(),
+        latest = fingerprints.last().map(String::as_str).unwrap_or("none"),
+        "keys loaded"
+    );
     metrics.observe_keys(&set);
     *last = Some(fingerprints);
     registry.publish(set);
@@ -235,7 +240,9 @@ pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegist
     let period = time::Duration::try_from(config.key_renew_period).unwrap_or(time::Duration::days(30));
     loop {
         let newest = registry.snapshot().latest().map(|k| k.created);
-        let wait = newest.map_or(time::Duration::ZERO, |created| created + period - OffsetDateTime::now_utc());
+        let wait = newest.map_or(time::Duration::ZERO, |created| {
+            created + period - OffsetDateTime::now_utc()
+        });
         let wait = Duration::try_from(wait.max(time::Duration::ZERO)).unwrap_or_default();
         tokio::time::sleep(wait).await;
         if let Err(e) = generate_key(&client, &config, &registry).await {
@@ -250,7 +257,9 @@ pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegist
 pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegistry) -> Result<String, Error> {
     let bits = config.key_size;
     let ttl = time::Duration::try_from(config.key_ttl).map_err(|e| Error::Keys(e.to_string()))?;
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let (key, cert) = tokio::task::spawn_blocking(move || core_keys::generate_key_and_cert(bits, now, ttl))
         .await
         .map_err(|e| Error::Keys(e.to_string()))?
@@ -286,9 +295,10 @@ pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegist
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !registry.snapshot().keys.iter().any(|k| k.fingerprint == fingerprint) {
         if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-            return Err(Error::Keys(format!("key {fingerprint} was written but not seen by the watch")));
+            return Err(Error::Keys(format!(
+                "key {fingerprint} was written but not seen by the watch"
+            )));
         }
     }
     Ok(fingerprint)
 }
-

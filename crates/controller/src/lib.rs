@@ -151,7 +151,11 @@ pub async fn default_client() -> Result<Client, Error> {
 
 /// Runs the controller until `shutdown` resolves: key watch, HTTP API and metrics on every replica; key
 /// generation and reconciling on the leader only.
-pub async fn run(client: Client, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+pub async fn run(
+    client: Client,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     let config = Arc::new(config);
     let audit = Arc::new(match &config.audit_log {
         Some(path) => audit::Audit::file(path).map_err(|source| Error::Audit {

@@ -151,7 +151,11 @@ impl Metrics {
                 "Failed reconciles by reason",
                 m.unseal_errors.clone(),
             );
-            r.register(format!("{up}http_requests"), "HTTP API requests", m.http_requests.clone());
+            r.register(
+                format!("{up}http_requests"),
+                "HTTP API requests",
+                m.http_requests.clone(),
+            );
             r.register(
                 format!("{up}http_request_duration_seconds"),
                 "HTTP API request duration",
@@ -167,7 +171,11 @@ impl Metrics {
                 "Reconciles that needed no decryption: the Secret already holds this sealed input",
                 m.unseal_skipped.clone(),
             );
-            r.register("sealant_secret_writes", "Secrets created or updated", m.secret_writes.clone());
+            r.register(
+                "sealant_secret_writes",
+                "Secrets created or updated",
+                m.secret_writes.clone(),
+            );
             r.register(
                 "sealant_rollout_restarts",
                 "Workloads restarted because a Secret they use changed",
@@ -296,7 +304,10 @@ pub async fn serve(
             let metrics = metrics.clone();
             async move {
                 (
-                    [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
                     metrics.render(),
                 )
                     .into_response()

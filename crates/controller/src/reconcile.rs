@@ -14,13 +14,15 @@ use futures::{Stream, StreamExt as _};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PartialObjectMeta, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource as _, ResourceExt as _};
-use sealant_core::types::{SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SYNCED_CONDITION, SealedSecret, SealedSecretStatus};
+use sealant_core::types::{
+    SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SYNCED_CONDITION, SealedSecret, SealedSecretStatus,
+};
 use sealant_core::unseal::{UnsealOptions, unseal};
 use secrecy::ExposeSecret as _;
 use time::OffsetDateTime;
@@ -185,7 +187,10 @@ impl Context {
 
 /// The dynamic API resource of SealedSecrets.
 pub fn api_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(crd::GROUP, crd::VERSION, SEALED_SECRET_KIND), crd::PLURAL)
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crd::GROUP, crd::VERSION, SEALED_SECRET_KIND),
+        crd::PLURAL,
+    )
 }
 
 /// The controller stream: watches SealedSecrets (all namespaces or the configured ones) and the metadata of
@@ -267,7 +272,14 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&(namespace, name));
             if outcome != Outcome::Skipped {
-                publish(&ctx, &obj, EventType::Normal, "Unsealed", "SealedSecret unsealed successfully").await;
+                publish(
+                    &ctx,
+                    &obj,
+                    EventType::Normal,
+                    "Unsealed",
+                    "SealedSecret unsealed successfully",
+                )
+                .await;
             }
             Ok(Action::await_change())
         }
@@ -280,7 +292,9 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 })
                 .inc();
             let (reason, note) = match &e {
-                ReconcileError::Invalid(_) | ReconcileError::Unseal(_) => ("ErrUnsealFailed", format!("Failed to unseal: {e}")),
+                ReconcileError::Invalid(_) | ReconcileError::Unseal(_) => {
+                    ("ErrUnsealFailed", format!("Failed to unseal: {e}"))
+                }
                 _ => ("ErrUpdateFailed", e.to_string()),
             };
             warn!(namespace = %namespace, name = %name, error = %e, "reconcile failed");
@@ -422,7 +436,12 @@ async fn already_applied(
 ) -> Result<bool, ReconcileError> {
     let matches = |meta: &kube::api::ObjectMeta| {
         controlled_by(meta.owner_references.as_ref(), uid)
-            && meta.annotations.as_ref().and_then(|a| a.get(DIGEST_ANNOTATION)).map(String::as_str) == Some(digest)
+            && meta
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(DIGEST_ANNOTATION))
+                .map(String::as_str)
+                == Some(digest)
     };
     if let Some(meta) = ctx.secret_meta(namespace, name).await
         && matches(&meta.metadata)
@@ -480,7 +499,11 @@ async fn write_secret(
         field_manager: Some(MANAGER.into()),
         ..PostParams::default()
     };
-    record.items = desired.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
+    record.items = desired
+        .data
+        .as_ref()
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default();
     record.keys.clear();
     let Some(existing) = api.get_opt(name).await.map_err(ReconcileError::Fetch)? else {
         let result = api.create(&params, &desired).await;
@@ -511,7 +534,11 @@ async fn write_secret(
             updated.metadata.labels.get_or_insert_with(BTreeMap::new).extend(labels);
         }
         if let Some(annotations) = desired.metadata.annotations {
-            updated.metadata.annotations.get_or_insert_with(BTreeMap::new).extend(annotations);
+            updated
+                .metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .extend(annotations);
         }
         if managed {
             updated.metadata.owner_references = desired.metadata.owner_references;
@@ -549,7 +576,10 @@ fn audit_write(ctx: &Context, action: audit::Action, record: &mut audit::Record,
 }
 
 fn count_write(ctx: &Context, op: &str) {
-    ctx.metrics.secret_writes.get_or_create(&OneLabel { value: op.into() }).inc();
+    ctx.metrics
+        .secret_writes
+        .get_or_create(&OneLabel { value: op.into() })
+        .inc();
 }
 
 async fn restart_workloads(ctx: &Context, namespace: &str, secret: &str, targets: &restart::Targets) {
@@ -605,7 +635,9 @@ async fn update_status(obj: &DynamicObject, ctx: &Context, result: &Result<Outco
     if same && current.observed_generation == generation {
         return;
     }
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     let now = now.format(&Rfc3339).unwrap_or_default();
     let transition = match previous {
         Some(c) if c.status == status => c.last_transition_time.clone().unwrap_or_else(|| now.clone()),

@@ -98,12 +98,33 @@ pub async fn rollout_restart(
     targets: &Targets,
 ) -> Result<Vec<String>, kube::Error> {
     let mut done = Vec::new();
-    restart_kind::<Deployment>(client, namespace, secret, targets, |d| d.spec.as_ref()?.template.spec.as_ref(), &mut done)
-        .await?;
-    restart_kind::<StatefulSet>(client, namespace, secret, targets, |s| s.spec.as_ref()?.template.spec.as_ref(), &mut done)
-        .await?;
-    restart_kind::<DaemonSet>(client, namespace, secret, targets, |d| d.spec.as_ref()?.template.spec.as_ref(), &mut done)
-        .await?;
+    restart_kind::<Deployment>(
+        client,
+        namespace,
+        secret,
+        targets,
+        |d| d.spec.as_ref()?.template.spec.as_ref(),
+        &mut done,
+    )
+    .await?;
+    restart_kind::<StatefulSet>(
+        client,
+        namespace,
+        secret,
+        targets,
+        |s| s.spec.as_ref()?.template.spec.as_ref(),
+        &mut done,
+    )
+    .await?;
+    restart_kind::<DaemonSet>(
+        client,
+        namespace,
+        secret,
+        targets,
+        |d| d.spec.as_ref()?.template.spec.as_ref(),
+        &mut done,
+    )
+    .await?;
     Ok(done)
 }
 

@@ -132,3 +132,41 @@ proptest! {
         }
     }
 }
+
+fn seal_with(scope: Scope) -> sealant_core::SealedSecret {
+    let (_, cert) = key();
+    let items = BTreeMap::from([("k".to_string(), b"v".to_vec())]);
+    let opts = SealOptions {
+        scope: Some(scope),
+        ..SealOptions::default()
+    };
+    seal_secret(&secret("app", "prod", &items), cert, &opts).unwrap()
+}
+
+#[test]
+fn the_scope_comes_from_the_ciphertext_whatever_the_annotations_say() {
+    let (ring, _) = key();
+    for (sealed_as, annotated_as) in [
+        (Scope::ClusterWide, Scope::Strict),
+        (Scope::Strict, Scope::ClusterWide),
+        (Scope::NamespaceWide, Scope::Strict),
+    ] {
+        let mut ss = seal_with(sealed_as);
+        let annotations = ss.metadata.annotations.get_or_insert_with(BTreeMap::new);
+        annotated_as.apply_to(annotations);
+        let unsealed = unseal(&ss, ring, UnsealOptions::default()).unwrap();
+        assert_eq!(unsealed.scope, sealed_as, "annotated {annotated_as}");
+        assert_eq!(unsealed.secret.data["k"].expose_secret(), b"v");
+    }
+}
+
+#[test]
+fn editing_the_scope_annotation_never_lets_a_strict_item_open_elsewhere() {
+    let (ring, _) = key();
+    let mut ss = seal_with(Scope::Strict);
+    ss.metadata.name = Some("other".into());
+    let annotations = ss.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    Scope::ClusterWide.apply_to(annotations);
+    let err = unseal(&ss, ring, UnsealOptions::default()).unwrap_err();
+    assert_eq!(err.to_string(), "no key could decrypt secret (k)");
+}
