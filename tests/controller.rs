@@ -57,6 +57,18 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
     let s = wait_secret(&ns.name, "db", |s| item(s, "password") == "second-value");
     assert!(s["data"].get("user").is_none(), "removed item left behind: {s}");
 
+    // A deleted Secret is made again (from the Secret watch, without a change to the SealedSecret).
+    let r = cluster::plane()
+        .request_as(
+            admin,
+            "DELETE",
+            &format!("/api/v1/namespaces/{}/secrets/db", ns.name),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_secret(&ns.name, "db", |s| item(s, "password") == "second-value");
+
     // Events and audit: what happened, and never a value.
     let events = cluster::get(&format!("/apis/events.k8s.io/v1/namespaces/{}/events", ns.name)).unwrap();
     assert!(
@@ -490,11 +502,12 @@ fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
         restarted_at("unrelated").is_null(),
         "an unrelated Deployment was restarted"
     );
-    assert!(
+    wait_for("the restart audited", Duration::from_secs(10), || {
         c.audit_lines()
             .iter()
             .any(|l| l["audit"] == "rollout_restart" && l["target"] == "Deployment/uses-it")
-    );
+            .then_some(())
+    });
 }
 
 #[test]
@@ -571,4 +584,96 @@ fn the_http_api_verifies_rotates_and_limits_callers() {
     );
     let metrics = c.metric("sealed_secrets_controller_http_requests_total");
     assert!(metrics >= 10.0, "{metrics}");
+}
+
+#[test]
+fn keys_added_later_and_renewed_keys_are_used_without_a_restart() {
+    let ns = Namespace::new("keys");
+    let admin = cluster::plane().admin();
+    let c = Controller::start(&ns, "ctl-0", &["myns-later"], &["--key-renew-period", "4s"]);
+    let (_, first_cert) = http_get(&format!("{}/v1/cert.pem", c.api)).unwrap();
+    let key_secrets = || {
+        cluster::get(&format!(
+            "/api/v1/namespaces/{}/secrets?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key%3Dactive",
+            ns.name
+        ))
+        .unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    // Renewal: a new key Secret, a new certificate served; the old key is kept.
+    wait_for("a renewed key", Duration::from_secs(60), || {
+        (key_secrets() >= 2).then_some(())
+    });
+    let second_cert = wait_for("the new certificate served", Duration::from_secs(30), || {
+        let (_, cert) = http_get(&format!("{}/v1/cert.pem", c.api)).ok()?;
+        (cert != first_cert).then_some(cert)
+    });
+    assert_ne!(first_cert, second_cert);
+    assert!(c.metric("sealant_keys") >= 2.0);
+
+    // Bitnami key Secrets added while running are picked up by the watch.
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/tests/data/vectors");
+    for file in ["keys/key2048.secret.yaml", "keys/key4096.secret.yaml"] {
+        let mut key = yaml_docs(&std::fs::read_to_string(vectors.join(file)).unwrap()).remove(0);
+        key["metadata"]["namespace"] = json!(ns.name);
+        key["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+        create(admin, &key);
+    }
+    let _ = cluster::plane().request_as(
+        admin,
+        "POST",
+        "/api/v1/namespaces",
+        Some(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myns-later"}})),
+    );
+    let mut ss =
+        yaml_docs(&std::fs::read_to_string(vectors.join("sealedsecrets/cluster-wide.sealedsecret.yaml")).unwrap())
+            .remove(0);
+    let name = ss["metadata"]["name"].as_str().unwrap().to_string();
+    ss["metadata"]["namespace"] = json!("myns-later");
+    if let Some(t) = ss["spec"]["template"]["metadata"].as_object_mut() {
+        t.insert("namespace".into(), json!("myns-later"));
+    }
+    create(admin, &ss);
+    let expected =
+        yaml_docs(&std::fs::read_to_string(vectors.join("sealedsecrets/cluster-wide.expected-secret.yaml")).unwrap())
+            .remove(0);
+    let got = wait_secret("myns-later", &name, |_| true);
+    assert_eq!(got["data"], expected["data"]);
+}
+
+#[test]
+fn an_immutable_secret_is_created_immutable_and_a_change_is_reported_not_forced() {
+    let ns = Namespace::new("immutable");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let admin = cluster::plane().admin();
+    let mut sealed = sealed_for(&c, &ns.name, "frozen", &[("k", "v1")]);
+    sealed["spec"]["template"]["immutable"] = json!(true);
+    create(admin, &sealed);
+    let s = wait_secret(&ns.name, "frozen", |_| true);
+    assert_eq!(s["immutable"], true);
+
+    let resealed = sealed_for(&c, &ns.name, "frozen", &[("k", "v2")]);
+    let patch = json!({"spec": {"encryptedData": resealed["spec"]["encryptedData"]}});
+    let r = cluster::plane()
+        .request_as(
+            admin,
+            "PATCH",
+            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/frozen", ns.name),
+            Some(&patch),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let condition = wait_for("immutable refusal", Duration::from_secs(30), || {
+        synced(&ns.name, "frozen").filter(|c| c["status"] == "False")
+    });
+    assert!(
+        condition["message"]
+            .as_str()
+            .unwrap()
+            .contains("the target Secret is immutable"),
+        "{condition}"
+    );
+    assert_eq!(item(&get_secret(&ns.name, "frozen").unwrap(), "k"), "v1");
 }

@@ -13,6 +13,17 @@ use std::time::{Duration, Instant};
 use sealant_testenv::{ControlPlane, Identity};
 use serde_json::{Value, json};
 
+/// The `sealant` binary: Cargo's for tests and benches; for the demo example (which Cargo does not tell),
+/// `$SEALANT_BIN` or the debug build that `make demo` makes first.
+pub fn sealant_bin() -> PathBuf {
+    if let Some(bin) = option_env!("CARGO_BIN_EXE_sealant") {
+        return bin.into();
+    }
+    std::env::var_os("SEALANT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/sealant"))
+}
+
 /// The control plane shared by every test of this binary (each test works in its own namespace).
 pub fn plane() -> &'static ControlPlane {
     static PLANE: OnceLock<ControlPlane> = OnceLock::new();
@@ -229,15 +240,23 @@ impl Controller {
             .unwrap();
         let mut watched = vec![ns.name.as_str()];
         watched.extend_from_slice(watch);
-        let child = Command::new(env!("CARGO_BIN_EXE_sealant"))
+        // Test defaults, unless `extra` sets the same flag: 2048-bit keys (key generation is the slow part of a
+        // start), debug logs for failure messages.
+        let mut defaults = vec!["--key-size", "2048", "--log-level", "info,sealant_controller=debug"];
+        for flag in ["--key-size", "--log-level"] {
+            if extra.contains(&flag) {
+                let at = defaults.iter().position(|f| *f == flag).unwrap();
+                defaults.drain(at..at + 2);
+            }
+        }
+        let child = Command::new(sealant_bin())
             .arg("controller")
-            .args(["--key-size", "2048"])
+            .args(&defaults)
             .args(["--additional-namespaces", &watched.join(",")])
             .args(["--listen-addr", &format!("127.0.0.1:{api_port}")])
             .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(["--lease-duration", "4s"])
             .args(["--audit-log", audit.to_str().unwrap()])
-            .args(["--log-level", "info,sealant_controller=debug,kube_runtime=debug"])
             .args(extra)
             .env("KUBECONFIG", &ns.kubeconfig)
             .env("POD_NAMESPACE", &ns.name)
@@ -308,6 +327,11 @@ impl Controller {
         }
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the process still runs.
     pub fn running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
@@ -342,7 +366,7 @@ pub fn http_post(url: &str, body: &str, headers: &[(&str, &str)]) -> Result<(u16
 
 /// Seals a Secret with the real CLI against `cert_url` and returns the SealedSecret as JSON.
 pub fn seal(cert_url: &str, secret: &Value, extra: &[&str]) -> Value {
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_sealant"))
+    let out = assert_cmd::Command::new(sealant_bin())
         .args(["seal", "--cert", cert_url, "-o", "json"])
         .args(extra)
         .write_stdin(secret.to_string())

@@ -262,8 +262,9 @@ async fn lead_when_elected(
             }
         }
     };
+    // Closing the channel makes the lease task release the Lease, so a successor need not wait for expiry.
     drop(leading);
-    lease_task.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(3), lease_task).await;
     result
 }
 
@@ -294,7 +295,12 @@ async fn lead(
 ) -> Result<(), Error> {
     registry.wait_loaded().await;
     keys::ensure_current_key(&client, &config, &registry).await?;
-    let renewal = tokio::spawn(keys::renew_keys(client.clone(), config.clone(), registry.clone()));
+    // Aborted when this future is dropped (lost lease) as well as when it ends: only a leader may add keys.
+    let _renewal = AbortOnDrop(tokio::spawn(keys::renew_keys(
+        client.clone(),
+        config.clone(),
+        registry.clone(),
+    )));
     let ctx = reconcile::Context::new(client, config, registry, metrics, audit);
     let mut stop_signal = stop.clone();
     let stopped = async move {
@@ -305,6 +311,14 @@ async fn lead(
         }
     };
     reconcile::controller(ctx, stopped).for_each(|_| async {}).await;
-    renewal.abort();
     Ok(())
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

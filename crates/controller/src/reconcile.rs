@@ -505,13 +505,17 @@ async fn write_secret(
         .map(|d| d.keys().cloned().collect())
         .unwrap_or_default();
     record.keys.clear();
+    // When the (ready) cache knows no such Secret, create straight away: one round trip instead of two. If the
+    // cache lags and the Secret exists after all, the API server answers 409 and the normal path follows.
+    if ctx.secret_meta(namespace, name).await.is_none() {
+        match api.create(&params, &desired).await {
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            result => return created(ctx, namespace, name, record, result),
+        }
+    }
     let Some(existing) = api.get_opt(name).await.map_err(ReconcileError::Fetch)? else {
         let result = api.create(&params, &desired).await;
-        audit_write(ctx, audit::Action::SecretCreate, record, result.as_ref().err());
-        result.map_err(ReconcileError::Update)?;
-        count_write(ctx, "create");
-        info!(namespace, name, "secret created");
-        return Ok(Outcome::Created);
+        return created(ctx, namespace, name, record, result);
     };
     let annotation = |key: &str| {
         existing
@@ -567,6 +571,20 @@ async fn write_secret(
     count_write(ctx, "update");
     info!(namespace, name, data_changed, "secret updated");
     Ok(Outcome::Updated { data_changed })
+}
+
+fn created(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    record: &mut audit::Record,
+    result: Result<K8sSecret, kube::Error>,
+) -> Result<Outcome, ReconcileError> {
+    audit_write(ctx, audit::Action::SecretCreate, record, result.as_ref().err());
+    result.map_err(ReconcileError::Update)?;
+    count_write(ctx, "create");
+    info!(namespace, name, "secret created");
+    Ok(Outcome::Created)
 }
 
 fn audit_write(ctx: &Context, action: audit::Action, record: &mut audit::Record, error: Option<&kube::Error>) {

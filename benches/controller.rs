@@ -1,0 +1,137 @@
+//! `make bench-controller`: the controller (release build) on the real apiserver with N = 1,000 and 10,000
+//! single-item SealedSecrets (4096-bit key): time until every Secret exists, RSA private operations, CPU time,
+//! peak RSS; then a restart (a full resync) that must do no RSA work. The RSA bound is N private operations at
+//! `openssl speed`'s rate on every core (`OPENSSL_RSA4096_SIGN_PER_S`, measured by benches/controller.sh in the
+//! same run); the ratio to it says whether convergence is bound by RSA or by the API round trips.
+
+#[path = "../tests/support/cluster.rs"]
+mod cluster;
+
+use std::time::{Duration, Instant};
+
+use cluster::*;
+use serde_json::Value;
+
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_comm = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map_or(0.0, |f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum());
+    ticks / 100.0
+}
+
+fn seal_many(c: &Controller, ns: &str, n: usize) -> Vec<Value> {
+    let input: String = (0..n)
+        .map(|i| {
+            format!(
+                "---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}, namespace: {ns}}}\nstringData: {{token: value-{i}}}\n"
+            )
+        })
+        .collect();
+    let out = assert_cmd::Command::new(sealant_bin())
+        .args(["seal", "--cert", &format!("{}/v1/cert.pem", c.api), "-o", "yaml"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    yaml_docs(&String::from_utf8(out.stdout).unwrap())
+}
+
+fn apply_all(objects: &[Value], threads: usize) -> Duration {
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for chunk in objects.chunks(objects.len().div_ceil(threads)) {
+            s.spawn(move || {
+                for obj in chunk {
+                    create(plane().admin(), obj);
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+fn run(n: usize, rsa_per_s_per_core: f64) {
+    let ns = Namespace::new(&format!("bench{n}"));
+    // Production key size. The first controller only makes the key the objects are sealed to.
+    let keymaker = Controller::start(&ns, "keymaker", &[], &["--key-size", "4096", "--log-level", "warn"]);
+    let objects = seal_many(&keymaker, &ns.name, n);
+    drop(keymaker);
+    // All objects exist before the measured controller starts: what is timed is the controller's own work
+    // (list, decrypt, create Secrets, write status and events), not how fast this program can POST.
+    let apply = apply_all(&objects, 8);
+
+    let started = Instant::now();
+    let c = Controller::start(&ns, "bench", &[], &["--log-level", "warn"]);
+    let pid = c.pid().unwrap();
+    let mut written = 0.0;
+    while written < n as f64 {
+        std::thread::sleep(Duration::from_millis(50));
+        written = c.metric("sealant_secret_writes_total");
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "no convergence: {written} of {n}"
+        );
+    }
+    let converged = started.elapsed();
+    let cpu = cpu_seconds(pid);
+    let rss_kib = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
+    let rsa = c.metric("sealant_rsa_private_operations_total");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let bound = n as f64 / (rsa_per_s_per_core * cores);
+    println!(
+        "N={n}: (applied in {:.1}s) controller start → all Secrets {:.1}s, RSA ops {rsa} ({:.3}/item), controller CPU {cpu:.1}s ({:.1} ms/item), peak RSS {:.1} MiB, RSA bound on {cores} cores {bound:.1}s, converge/bound {:.2}",
+        apply.as_secs_f64(),
+        converged.as_secs_f64(),
+        rsa / n as f64,
+        cpu * 1000.0 / n as f64,
+        rss_kib as f64 / 1024.0,
+        converged.as_secs_f64() / bound
+    );
+    drop(c);
+
+    // Resync: a restarted controller lists everything again and must not decrypt anything.
+    let started = Instant::now();
+    let c = Controller::start(&ns, "bench-restarted", &[], &["--log-level", "warn"]);
+    let pid = c.pid().unwrap();
+    while c.metric("sealant_unseal_skipped_total") < n as f64 {
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(started.elapsed() < Duration::from_secs(600), "resync did not finish");
+    }
+    println!(
+        "N={n} resync: start → all seen {:.1}s, RSA ops {}, Secret writes {}, controller CPU {:.1}s, peak RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        c.metric("sealant_rsa_private_operations_total") + 0.0,
+        c.metric("sealant_secret_writes_total") + 0.0,
+        cpu_seconds(pid),
+        proc_field(pid, "status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
+    );
+}
+
+fn main() {
+    let rsa: f64 = std::env::var("OPENSSL_RSA4096_SIGN_PER_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        rsa > 0.0,
+        "run through benches/controller.sh (it measures openssl speed first)"
+    );
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    for n in sizes {
+        run(n, rsa);
+    }
+}
