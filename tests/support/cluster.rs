@@ -316,7 +316,8 @@ impl Controller {
             .filter(|l| !l.starts_with('#'))
             .filter(|l| l.split(['{', ' ']).next() == Some(name))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+            .sum::<f64>()
+            + 0.0 // an empty sum is -0.0
     }
 
     /// SIGKILL: no cleanup, no Lease release.
