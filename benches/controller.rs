@@ -38,12 +38,15 @@ fn seal_many(c: &Controller, ns: &str, n: usize) -> Vec<Value> {
         })
         .collect();
     let out = assert_cmd::Command::new(sealant_bin())
-        .args(["seal", "--cert", &format!("{}/v1/cert.pem", c.api), "-o", "yaml"])
+        .args(["seal", "--cert", &format!("{}/v1/cert.pem", c.api), "-o", "json"])
         .write_stdin(input)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    yaml_docs(&String::from_utf8(out.stdout).unwrap())
+    serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn apply_all(objects: &[Value], threads: usize) -> Duration {

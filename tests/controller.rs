@@ -14,6 +14,42 @@ fn sealed_for(c: &Controller, ns: &str, name: &str, items: &[(&str, &str)]) -> V
     seal(&format!("{}/v1/cert.pem", c.api), &secret(ns, name, items), &[])
 }
 
+fn vectors() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/tests/data/vectors")
+}
+
+fn vector_doc(path: &str) -> Value {
+    yaml_docs(&std::fs::read_to_string(vectors().join(path)).unwrap()).remove(0)
+}
+
+/// The vectors' two Bitnami key Secrets, as they are, in the controller's namespace.
+fn import_vector_keys(ns: &str) {
+    for file in ["keys/key2048.secret.yaml", "keys/key4096.secret.yaml"] {
+        let mut key = vector_doc(file);
+        key["metadata"]["namespace"] = json!(ns);
+        key["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
+        create(cluster::plane().admin(), &key);
+    }
+}
+
+/// Creates a namespace with a fixed name (the vectors' own); fine if it exists.
+fn ensure_namespace(name: &str) {
+    let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+    let r = cluster::plane()
+        .request_as(cluster::plane().admin(), "POST", "/api/v1/namespaces", Some(&body))
+        .unwrap();
+    assert!(r.status == 201 || r.status == 409, "{}", r.body);
+}
+
+/// Merge-patches a SealedSecret as admin.
+fn patch_sealed(ns: &str, name: &str, patch: &Value) {
+    let path = format!("/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets/{name}");
+    let r = cluster::plane()
+        .request_as(cluster::plane().admin(), "PATCH", &path, Some(patch))
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 fn uid(obj: &Value) -> String {
     obj["metadata"]["uid"].as_str().unwrap().to_string()
 }
@@ -45,15 +81,7 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
     let resealed = sealed_for(&c, &ns.name, "db", &[("password", "second-value")]);
     let patch =
         json!({"spec": {"encryptedData": {"password": resealed["spec"]["encryptedData"]["password"], "user": null}}});
-    let r = cluster::plane()
-        .request_as(
-            admin,
-            "PATCH",
-            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/db", ns.name),
-            Some(&patch),
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    patch_sealed(&ns.name, "db", &patch);
     let s = wait_secret(&ns.name, "db", |s| item(s, "password") == "second-value");
     assert!(s["data"].get("user").is_none(), "removed item left behind: {s}");
 
@@ -270,21 +298,9 @@ fn two_replicas_elect_one_writer_and_the_follower_takes_over_when_it_dies() {
 fn bitnami_key_secrets_unseal_the_vectors_sealed_secrets() {
     let ns = Namespace::new("bitnami");
     let admin = cluster::plane().admin();
-    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/tests/data/vectors");
-    for file in ["keys/key2048.secret.yaml", "keys/key4096.secret.yaml"] {
-        for mut key in yaml_docs(&std::fs::read_to_string(vectors.join(file)).unwrap()) {
-            key["metadata"]["namespace"] = json!(ns.name);
-            key["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
-            create(admin, &key);
-        }
-    }
+    import_vector_keys(&ns.name);
     // The vectors live in namespace `myns`, shared by nobody else.
-    let _ = cluster::plane().request_as(
-        admin,
-        "POST",
-        "/api/v1/namespaces",
-        Some(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myns"}})),
-    );
+    ensure_namespace("myns");
     // Renewal off: the imported keys are older than 30 days, so a renewal would (rightly) add a key at start.
     let c = Controller::start(&ns, "ctl-0", &["myns"], &["--key-renew-period", "0"]);
     let keys = cluster::get(&format!("/api/v1/namespaces/{}/secrets", ns.name)).unwrap();
@@ -295,7 +311,7 @@ fn bitnami_key_secrets_unseal_the_vectors_sealed_secrets() {
     );
 
     let mut checked = 0;
-    for entry in std::fs::read_dir(vectors.join("sealedsecrets")).unwrap() {
+    for entry in std::fs::read_dir(vectors().join("sealedsecrets")).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_str().unwrap().to_string();
         let Some(stem) = file.strip_suffix(".sealedsecret.yaml") else {
@@ -305,10 +321,7 @@ fn bitnami_key_secrets_unseal_the_vectors_sealed_secrets() {
         ss["metadata"]["namespace"] = json!("myns");
         let name = ss["metadata"]["name"].as_str().unwrap().to_string();
         create(admin, &ss);
-        let expected = yaml_docs(
-            &std::fs::read_to_string(vectors.join(format!("sealedsecrets/{stem}.expected-secret.yaml"))).unwrap(),
-        )
-        .remove(0);
+        let expected = vector_doc(&format!("sealedsecrets/{stem}.expected-secret.yaml"));
         let got = wait_secret("myns", &name, |_| true);
         assert_eq!(got["data"], expected["data"], "{stem}: data differs");
         checked += 1;
@@ -614,31 +627,16 @@ fn keys_added_later_and_renewed_keys_are_used_without_a_restart() {
     assert!(c.metric("sealant_keys") >= 2.0);
 
     // Bitnami key Secrets added while running are picked up by the watch.
-    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/core/tests/data/vectors");
-    for file in ["keys/key2048.secret.yaml", "keys/key4096.secret.yaml"] {
-        let mut key = yaml_docs(&std::fs::read_to_string(vectors.join(file)).unwrap()).remove(0);
-        key["metadata"]["namespace"] = json!(ns.name);
-        key["metadata"].as_object_mut().unwrap().remove("creationTimestamp");
-        create(admin, &key);
-    }
-    let _ = cluster::plane().request_as(
-        admin,
-        "POST",
-        "/api/v1/namespaces",
-        Some(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myns-later"}})),
-    );
-    let mut ss =
-        yaml_docs(&std::fs::read_to_string(vectors.join("sealedsecrets/cluster-wide.sealedsecret.yaml")).unwrap())
-            .remove(0);
+    import_vector_keys(&ns.name);
+    ensure_namespace("myns-later");
+    let mut ss = vector_doc("sealedsecrets/cluster-wide.sealedsecret.yaml");
     let name = ss["metadata"]["name"].as_str().unwrap().to_string();
     ss["metadata"]["namespace"] = json!("myns-later");
     if let Some(t) = ss["spec"]["template"]["metadata"].as_object_mut() {
         t.insert("namespace".into(), json!("myns-later"));
     }
     create(admin, &ss);
-    let expected =
-        yaml_docs(&std::fs::read_to_string(vectors.join("sealedsecrets/cluster-wide.expected-secret.yaml")).unwrap())
-            .remove(0);
+    let expected = vector_doc("sealedsecrets/cluster-wide.expected-secret.yaml");
     let got = wait_secret("myns-later", &name, |_| true);
     assert_eq!(got["data"], expected["data"]);
 }
@@ -656,15 +654,7 @@ fn an_immutable_secret_is_created_immutable_and_a_change_is_reported_not_forced(
 
     let resealed = sealed_for(&c, &ns.name, "frozen", &[("k", "v2")]);
     let patch = json!({"spec": {"encryptedData": resealed["spec"]["encryptedData"]}});
-    let r = cluster::plane()
-        .request_as(
-            admin,
-            "PATCH",
-            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/frozen", ns.name),
-            Some(&patch),
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    patch_sealed(&ns.name, "frozen", &patch);
     let condition = wait_for("immutable refusal", Duration::from_secs(30), || {
         synced(&ns.name, "frozen").filter(|c| c["status"] == "False")
     });

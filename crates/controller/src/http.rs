@@ -210,6 +210,32 @@ fn parse_body(body: &[u8]) -> Result<SealedSecret, String> {
     }
 }
 
+/// The common start of both POST endpoints: the rate limit, then one SealedSecret from the body.
+fn admit(
+    state: &AppState,
+    peer: &ConnectInfo<SocketAddr>,
+    headers: &HeaderMap,
+    body: &[u8],
+    path: &str,
+) -> Result<(SealedSecret, Handled), Box<Response>> {
+    if let Some(response) = limited(state, headers, Some(peer), path) {
+        return Err(Box::new(response));
+    }
+    let ss = parse_body(body).map_err(|e| {
+        let handled = Handled {
+            error: Some(e),
+            ..Handled::default()
+        };
+        Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled))
+    })?;
+    let handled = Handled {
+        namespace: Some(ss.namespace().to_string()),
+        name: Some(ss.name().to_string()),
+        error: None,
+    };
+    Ok((ss, handled))
+}
+
 fn respond(status: StatusCode, body: Body, handled: Handled) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -238,26 +264,9 @@ async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(response) = limited(&state, &headers, Some(&peer), "/v1/verify") {
-        return response;
-    }
-    let ss = match parse_body(&body) {
-        Ok(ss) => ss,
-        Err(e) => {
-            return respond(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Body::empty(),
-                Handled {
-                    error: Some(e),
-                    ..Handled::default()
-                },
-            );
-        }
-    };
-    let mut handled = Handled {
-        namespace: Some(ss.namespace().to_string()),
-        name: Some(ss.name().to_string()),
-        error: None,
+    let (ss, mut handled) = match admit(&state, &peer, &headers, &body, "/v1/verify") {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     match unseal_bounded(&state, ss).await {
         Ok(Ok(_)) => respond(StatusCode::OK, Body::empty(), handled),
@@ -278,26 +287,9 @@ async fn rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(response) = limited(&state, &headers, Some(&peer), "/v1/rotate") {
-        return response;
-    }
-    let ss = match parse_body(&body) {
-        Ok(ss) => ss,
-        Err(e) => {
-            return respond(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Body::empty(),
-                Handled {
-                    error: Some(e),
-                    ..Handled::default()
-                },
-            );
-        }
-    };
-    let mut handled = Handled {
-        namespace: Some(ss.namespace().to_string()),
-        name: Some(ss.name().to_string()),
-        error: None,
+    let (ss, mut handled) = match admit(&state, &peer, &headers, &body, "/v1/rotate") {
+        Ok(admitted) => admitted,
+        Err(response) => return *response,
     };
     let Some(latest) = state.keys.snapshot().latest().map(|k| k.cert.clone()) else {
         handled.error = Some("cannot get certificate".into());

@@ -188,11 +188,18 @@ pub async fn run(
     .await?;
     let metrics_server = metrics::serve(config.metrics_addr, metrics.clone(), stop_rx.clone()).await?;
 
+    let shared = Shared {
+        client,
+        config: config.clone(),
+        registry,
+        metrics: metrics.clone(),
+        audit,
+    };
     let result = if config.leader_election {
-        lead_when_elected(client, config, registry, metrics.clone(), audit, stop_rx).await
+        lead_when_elected(shared, stop_rx).await
     } else {
         metrics.set_leader(true);
-        lead(client, config, registry, metrics.clone(), audit, stop_rx).await
+        lead(shared, stop_rx).await
     };
     key_watch.abort();
     let _ = api.await;
@@ -200,15 +207,19 @@ pub async fn run(
     result
 }
 
-/// Waits for the Lease, leads while holding it, and steps down (stops writing) as soon as it is lost.
-async fn lead_when_elected(
+/// What every part of a running controller shares.
+#[derive(Clone)]
+struct Shared {
     client: Client,
     config: Arc<Config>,
     registry: keys::KeyRegistry,
     metrics: Arc<metrics::Metrics>,
     audit: Arc<audit::Audit>,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), Error> {
+}
+
+/// Waits for the Lease, leads while holding it, and steps down (stops writing) as soon as it is lost.
+async fn lead_when_elected(shared: Shared, mut stop: watch::Receiver<bool>) -> Result<(), Error> {
+    let (client, config, metrics) = (&shared.client, &shared.config, &shared.metrics);
     let secs = config.lease_duration.as_secs().max(3);
     let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &config.lease_name)
         .with_namespace(&config.namespace)
@@ -227,14 +238,7 @@ async fn lead_when_elected(
             info!(identity = %config.identity, "became leader");
             metrics.set_leader(true);
             let (step_down_tx, step_down_rx) = watch::channel(false);
-            let work = lead(
-                client.clone(),
-                config.clone(),
-                registry.clone(),
-                metrics.clone(),
-                audit.clone(),
-                merge_stops(stop.clone(), step_down_rx),
-            );
+            let work = lead(shared.clone(), merge_stops(stop.clone(), step_down_rx));
             tokio::pin!(work);
             let outcome = loop {
                 tokio::select! {
@@ -285,14 +289,14 @@ fn merge_stops(mut a: watch::Receiver<bool>, mut b: watch::Receiver<bool>) -> wa
 }
 
 /// The leader's work: make sure a current key exists, renew it on schedule, reconcile every SealedSecret.
-async fn lead(
-    client: Client,
-    config: Arc<Config>,
-    registry: keys::KeyRegistry,
-    metrics: Arc<metrics::Metrics>,
-    audit: Arc<audit::Audit>,
-    stop: watch::Receiver<bool>,
-) -> Result<(), Error> {
+async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> {
+    let Shared {
+        client,
+        config,
+        registry,
+        metrics,
+        audit,
+    } = shared;
     registry.wait_loaded().await;
     keys::ensure_current_key(&client, &config, &registry).await?;
     // Aborted when this future is dropped (lost lease) as well as when it ends: only a leader may add keys.

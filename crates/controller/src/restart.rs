@@ -98,34 +98,33 @@ pub async fn rollout_restart(
     targets: &Targets,
 ) -> Result<Vec<String>, kube::Error> {
     let mut done = Vec::new();
-    restart_kind::<Deployment>(
-        client,
-        namespace,
-        secret,
-        targets,
-        |d| d.spec.as_ref()?.template.spec.as_ref(),
-        &mut done,
-    )
-    .await?;
-    restart_kind::<StatefulSet>(
-        client,
-        namespace,
-        secret,
-        targets,
-        |s| s.spec.as_ref()?.template.spec.as_ref(),
-        &mut done,
-    )
-    .await?;
-    restart_kind::<DaemonSet>(
-        client,
-        namespace,
-        secret,
-        targets,
-        |d| d.spec.as_ref()?.template.spec.as_ref(),
-        &mut done,
-    )
-    .await?;
+    restart_kind::<Deployment>(client, namespace, secret, targets, &mut done).await?;
+    restart_kind::<StatefulSet>(client, namespace, secret, targets, &mut done).await?;
+    restart_kind::<DaemonSet>(client, namespace, secret, targets, &mut done).await?;
     Ok(done)
+}
+
+/// A workload with a pod template.
+trait Workload {
+    fn pod_spec(&self) -> Option<&PodSpec>;
+}
+
+impl Workload for Deployment {
+    fn pod_spec(&self) -> Option<&PodSpec> {
+        self.spec.as_ref()?.template.spec.as_ref()
+    }
+}
+
+impl Workload for StatefulSet {
+    fn pod_spec(&self) -> Option<&PodSpec> {
+        self.spec.as_ref()?.template.spec.as_ref()
+    }
+}
+
+impl Workload for DaemonSet {
+    fn pod_spec(&self) -> Option<&PodSpec> {
+        self.spec.as_ref()?.template.spec.as_ref()
+    }
 }
 
 async fn restart_kind<K>(
@@ -133,11 +132,11 @@ async fn restart_kind<K>(
     namespace: &str,
     secret: &str,
     targets: &Targets,
-    pod_spec: impl Fn(&K) -> Option<&PodSpec>,
     done: &mut Vec<String>,
 ) -> Result<(), kube::Error>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    K: Workload
+        + Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + DeserializeOwned
         + Serialize
@@ -156,7 +155,7 @@ where
     });
     for workload in api.list(&ListParams::default()).await? {
         let name = workload.name_any();
-        if !targets.wants(&kind, &name, pod_spec(&workload), secret) {
+        if !targets.wants(&kind, &name, workload.pod_spec(), secret) {
             continue;
         }
         let params = PatchParams {
