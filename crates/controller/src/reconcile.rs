@@ -21,7 +21,8 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource as _, ResourceExt as _};
 use sealant_core::types::{
-    SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SYNCED_CONDITION, SealedSecret, SealedSecretStatus,
+    LAST_APPLIED_ANNOTATIONS, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SYNCED_CONDITION, SealedSecret,
+    SealedSecretStatus,
 };
 use sealant_core::unseal::{UnsealOptions, unseal};
 use secrecy::ExposeSecret as _;
@@ -225,14 +226,39 @@ pub fn controller(
         };
         let (store, writer) = reflector::store();
         stores.push(store);
-        let owned = reflector::reflector(writer, watcher(secret_api, watcher::Config::default()))
+        // Why trimmed: with 10,000 Secrets the cache is most of the controller's memory; the reconciler only
+        // needs the ownerReferences and the digest annotation.
+        let owned = watcher(secret_api, watcher::Config::default())
             .default_backoff()
+            .modify(|secret: &mut PartialObjectMeta<K8sSecret>| {
+                let meta = &mut secret.metadata;
+                meta.managed_fields = None;
+                meta.labels = None;
+                if let Some(annotations) = meta.annotations.as_mut() {
+                    annotations.retain(|k, _| k == DIGEST_ANNOTATION);
+                }
+            })
+            .reflect(writer)
+            .touched_objects();
+        let sealed_writer = reflector::store::Writer::new(ctx.resource.clone());
+        let sealed_store = sealed_writer.as_reader();
+        // The SealedSecret cache keeps what reconciling needs; `managedFields` and kubectl's copy of the whole
+        // object in `last-applied-configuration` would roughly double it.
+        let sealed = watcher(sealed_api, watcher_config.clone())
+            .default_backoff()
+            .modify(|obj: &mut DynamicObject| {
+                obj.metadata.managed_fields = None;
+                if let Some(annotations) = obj.metadata.annotations.as_mut() {
+                    annotations.retain(|k, _| !LAST_APPLIED_ANNOTATIONS.contains(&k.as_str()));
+                }
+            })
+            .reflect(sealed_writer)
             .touched_objects();
         let keys_changed = futures::stream::unfold(ctx.keys.subscribe(), |mut rx| async move {
             rx.changed().await.ok()?;
             Some(((), rx))
         });
-        let controller = Controller::new_with(sealed_api, watcher_config.clone(), ctx.resource.clone())
+        let controller = Controller::for_stream_with(sealed, sealed_store, ctx.resource.clone())
             .owns_stream(owned)
             .reconcile_all_on(keys_changed)
             .with_config(kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency))
