@@ -28,6 +28,8 @@ pub enum Command {
     /// Create and inspect sealing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check a GitOps tree for plaintext, badly named, overdue and unsafely consumed secrets.
+    Lint(crate::cmd::lint::LintArgs),
     /// Run the in-cluster controller: unseal SealedSecrets into Secrets and serve the HTTP API.
     Controller(Box<crate::cmd::controller::ControllerArgs>),
 }

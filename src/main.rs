@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Unseal(args) => cmd::unseal::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Keys(cmd) => cmd::keys::run(cmd),
+        Command::Lint(args) => cmd::lint::run(args),
         Command::Controller(args) => cmd::controller::run(*args),
     };
     match result {

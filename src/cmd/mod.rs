@@ -2,6 +2,7 @@
 
 pub mod controller;
 pub mod keys;
+pub mod lint;
 pub mod seal;
 pub mod unseal;
 pub mod verify;

@@ -1,0 +1,247 @@
+//! sealant-lint: the policy check that stops plaintext, badly named, overdue and unsafely consumed secrets
+//! before they land — over a GitOps tree of YAML/JSON manifests, honouring `.gitignore`, configured from
+//! `.sealant.yaml`, reporting `file:line:column` as text, JSON or SARIF 2.1.0.
+//!
+//! Findings name files, objects and items, never values.
+
+pub mod config;
+pub mod output;
+pub mod rules;
+
+mod checks;
+mod document;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+pub use config::Config;
+pub use rules::{RULES, Rule, Severity};
+
+/// One finding.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: &'static str,
+    /// Effective severity.
+    pub severity: Severity,
+    /// File, relative to the root it was found under.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What was found.
+    pub message: String,
+    /// How to fix it.
+    pub help: &'static str,
+}
+
+/// The result of a run.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// Findings, by file and line.
+    pub findings: Vec<Finding>,
+    /// Files skipped and why (Helm templates, unreadable files).
+    pub notices: Vec<String>,
+    /// Files checked.
+    pub files: usize,
+}
+
+impl Report {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Largest file read; bigger ones are noted and skipped.
+const MAX_FILE: u64 = 4 << 20;
+
+/// Lints every file under `roots` (files or directories; `.gitignore` honoured, `.git/` skipped).
+pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
+    let mut report = Report::default();
+    for root in roots {
+        let base = if root.is_dir() {
+            root.clone()
+        } else {
+            root.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let known = known_keys(&base);
+        let walker = ignore::WalkBuilder::new(root).hidden(false).require_git(false).build();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    report.notices.push(format!("skipped: {e}"));
+                    continue;
+                }
+            };
+            if entry.path().components().any(|c| c.as_os_str() == ".git")
+                || !entry.file_type().is_some_and(|t| t.is_file())
+            {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(&base).unwrap_or(entry.path()).to_path_buf();
+            lint_file(entry.path(), &rel, config, now, known.as_ref(), &mut report);
+        }
+    }
+    report
+        .findings
+        .sort_by(|a, b| (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule)));
+    report
+}
+
+/// Fingerprints of the certificates under `keys/`, if the directory exists.
+fn known_keys(base: &Path) -> Option<BTreeSet<String>> {
+    let dir = base.join("keys");
+    if !dir.is_dir() {
+        return None;
+    }
+    let mut known = BTreeSet::new();
+    for entry in ignore::WalkBuilder::new(&dir).build().flatten() {
+        if entry.path().extension().is_some_and(|e| e == "crt" || e == "pem")
+            && let Ok(data) = std::fs::read(entry.path())
+            && let Ok(cert) = sealant_core::Certificate::from_pem(&data)
+        {
+            known.insert(cert.fingerprint().to_string());
+        }
+    }
+    Some(known)
+}
+
+fn lint_file(
+    full: &Path,
+    rel: &Path,
+    config: &Config,
+    now: OffsetDateTime,
+    known: Option<&BTreeSet<String>>,
+    report: &mut Report,
+) {
+    let display = rel.display().to_string();
+    if std::fs::metadata(full).is_ok_and(|m| m.len() > MAX_FILE) {
+        report
+            .notices
+            .push(format!("{display}: larger than 4 MiB, not checked"));
+        return;
+    }
+    let Ok(bytes) = std::fs::read(full) else {
+        report.notices.push(format!("{display}: cannot be read"));
+        return;
+    };
+    // Binary files are not manifests and carry no PEM text worth finding.
+    let Ok(text) = std::str::from_utf8(&bytes) else { return };
+    report.files += 1;
+    let suppressions = Suppressions::new(text);
+    let mut push = |rule_id: &'static str, line: usize, column: usize, message: String| {
+        let Some(rule) = rules::rule(rule_id) else { return };
+        let Some(severity) = config.severity(rule, rel) else {
+            return;
+        };
+        if suppressions.covers(rule_id, line) {
+            return;
+        }
+        report.findings.push(Finding {
+            rule: rule_id,
+            severity,
+            path: display.clone(),
+            line,
+            column,
+            message,
+            help: rule.help,
+        });
+    };
+    for (line, column, message) in checks::credentials(text) {
+        push("committed-credential", line, column, message);
+    }
+    let extension = rel.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let documents = match extension {
+        "yaml" | "yml" => {
+            if is_helm_template(rel, text) {
+                report
+                    .notices
+                    .push(format!("{display}: Helm template, skipped (lint the rendered output)"));
+                return;
+            }
+            document::yaml(text)
+        }
+        "json" => document::json(text),
+        _ => return,
+    };
+    let documents = match documents {
+        Ok(d) => d,
+        Err(problem) => {
+            push("parse-error", problem.line, problem.column, problem.message);
+            return;
+        }
+    };
+    let ctx = checks::Context {
+        config,
+        file: rel,
+        now,
+        known_keys: known,
+    };
+    let starts: Vec<usize> = documents.iter().map(|d| d.line).collect();
+    for (i, doc) in documents.iter().enumerate() {
+        let next_start = starts.get(i + 1).copied().unwrap_or(usize::MAX);
+        let mut hits = Vec::new();
+        checks::object(&doc.value, Vec::new(), &ctx, &mut hits);
+        for h in hits {
+            let (line, column) = doc.position(&h.path);
+            // A suppression right above a document covers the whole document.
+            if suppressions.covers_range(h.rule, doc.line, line.min(next_start)) {
+                continue;
+            }
+            let message = if documents.len() > 1 {
+                format!("document {}: {}", doc.number, h.message)
+            } else {
+                h.message
+            };
+            push(h.rule, line, column, message);
+        }
+    }
+}
+
+fn is_helm_template(rel: &Path, text: &str) -> bool {
+    rel.components().any(|c| c.as_os_str() == "templates") && text.contains("{{")
+}
+
+/// Inline suppressions: a comment `sealant-lint: disable=RULE[,RULE] reason="why"` on the finding's line or the
+/// line above. A suppression without a reason does not count.
+struct Suppressions {
+    entries: Vec<(usize, Vec<String>)>,
+}
+
+impl Suppressions {
+    fn new(text: &str) -> Self {
+        let mut entries = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let Some(at) = line.find("sealant-lint: disable=") else {
+                continue;
+            };
+            let rest = &line[at + "sealant-lint: disable=".len()..];
+            let (ids, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let has_reason = tail
+                .trim()
+                .strip_prefix("reason=")
+                .is_some_and(|r| r.trim_matches('"').trim().len() >= 3);
+            if has_reason {
+                entries.push((n + 1, ids.split(',').map(|s| s.trim().to_string()).collect()));
+            }
+        }
+        Self { entries }
+    }
+
+    /// A suppression on the line before `start` (a document's first line), for a finding before `end`.
+    fn covers_range(&self, rule: &str, start: usize, end: usize) -> bool {
+        end >= start && self.covers(rule, start)
+    }
+
+    fn covers(&self, rule: &str, line: usize) -> bool {
+        self.entries
+            .iter()
+            .any(|(at, ids)| (*at == line || *at + 1 == line) && ids.iter().any(|i| i == rule))
+    }
+}
