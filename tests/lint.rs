@@ -155,3 +155,51 @@ fn a_suppression_needs_a_reason_and_config_can_disable_or_downgrade_rules() {
     let err = Config::load(dir.path()).unwrap_err().to_string();
     assert!(err.contains(".sealant.yaml") && err.contains("no-such-rule"), "{err}");
 }
+
+#[test]
+fn a_sealed_secret_without_sealed_at_is_aged_from_git_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str], date: &str| {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(args)
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"], "2026-01-01T00:00:00Z");
+    // As kubeseal writes it: no sealant annotations.
+    let bitnami = |name: &str| {
+        format!(
+            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: {name}}}\nspec:\n  encryptedData: {{k: AgBy}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("old.yaml"), bitnami("billing-db-credentials-prod")).unwrap();
+    git(&["add", "."], "2026-01-01T00:00:00Z");
+    git(&["commit", "-qm", "old"], "2026-01-01T00:00:00Z");
+    std::fs::write(dir.path().join("new.yaml"), bitnami("billing-api-token-prod")).unwrap();
+    git(&["add", "."], "2026-11-20T00:00:00Z");
+    git(&["commit", "-qm", "new"], "2026-11-20T00:00:00Z");
+
+    let report = sealant_lint::lint(&[dir.path().to_path_buf()], &Config::default(), fixed_now());
+    let overdue: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == "rotation-overdue")
+        .collect();
+    assert_eq!(overdue.len(), 1, "{:#?}", report.findings);
+    assert_eq!(overdue[0].path, "old.yaml");
+    assert!(
+        overdue[0].message.contains("326 days ago") && overdue[0].message.contains("git history"),
+        "{}",
+        overdue[0].message
+    );
+}

@@ -20,6 +20,8 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// Fingerprints of the certificates under `keys/`, when that directory exists.
     pub known_keys: Option<&'a BTreeSet<String>>,
+    /// When git last saw the file change (used when an object has no `sealant.dev/sealed-at`).
+    pub last_change: Option<OffsetDateTime>,
 }
 
 /// A rule that matched, before positions and severities are applied.
@@ -130,46 +132,52 @@ fn sealed_secret(obj: &Value, base: &[Step], ctx: &Context, hits: &mut Vec<Hit>)
             format!("SealedSecret {} is sealed cluster-wide", display_name(obj)),
         ));
     }
-    if let Some(sealed_at) = annotation(sealant_core::types::SEALED_AT_ANNOTATION) {
-        let path = join(
-            base,
-            &["metadata", "annotations", sealant_core::types::SEALED_AT_ANNOTATION],
-        );
-        match OffsetDateTime::parse(sealed_at, &time::format_description::well_known::Rfc3339) {
-            Ok(at) => {
-                let period = annotation("sealant.dev/rotate-every")
-                    .and_then(parse_days)
-                    .unwrap_or(ctx.config.rotation_days);
-                let age = (ctx.now - at).whole_days();
-                if age >= period {
-                    hits.push(hit(
-                        "rotation-overdue",
-                        path,
-                        format!(
-                            "SealedSecret {} was sealed {age} days ago; its rotation period is {period} days",
-                            display_name(obj)
-                        ),
-                    ));
-                } else if age >= period - ctx.config.warn_days {
-                    hits.push(hit(
-                        "rotation-due-soon",
-                        path,
-                        format!(
-                            "SealedSecret {} is due for rotation in {} day(s)",
-                            display_name(obj),
-                            period - age
-                        ),
-                    ));
-                }
+    let sealed_at_path = join(
+        base,
+        &["metadata", "annotations", sealant_core::types::SEALED_AT_ANNOTATION],
+    );
+    let (sealed_at, source, path) = match annotation(sealant_core::types::SEALED_AT_ANNOTATION) {
+        Some(text) => match OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+            Ok(at) => (Some(at), "", sealed_at_path),
+            Err(_) => {
+                hits.push(hit(
+                    "rotation-overdue",
+                    sealed_at_path,
+                    format!(
+                        "SealedSecret {}: sealant.dev/sealed-at is not an RFC 3339 time, so its age is unknown",
+                        display_name(obj)
+                    ),
+                ));
+                (None, "", Vec::new())
             }
-            Err(_) => hits.push(hit(
+        },
+        None => (
+            ctx.last_change,
+            " (age from git history)",
+            join(base, &["metadata", "name"]),
+        ),
+    };
+    if let Some(at) = sealed_at {
+        let period = annotation("sealant.dev/rotate-every")
+            .and_then(parse_days)
+            .unwrap_or(ctx.config.rotation_days);
+        let age = (ctx.now - at).whole_days();
+        let name = display_name(obj);
+        if age >= period {
+            hits.push(hit(
                 "rotation-overdue",
                 path,
+                format!("SealedSecret {name} was sealed {age} days ago; its rotation period is {period} days{source}"),
+            ));
+        } else if age >= period - ctx.config.warn_days {
+            hits.push(hit(
+                "rotation-due-soon",
+                path,
                 format!(
-                    "SealedSecret {}: sealant.dev/sealed-at is not an RFC 3339 time, so its age is unknown",
-                    display_name(obj)
+                    "SealedSecret {name} is due for rotation in {} day(s){source}",
+                    period - age
                 ),
-            )),
+            ));
         }
     }
     if let (Some(known), Some(fingerprint)) = (

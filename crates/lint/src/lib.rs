@@ -70,6 +70,7 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
             root.parent().map(Path::to_path_buf).unwrap_or_default()
         };
         let known = known_keys(&base);
+        let history = GitHistory::read(&base);
         let walker = ignore::WalkBuilder::new(root).hidden(false).require_git(false).build();
         for entry in walker {
             let entry = match entry {
@@ -85,7 +86,14 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
                 continue;
             }
             let rel = entry.path().strip_prefix(&base).unwrap_or(entry.path()).to_path_buf();
-            lint_file(entry.path(), &rel, config, now, known.as_ref(), &mut report);
+            let changed = history.as_ref().and_then(|h| h.last_change(entry.path()));
+            let file = FileContext {
+                full: entry.path(),
+                rel: &rel,
+                known: known.as_ref(),
+                changed,
+            };
+            lint_file(&file, config, now, &mut report);
         }
     }
     report
@@ -112,14 +120,63 @@ fn known_keys(base: &Path) -> Option<BTreeSet<String>> {
     Some(known)
 }
 
-fn lint_file(
-    full: &Path,
-    rel: &Path,
-    config: &Config,
-    now: OffsetDateTime,
-    known: Option<&BTreeSet<String>>,
-    report: &mut Report,
-) {
+/// What is known about one file besides its text.
+struct FileContext<'a> {
+    full: &'a Path,
+    rel: &'a Path,
+    known: Option<&'a BTreeSet<String>>,
+    changed: Option<OffsetDateTime>,
+}
+
+/// When each file last changed, from one `git log` over the repository (for SealedSecrets that carry no
+/// `sealant.dev/sealed-at`, e.g. those kubeseal made).
+struct GitHistory {
+    top: PathBuf,
+    changed: std::collections::HashMap<PathBuf, OffsetDateTime>,
+}
+
+impl GitHistory {
+    fn read(dir: &Path) -> Option<Self> {
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        };
+        let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+        let log = git(&["log", "--format=%x00%ct", "--name-only", "--no-renames"])?;
+        let mut changed = std::collections::HashMap::new();
+        let mut when = None;
+        for line in log.lines() {
+            if let Some(ts) = line.strip_prefix('\0') {
+                when = ts
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+            } else if !line.is_empty()
+                && let Some(t) = when
+            {
+                // Newest first: the first time a path is seen is its last change.
+                changed.entry(top.join(line)).or_insert(t);
+            }
+        }
+        Some(Self { top, changed })
+    }
+
+    fn last_change(&self, file: &Path) -> Option<OffsetDateTime> {
+        let full = std::fs::canonicalize(file).ok()?;
+        let top = std::fs::canonicalize(&self.top).ok()?;
+        self.changed.get(&top.join(full.strip_prefix(&top).ok()?)).copied()
+    }
+}
+
+fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &mut Report) {
+    let (full, rel, known) = (file.full, file.rel, file.known);
     let display = rel.display().to_string();
     if std::fs::metadata(full).is_ok_and(|m| m.len() > MAX_FILE) {
         report
@@ -182,6 +239,7 @@ fn lint_file(
         file: rel,
         now,
         known_keys: known,
+        last_change: file.changed,
     };
     let starts: Vec<usize> = documents.iter().map(|d| d.line).collect();
     for (i, doc) in documents.iter().enumerate() {
