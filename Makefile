@@ -75,5 +75,9 @@ check-generated: ## Fail if manifests/crd.yaml is not what `make generate` write
 bench-controller: ## Controller on the real apiserver: 1k and 10k SealedSecrets, time to converge, RSA ops, RSS
 	bash benches/controller.sh
 
+.PHONY: bench-lint
+bench-lint: ## `sealant lint` on 10,000 generated manifests vs `cat` and gitleaks (built from Go modules, cached)
+	bash benches/lint.sh
+
 .PHONY: ci
 ci: fmt-check lint check-generated test demo deny check-vectors ## Everything CI runs, in order
