@@ -13,8 +13,11 @@ if [ ! -x "$cache/gitleaks" ]; then
 fi
 cargo build --release --locked --quiet
 out=target/bench-lint
-rm -rf "$out/tree" && mkdir -p "$out"
-python3 - "$out/tree" <<'PY'
+mkdir -p "$out"
+# Outside the repository: its .gitignore (target/) would hide the tree from a .gitignore-aware walker.
+tree="$(mktemp -d)/tree"
+trap 'rm -rf "$(dirname "$tree")"' EXIT
+python3 - "$tree" <<'PY'
 import os, random, sys
 random.seed(7)
 root = sys.argv[1]
@@ -64,7 +67,7 @@ stringData:
     with open(os.path.join(d, f"m{i}.yaml"), "w") as f:
         f.write(body)
 PY
-python3 - "$out/tree" "$cache/gitleaks" <<'PY'
+python3 - "$tree" "$cache/gitleaks" <<'PY'
 import subprocess, sys, time
 tree, gitleaks = sys.argv[1], sys.argv[2]
 def best(cmd, runs=3):
