@@ -79,8 +79,14 @@ def best(cmd, runs=3):
     return min(times)
 cat = best(f"find {tree} -type f -exec cat {{}} + > /dev/null")
 lint = best(f"target/release/sealant lint {tree} -o json > /dev/null")
-leaks = best(f"{gitleaks} dir {tree} --no-banner --exit-code 0 --report-path /dev/null")
+# gitleaks replaces its report file: never point it at /dev/null.
+report = tree + "/../gitleaks-report.json"
+leaks = best(f"{gitleaks} dir {tree} --no-banner --exit-code 0 --report-format json --report-path {report}")
 print(f"10,000 manifests: cat {cat:.2f}s, sealant lint {lint:.2f}s, gitleaks {leaks:.2f}s")
+import json, collections
+found = json.loads(subprocess.run(f"target/release/sealant lint {tree} -o json", shell=True, capture_output=True).stdout)
+by_rule = collections.Counter(f["rule"] for f in found["findings"])
+print(f"sealant lint: {found['files']} files, findings by rule: {dict(sorted(by_rule.items()))}")
 print(f"ratios: lint/cat {lint / cat:.2f} (target <= 3), lint/gitleaks {lint / leaks:.2f} (target < 1)")
 PY
 echo "== gitleaks on tests/lint/corpus (compare with tests/lint/expected.txt)"

@@ -72,6 +72,7 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
         let known = known_keys(&base);
         let history = GitHistory::read(&base);
         let walker = ignore::WalkBuilder::new(root).hidden(false).require_git(false).build();
+        let mut files = Vec::new();
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
@@ -85,17 +86,44 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
             {
                 continue;
             }
-            let rel = entry.path().strip_prefix(&base).unwrap_or(entry.path()).to_path_buf();
-            let changed = history.as_ref().and_then(|h| h.last_change(entry.path()));
-            let file = FileContext {
-                full: entry.path(),
-                rel: &rel,
-                known: known.as_ref(),
-                changed,
-            };
-            lint_file(&file, config, now, &mut report);
+            files.push(entry.into_path());
+        }
+        // Files are independent: check them on every core, then merge (the order is restored by the sort).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = files.len().div_ceil(threads).max(1);
+        let parts: Vec<Report> = std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    let (base, known, history) = (&base, known.as_ref(), history.as_ref());
+                    scope.spawn(move || {
+                        let mut partial = Report::default();
+                        for full in part {
+                            let rel = full.strip_prefix(base).unwrap_or(full).to_path_buf();
+                            let file = FileContext {
+                                full,
+                                rel: &rel,
+                                known,
+                                changed: history.and_then(|h| h.last_change(full)),
+                            };
+                            lint_file(&file, config, now, &mut partial);
+                        }
+                        partial
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for part in parts {
+            report.findings.extend(part.findings);
+            report.notices.extend(part.notices);
+            report.files += part.files;
         }
     }
+    report.notices.sort();
     report
         .findings
         .sort_by(|a, b| (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule)));
