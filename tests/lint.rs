@@ -27,6 +27,7 @@ const PLANTED: &[&str] = &[
     "AGE-SECRET-KEY-1QQQQ",
     "abcdefghijklmnop",
     "local-only",
+    "plaintext-in-template",
 ];
 
 #[test]

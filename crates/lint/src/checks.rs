@@ -117,6 +117,22 @@ fn secret(obj: &Value, base: &[Step], ctx: &Context, hits: &mut Vec<Hit>) {
 
 fn sealed_secret(obj: &Value, base: &[Step], ctx: &Context, hits: &mut Vec<Hit>) {
     naming(obj, base, ctx, hits);
+    // A template has no `stringData`: anything written there is plaintext in Git (the API server prunes it).
+    if let Some(items) = obj.pointer("/spec/template/stringData").and_then(Value::as_object)
+        && !items.is_empty()
+        && !ctx.config.is_dev_path(ctx.file)
+    {
+        let names: Vec<&str> = items.keys().map(String::as_str).collect();
+        hits.push(hit(
+            "plaintext-secret",
+            join(base, &["spec", "template", "stringData"]),
+            format!(
+                "SealedSecret {} carries plaintext in spec.template.stringData: {}",
+                display_name(obj),
+                names.join(", ")
+            ),
+        ));
+    }
     let annotations = obj.pointer("/metadata/annotations");
     let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
     let template_cluster_wide = obj
