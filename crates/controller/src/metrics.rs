@@ -104,7 +104,7 @@ pub struct Metrics {
     sealed_secrets: Family<OneLabel, Gauge>,
     overdue: Gauge,
     leader: Gauge,
-    inventory: Mutex<Option<Store<DynamicObject>>>,
+    inventory: Mutex<Vec<Store<DynamicObject>>>,
 }
 
 impl Default for Metrics {
@@ -136,7 +136,7 @@ impl Metrics {
             sealed_secrets: Family::default(),
             overdue: Gauge::default(),
             leader: Gauge::default(),
-            inventory: Mutex::new(None),
+            inventory: Mutex::new(Vec::new()),
         };
         {
             let mut r = m.registry.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,9 +220,9 @@ impl Metrics {
         self.leader.set(i64::from(leading));
     }
 
-    /// The SealedSecret cache the age inventory is computed from (the leader's).
-    pub fn set_inventory(&self, store: Store<DynamicObject>) {
-        *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = Some(store);
+    /// Adds a SealedSecret cache (one per watched namespace, the leader's) to the age inventory.
+    pub fn add_inventory(&self, store: Store<DynamicObject>) {
+        self.inventory.lock().unwrap_or_else(|e| e.into_inner()).push(store);
     }
 
     /// Refreshes the computed gauges and renders the text exposition.
@@ -239,8 +239,10 @@ impl Metrics {
                 })
                 .set((now - *created).whole_seconds());
         }
-        if let Some(store) = self.inventory.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            let (buckets, overdue) = age_inventory(&store.state(), now);
+        let stores = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        if !stores.is_empty() {
+            let objects: Vec<Arc<DynamicObject>> = stores.iter().flat_map(Store::state).collect();
+            let (buckets, overdue) = age_inventory(&objects, now);
             self.sealed_secrets.clear();
             for (bucket, count) in buckets {
                 self.sealed_secrets
@@ -249,6 +251,7 @@ impl Metrics {
             }
             self.overdue.set(overdue);
         }
+        drop(stores);
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         // Writing to a String cannot fail.
