@@ -263,7 +263,7 @@ pub fn controller(
             .reconcile_all_on(keys_changed)
             .with_config(kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency))
             .graceful_shutdown_on(stop.clone());
-        ctx.metrics.set_inventory(controller.store());
+        ctx.metrics.add_inventory(controller.store());
         streams.push(
             controller
                 .run(reconcile, error_policy, ctx.clone())
@@ -430,9 +430,8 @@ async fn reconcile_object(
     };
     record.outcome = "ok";
     record.items = unsealed.secret.data.keys().cloned().collect();
-    let mut keys_used: Vec<String> = unsealed.keys_used.values().cloned().collect();
-    keys_used.dedup();
-    record.keys = keys_used;
+    let keys_used: std::collections::BTreeSet<&String> = unsealed.keys_used.values().collect();
+    record.keys = keys_used.into_iter().cloned().collect();
     ctx.audit.record(audit::Action::Unseal, &record);
 
     let desired = to_k8s_secret(unsealed.secret, &digest);
