@@ -159,7 +159,6 @@ struct FileContext<'a> {
 /// When each file last changed, from one `git log` over the repository (for SealedSecrets that carry no
 /// `sealant.dev/sealed-at`, e.g. those kubeseal made).
 struct GitHistory {
-    top: PathBuf,
     changed: std::collections::HashMap<PathBuf, OffsetDateTime>,
 }
 
@@ -176,7 +175,8 @@ impl GitHistory {
                 .filter(|o| o.status.success())
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         };
-        let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+        // Canonical once here, so each file needs only its own canonical path to look up.
+        let top = std::fs::canonicalize(git(&["rev-parse", "--show-toplevel"])?.trim()).ok()?;
         let log = git(&["log", "--format=%x00%ct", "--name-only", "--no-renames"])?;
         let mut changed = std::collections::HashMap::new();
         let mut when = None;
@@ -193,13 +193,11 @@ impl GitHistory {
                 changed.entry(top.join(line)).or_insert(t);
             }
         }
-        Some(Self { top, changed })
+        Some(Self { changed })
     }
 
     fn last_change(&self, file: &Path) -> Option<OffsetDateTime> {
-        let full = std::fs::canonicalize(file).ok()?;
-        let top = std::fs::canonicalize(&self.top).ok()?;
-        self.changed.get(&top.join(full.strip_prefix(&top).ok()?)).copied()
+        self.changed.get(&std::fs::canonicalize(file).ok()?).copied()
     }
 }
 
