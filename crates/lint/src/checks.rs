@@ -1,14 +1,18 @@
 //! The rules themselves, over one object (manifest rules) or one file's text (credential rules).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use sealant_keys::KeyState;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::{Config, parse_days};
 use crate::document::{Path, Step, keys};
+
+/// The state of each certificate under `keys/`, by fingerprint.
+pub type KnownKeys = BTreeMap<String, KeyState>;
 
 /// What the rules need besides the object.
 pub struct Context<'a> {
@@ -18,8 +22,8 @@ pub struct Context<'a> {
     pub file: &'a std::path::Path,
     /// "Now" for ages.
     pub now: OffsetDateTime,
-    /// Fingerprints of the certificates under `keys/`, when that directory exists.
-    pub known_keys: Option<&'a BTreeSet<String>>,
+    /// The state of each certificate under `keys/` by fingerprint, when that directory exists.
+    pub known_keys: Option<&'a KnownKeys>,
     /// When git last saw the file change (used when an object has no `sealant.dev/sealed-at`).
     pub last_change: Option<OffsetDateTime>,
 }
@@ -196,26 +200,38 @@ fn sealed_secret(obj: &Value, base: &[Step], ctx: &Context, hits: &mut Vec<Hit>)
             ));
         }
     }
-    if let (Some(known), Some(fingerprint)) = (
+    let (Some(known), Some(fingerprint)) = (
         ctx.known_keys,
         annotation(sealant_core::types::KEY_FINGERPRINT_ANNOTATION),
-    ) && !known.contains(fingerprint)
-    {
-        hits.push(hit(
+    ) else {
+        return;
+    };
+    let at = join(
+        base,
+        &[
+            "metadata",
+            "annotations",
+            sealant_core::types::KEY_FINGERPRINT_ANNOTATION,
+        ],
+    );
+    match known.get(fingerprint) {
+        None => hits.push(hit(
             "unknown-sealing-key",
-            join(
-                base,
-                &[
-                    "metadata",
-                    "annotations",
-                    sealant_core::types::KEY_FINGERPRINT_ANNOTATION,
-                ],
-            ),
+            at,
             format!(
                 "SealedSecret {} is sealed to {fingerprint}, which is not a certificate under keys/",
                 display_name(obj)
             ),
-        ));
+        )),
+        Some(state @ (KeyState::Retired | KeyState::Compromised)) => hits.push(hit(
+            "retired-sealing-key",
+            at,
+            format!(
+                "SealedSecret {} is sealed to {fingerprint}, which keys/ marks {state}",
+                display_name(obj)
+            ),
+        )),
+        Some(_) => {}
     }
 }
 

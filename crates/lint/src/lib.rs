@@ -11,11 +11,12 @@ pub mod rules;
 mod checks;
 mod document;
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use time::OffsetDateTime;
+
+use crate::checks::KnownKeys;
 
 pub use config::Config;
 pub use rules::{RULES, Rule, Severity};
@@ -130,29 +131,28 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
     report
 }
 
-/// Fingerprints of the certificates under `keys/`, if the directory exists.
-fn known_keys(base: &Path) -> Option<BTreeSet<String>> {
+/// The state of every certificate under `keys/<cluster>/` by fingerprint, if the directory exists.
+fn known_keys(base: &Path) -> Option<KnownKeys> {
     let dir = base.join("keys");
     if !dir.is_dir() {
         return None;
     }
-    let mut known = BTreeSet::new();
-    for entry in ignore::WalkBuilder::new(&dir).build().flatten() {
-        if entry.path().extension().is_some_and(|e| e == "crt" || e == "pem")
-            && let Ok(data) = std::fs::read(entry.path())
-            && let Ok(cert) = sealant_core::Certificate::from_pem(&data)
-        {
-            known.insert(cert.fingerprint().to_string());
-        }
-    }
-    Some(known)
+    // An unreadable keys/ directory or certificate only means fewer known keys: the findings then name them.
+    let keys = sealant_keys::KeysDir::load(&dir).unwrap_or_default();
+    Some(
+        keys.clusters()
+            .iter()
+            .flat_map(|c| &c.keys)
+            .map(|k| (k.fingerprint.clone(), k.state))
+            .collect(),
+    )
 }
 
 /// What is known about one file besides its text.
 struct FileContext<'a> {
     full: &'a Path,
     rel: &'a Path,
-    known: Option<&'a BTreeSet<String>>,
+    known: Option<&'a KnownKeys>,
     changed: Option<OffsetDateTime>,
 }
 

@@ -83,6 +83,12 @@ pub const RULES: &[Rule] = &[
         help: "re-seal with a certificate from keys/<cluster>/, or commit the cluster's certificate there",
     },
     Rule {
+        id: "retired-sealing-key",
+        severity: Severity::Error,
+        summary: "sealed to a key that keys/<cluster>/state.yaml marks retired or compromised",
+        help: "re-seal to the cluster's current key (`sealant rotate`); for a compromised key, regenerate the values at their source first",
+    },
+    Rule {
         id: "cluster-wide-scope",
         severity: Severity::Warning,
         summary: "a cluster-wide SealedSecret can be unsealed in any namespace under any name",

@@ -1,0 +1,216 @@
+//! Key escrow with age: a sealing private key, encrypted and armored to break-glass recipients, so it can be
+//! committed next to its certificate and recovered with an age identity (the `age`/`rage` file format).
+
+use std::io::{BufReader, Read as _, Write as _};
+use std::str::FromStr as _;
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use zeroize::Zeroizing;
+
+/// Why escrow failed. Never carries key material, only what was wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum EscrowError {
+    /// A recipient string is not an age X25519 public key.
+    #[error("{origin}: `{recipient}` is not an age recipient (age1…): {reason}")]
+    BadRecipient {
+        /// Where it came from (flag, file:line).
+        origin: String,
+        /// The recipient as given (a public key, safe to show).
+        recipient: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// No recipient was given: encrypting to nobody would lose the key.
+    #[error("no age recipients: give at least one public key (age1…)")]
+    NoRecipients,
+    /// The identity file cannot be read as age identities.
+    #[error("{origin}: not an age identity file: {reason}")]
+    BadIdentity {
+        /// The identity file's name.
+        origin: String,
+        /// Why (never the identity itself).
+        reason: String,
+    },
+    /// The escrow file is not an age file, is truncated or was tampered with, or no identity opens it.
+    #[error("{origin}: cannot decrypt: {reason}")]
+    Decrypt {
+        /// The escrow file's name.
+        origin: String,
+        /// age's reason (wrong identity, bad header, failed MAC, truncated stream).
+        reason: String,
+    },
+    /// Encryption failed (an I/O error on an in-memory buffer, or a recipient refused the file key).
+    #[error("cannot encrypt: {0}")]
+    Encrypt(String),
+}
+
+/// The public keys a private key is escrowed to.
+#[derive(Debug, Clone)]
+pub struct Recipients(Vec<age::x25519::Recipient>);
+
+impl Recipients {
+    /// Parses recipients from text: one `age1…` key per line or separated by commas; `#` starts a comment.
+    /// `origin` names the flag or file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, EscrowError> {
+        let mut out = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default();
+            for item in line.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let recipient = age::x25519::Recipient::from_str(item).map_err(|reason| EscrowError::BadRecipient {
+                    origin: format!("{origin}:{}", n + 1),
+                    // Why: a private identity pasted by mistake must not be echoed into logs or CI output.
+                    recipient: if item.starts_with("age1") {
+                        item.to_string()
+                    } else {
+                        format!("<{} characters, not shown>", item.len())
+                    },
+                    reason: reason.to_string(),
+                })?;
+                out.push(recipient);
+            }
+        }
+        if out.is_empty() {
+            return Err(EscrowError::NoRecipients);
+        }
+        Ok(Self(out))
+    }
+
+    /// How many recipients there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true for a parsed set (parsing refuses an empty one).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Encrypts `plaintext` to every recipient as an armored age file (`-----BEGIN AGE ENCRYPTED FILE-----`).
+    pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, EscrowError> {
+        let fail = |e: &dyn std::fmt::Display| EscrowError::Encrypt(e.to_string());
+        let encryptor =
+            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient)).map_err(|e| fail(&e))?;
+        let mut out = Vec::new();
+        let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| fail(&e))?;
+        let mut writer = encryptor.wrap_output(armor).map_err(|e| fail(&e))?;
+        writer.write_all(plaintext).map_err(|e| fail(&e))?;
+        writer.finish().and_then(ArmoredWriter::finish).map_err(|e| fail(&e))?;
+        String::from_utf8(out).map_err(|e| fail(&e))
+    }
+}
+
+/// Age identities (private keys) that open escrow files. Dropped identities are zeroized by age.
+pub struct Identities(Vec<Box<dyn age::Identity + Send + Sync>>);
+
+impl std::fmt::Debug for Identities {
+    // Why by hand: an identity is a private key; only how many there are is printable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identities({} identities, not shown)", self.0.len())
+    }
+}
+
+impl Identities {
+    /// Reads an age identity file (`AGE-SECRET-KEY-1…` lines, `#` comments), as `age -i` does.
+    pub fn parse(data: &[u8], origin: &str) -> Result<Self, EscrowError> {
+        let bad = |reason: String| EscrowError::BadIdentity {
+            origin: origin.to_string(),
+            reason,
+        };
+        let file = age::IdentityFile::from_buffer(BufReader::new(data)).map_err(|e| bad(e.to_string()))?;
+        let identities = file.into_identities().map_err(|e| bad(e.to_string()))?;
+        if identities.is_empty() {
+            return Err(bad("it holds no identity".into()));
+        }
+        Ok(Self(identities))
+    }
+
+    /// Decrypts an escrow file (armored or binary age). Why the whole plaintext is read before it is
+    /// returned: age authenticates each 64 KiB chunk and the last one marks the end, so a truncated or
+    /// tampered file fails here and never yields a partial key.
+    pub fn decrypt(&self, ciphertext: &[u8], origin: &str) -> Result<Zeroizing<Vec<u8>>, EscrowError> {
+        let fail = |reason: String| EscrowError::Decrypt {
+            origin: origin.to_string(),
+            reason,
+        };
+        let decryptor =
+            age::Decryptor::new_buffered(ArmoredReader::new(ciphertext)).map_err(|e| fail(e.to_string()))?;
+        let mut reader = decryptor
+            .decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .map_err(|e| fail(e.to_string()))?;
+        let mut out = Zeroizing::new(Vec::new());
+        reader.read_to_end(&mut out).map_err(|e| fail(e.to_string()))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use age::secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    fn pair() -> (String, String) {
+        let id = age::x25519::Identity::generate();
+        (id.to_public().to_string(), id.to_string().expose_secret().to_string())
+    }
+
+    #[test]
+    fn an_escrowed_key_opens_with_any_recipient_identity_and_is_armored() {
+        let (pub_a, sec_a) = pair();
+        let (pub_b, sec_b) = pair();
+        let recipients = Recipients::parse(&format!("# break-glass\n{pub_a}, {pub_b}\n"), "test").unwrap();
+        let armored = recipients.encrypt(b"key material").unwrap();
+        assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"), "{armored}");
+        for secret in [sec_a, sec_b] {
+            let ids = Identities::parse(secret.as_bytes(), "id.txt").unwrap();
+            assert_eq!(
+                ids.decrypt(armored.as_bytes(), "k.age").unwrap().as_slice(),
+                b"key material"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_identity_a_truncated_or_tampered_file_is_refused() {
+        let (pub_a, _) = pair();
+        let (_, sec_other) = pair();
+        let armored = Recipients::parse(&pub_a, "flag")
+            .unwrap()
+            .encrypt(&[7; 100_000])
+            .unwrap();
+        let other = Identities::parse(sec_other.as_bytes(), "other.txt").unwrap();
+        let err = other.decrypt(armored.as_bytes(), "k.age").unwrap_err().to_string();
+        assert!(err.starts_with("k.age: cannot decrypt"), "{err}");
+
+        let (pub_b, sec_b) = pair();
+        let armored = Recipients::parse(&pub_b, "flag")
+            .unwrap()
+            .encrypt(&[7; 100_000])
+            .unwrap();
+        let ids = Identities::parse(sec_b.as_bytes(), "id").unwrap();
+        let truncated = format!("{}\n-----END AGE ENCRYPTED FILE-----\n", &armored[..armored.len() / 2]);
+        assert!(ids.decrypt(truncated.as_bytes(), "k.age").is_err());
+        let mut tampered = armored.into_bytes();
+        let at = tampered.len() / 2;
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        assert!(ids.decrypt(&tampered, "k.age").is_err());
+    }
+
+    #[test]
+    fn recipients_must_be_age_public_keys_and_at_least_one() {
+        let err = Recipients::parse("age1notakey", "--escrow-recipient")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--escrow-recipient:1") && err.contains("age1notakey"),
+            "{err}"
+        );
+        assert!(matches!(
+            Recipients::parse("# none\n", "f"),
+            Err(EscrowError::NoRecipients)
+        ));
+        let (_, secret) = pair();
+        let err = Recipients::parse(&secret, "f").unwrap_err().to_string();
+        assert!(!err.contains(&secret[15..]) && err.contains("not shown"), "{err}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The `keys/` directory of a GitOps repository: committed public certificates per cluster, which one is
+//! current, which are retired or compromised, and the private keys age-encrypted for break-glass recovery.
+//!
+//! ```text
+//! keys/<cluster>/<stem>.crt        public certificate (stem = the fingerprint, file-name safe)
+//! keys/<cluster>/<stem>.key.age    the private key (PKCS#1 PEM), age-encrypted and armored
+//! keys/<cluster>/current           the fingerprint new secrets are sealed to
+//! keys/<cluster>/state.yaml        retired / compromised keys, with when and why
+//! ```
+
+pub mod escrow;
+pub mod store;
+
+pub use escrow::{EscrowError, Identities, Recipients};
+pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem};
