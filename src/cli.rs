@@ -25,7 +25,9 @@ pub enum Command {
     Unseal(UnsealArgs),
     /// Check that every item of every SealedSecret decrypts with the given keys.
     Verify(VerifyArgs),
-    /// Create and inspect sealing keys.
+    /// Re-encrypt SealedSecret files to another key offline, changing only the ciphertexts.
+    Reseal(crate::cmd::reseal::ResealArgs),
+    /// Create, fetch, list, retire, back up and restore sealing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Check a GitOps tree for plaintext, badly named, overdue and unsafely consumed secrets.
@@ -87,8 +89,26 @@ pub struct Io {
   sealant seal --cert cert.pem -f new-item.yaml --merge-into sealed.yaml")]
 pub struct SealArgs {
     /// Certificate to seal to: a PEM file, or an http(s):// or file:// URL (e.g. the controller's /v1/cert.pem).
-    #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL")]
+    #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL", conflicts_with = "clusters")]
     pub cert: Option<String>,
+    /// Seal to the current key of this cluster (`keys/<cluster>/current`). Repeat it to write one SealedSecret
+    /// per cluster: `-w` must then contain `{cluster}` (e.g. `overlays/{cluster}/db.yaml`).
+    #[arg(
+        long = "cluster",
+        env = "SEALANT_CLUSTER",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub clusters: Vec<String>,
+    /// The repository's key directory: certificates per cluster, and which keys are retired or compromised
+    /// (sealing to those is refused).
+    #[arg(
+        long = "keys-dir",
+        env = "SEALANT_KEYS_DIR",
+        value_name = "DIR",
+        default_value = "keys"
+    )]
+    pub keys_dir: PathBuf,
     #[command(flatten)]
     pub io: Io,
     /// Scope to seal for; by default the Secret's own scope annotations decide (strict when none).
@@ -132,7 +152,7 @@ pub struct SealArgs {
     pub allow_empty_data: bool,
 }
 
-/// Private keys to unseal with.
+/// Private keys to unseal with: key files, or the repository's age-encrypted escrow and an age identity.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
     /// Private key file: PEM (PKCS#1 or PKCS#8), a controller key Secret, or a v1 List backup of them
@@ -142,10 +162,22 @@ pub struct KeyArgs {
         long = "key",
         env = "SEALANT_KEY",
         value_name = "FILE",
-        required = true,
-        value_delimiter = ','
+        value_delimiter = ',',
+        required_unless_present = "age_identity"
     )]
     pub keys: Vec<PathBuf>,
+    /// age identity file (`AGE-SECRET-KEY-1…`): every `keys/<cluster>/*.key.age` it opens is used (no cluster
+    /// needed).
+    #[arg(long = "age-identity", env = "SEALANT_AGE_IDENTITY", value_name = "FILE")]
+    pub age_identity: Option<PathBuf>,
+    /// The directory holding the escrowed keys, for `--age-identity`.
+    #[arg(
+        long = "keys-dir",
+        env = "SEALANT_KEYS_DIR",
+        value_name = "DIR",
+        default_value = "keys"
+    )]
+    pub keys_dir: PathBuf,
 }
 
 /// `sealant unseal`.
@@ -181,6 +213,18 @@ pub enum KeysCommand {
     New(KeysNewArgs),
     /// Print the SHA256 fingerprint of a certificate, private key or key Secret.
     Fingerprint(KeysFingerprintArgs),
+    /// List the certificates under keys/: cluster, fingerprint, age, state, escrow, SealedSecrets using each.
+    List(crate::cmd::keys::list::KeysListArgs),
+    /// Fetch a cluster's sealing certificate into keys/<cluster>/ and make it current.
+    Fetch(crate::cmd::keys::fetch::KeysFetchArgs),
+    /// Mark a key retired: nothing may be sealed to it; what is sealed to it should be re-sealed.
+    Retire(crate::cmd::keys::state::KeysStateArgs),
+    /// Mark a key compromised: the values sealed to it must be regenerated.
+    Compromise(crate::cmd::keys::state::KeysStateArgs),
+    /// Escrow the controller's private keys, age-encrypted, into keys/<cluster>/*.key.age.
+    Backup(crate::cmd::keys::backup::KeysBackupArgs),
+    /// Recreate the controller's key Secrets from keys/<cluster>/*.key.age with an age identity.
+    Restore(crate::cmd::keys::restore::KeysRestoreArgs),
 }
 
 /// `sealant keys new`.

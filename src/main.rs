@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => cmd::seal::run(args),
         Command::Unseal(args) => cmd::unseal::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Reseal(args) => cmd::reseal::run(args),
         Command::Keys(cmd) => cmd::keys::run(cmd),
         Command::Lint(args) => cmd::lint::run(args),
         Command::Controller(args) => cmd::controller::run(*args),

@@ -17,12 +17,14 @@ use crate::io::{self, Sensitivity};
 
 /// Runs the command.
 pub fn run(args: SealArgs) -> Result<()> {
-    let location = args.cert.as_deref().ok_or_else(|| {
-        anyhow!(
-            "no certificate to seal to: pass --cert FILE|URL (or set SEALANT_CERT), e.g. the controller's /v1/cert.pem"
-        )
-    })?;
-    let cert = load_cert(location)?;
+    let targets = targets(&args)?;
+    if targets.len() > 1 {
+        return seal_per_cluster(&args, &targets);
+    }
+    let (_, cert) = targets
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no certificate to seal to"))?;
     if args.raw {
         return raw(&args, &cert);
     }
@@ -51,6 +53,109 @@ pub fn run(args: SealArgs) -> Result<()> {
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_sealed(&sealed, format);
     io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
+}
+
+/// The certificates to seal to: `--cert`, or the current key of each `--cluster`. A certificate that `keys/`
+/// marks retired or compromised is refused before anything is written.
+fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
+    let keys = sealant_keys::KeysDir::load(&args.keys_dir).map_err(|e| anyhow!("{e}"))?;
+    let mut targets = Vec::new();
+    if args.clusters.is_empty() {
+        let location = args.cert.as_deref().ok_or_else(|| {
+            anyhow!(
+                "no certificate to seal to: pass --cert FILE|URL (or set SEALANT_CERT), e.g. the controller's /v1/cert.pem, or --cluster NAME"
+            )
+        })?;
+        targets.push((None, load_cert(location)?));
+    }
+    for name in &args.clusters {
+        let cluster = keys.cluster(name).ok_or_else(|| {
+            anyhow!(
+                "no cluster {name} under {} (add it with `sealant keys fetch --cluster {name}`)",
+                args.keys_dir.display()
+            )
+        })?;
+        let current = cluster
+            .current()
+            .ok_or_else(|| anyhow!("cluster {name} has no current key under {}", args.keys_dir.display()))?;
+        current
+            .cert
+            .ensure_valid_at(OffsetDateTime::now_utc())
+            .map_err(|e| anyhow!("{}: {e}", current.cert_path.display()))?;
+        targets.push((Some(name.clone()), current.cert.clone()));
+    }
+    for (_, cert) in &targets {
+        // Why: a retired key may be dropped from the controller at any time, and a compromised one protects
+        // nothing; sealing to either would hand out a secret that cannot be trusted to stay sealed or openable.
+        if let Some(record) = keys.find(cert.fingerprint())
+            && matches!(
+                record.state,
+                sealant_keys::KeyState::Retired | sealant_keys::KeyState::Compromised
+            )
+        {
+            bail!(
+                "{} is {} in {} (cluster {}): seal to the cluster's current key instead",
+                cert.fingerprint(),
+                record.state,
+                args.keys_dir.display(),
+                record.cluster
+            );
+        }
+    }
+    Ok(targets)
+}
+
+/// Multi-cluster sealing: the same Secret(s) sealed once per cluster, each to `-w` with `{cluster}` replaced.
+/// Every cluster is sealed before any file is written.
+fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) -> Result<()> {
+    let template = args
+        .io
+        .output
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .filter(|p| p.contains("{cluster}"))
+        .ok_or_else(|| {
+            anyhow!(
+                "sealing to several clusters needs -w with {{cluster}} in it, e.g. -w overlays/{{cluster}}/secret.yaml"
+            )
+        })?;
+    if args.raw || args.merge_into.is_some() {
+        bail!("--raw and --merge-into take one certificate; give one --cluster");
+    }
+    let input = io::read_input(
+        args.io.file.as_deref(),
+        "tty detected: expecting json/yaml k8s resource in stdin",
+    )?;
+    let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    let secrets = secrets_of(&input.name, &objects)?;
+    let plain: Vec<&Secret> = secrets.iter().map(|(_, s)| *s).collect();
+    let opts = SealOptions {
+        scope: args.scope.map(Scope::from),
+        namespace: args.namespace.clone(),
+        name: args.name.clone(),
+        replace_namespace: false,
+        allow_empty_data: args.allow_empty_data,
+        now: OffsetDateTime::now_utc(),
+    };
+    let mut outputs = Vec::new();
+    for (cluster, cert) in targets {
+        let cluster = cluster.as_deref().unwrap_or_default();
+        let path = std::path::PathBuf::from(template.replace("{cluster}", cluster));
+        let mut sealed = Vec::with_capacity(secrets.len());
+        for ((located, secret), result) in secrets.iter().zip(seal::seal_all(&plain, cert, &opts)) {
+            sealed.push(result.map_err(|e| at(&input.name, located, secret, e))?);
+        }
+        let format = io::output_format(args.io.format, Some(&path), format);
+        outputs.push((path, manifest::write_sealed(&sealed, format)));
+    }
+    for (path, out) in outputs {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        io::write_atomic(&path, out.as_bytes(), Sensitivity::Public)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 /// Reads and checks a sealing certificate (expiry included).
@@ -217,7 +322,7 @@ fn collect_changes(sealed: &SealedSecret, merged: &mut SealedSecret, paths: &mut
     }
 }
 
-fn edit_yaml(text: &str, number: usize, paths: &[(Vec<String>, String)]) -> Result<String> {
+pub fn edit_yaml(text: &str, number: usize, paths: &[(Vec<String>, String)]) -> Result<String> {
     let docs = layout::index(text)?;
     let doc = docs
         .iter()

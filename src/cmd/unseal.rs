@@ -9,7 +9,7 @@ use crate::io::{self, Sensitivity};
 
 /// Runs the command.
 pub fn run(args: UnsealArgs) -> Result<()> {
-    let keyring = super::load_keyring(&args.keys.keys)?;
+    let keyring = super::load_keyring(&args.keys)?;
     let input = io::read_input(
         args.io.file.as_deref(),
         "tty detected: expecting SealedSecret json/yaml in stdin",

@@ -11,7 +11,7 @@ use crate::io;
 
 /// Runs the command; prints one line per SealedSecret and fails if any item does not decrypt.
 pub fn run(args: VerifyArgs) -> Result<()> {
-    let keyring = super::load_keyring(&args.keys.keys)?;
+    let keyring = super::load_keyring(&args.keys)?;
     let input = io::read_input(
         args.file.as_deref(),
         "tty detected: expecting SealedSecret json/yaml in stdin",

@@ -39,6 +39,12 @@ pub enum EscrowError {
         /// age's reason (wrong identity, bad header, failed MAC, truncated stream).
         reason: String,
     },
+    /// The file is a valid age file, but for other recipients: none of the identities opens it.
+    #[error("{origin}: not encrypted to any of the given age identities")]
+    NotForTheseIdentities {
+        /// The escrow file's name.
+        origin: String,
+    },
     /// Encryption failed (an I/O error on an in-memory buffer, or a recipient refused the file key).
     #[error("cannot encrypt: {0}")]
     Encrypt(String),
@@ -136,7 +142,12 @@ impl Identities {
             age::Decryptor::new_buffered(ArmoredReader::new(ciphertext)).map_err(|e| fail(e.to_string()))?;
         let mut reader = decryptor
             .decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| match e {
+                age::DecryptError::NoMatchingKeys => EscrowError::NotForTheseIdentities {
+                    origin: origin.to_string(),
+                },
+                e => fail(e.to_string()),
+            })?;
         let mut out = Zeroizing::new(Vec::new());
         reader.read_to_end(&mut out).map_err(|e| fail(e.to_string()))?;
         Ok(out)
@@ -179,8 +190,8 @@ mod tests {
             .encrypt(&[7; 100_000])
             .unwrap();
         let other = Identities::parse(sec_other.as_bytes(), "other.txt").unwrap();
-        let err = other.decrypt(armored.as_bytes(), "k.age").unwrap_err().to_string();
-        assert!(err.starts_with("k.age: cannot decrypt"), "{err}");
+        let err = other.decrypt(armored.as_bytes(), "k.age").unwrap_err();
+        assert!(matches!(err, EscrowError::NotForTheseIdentities { .. }), "{err}");
 
         let (pub_b, sec_b) = pair();
         let armored = Recipients::parse(&pub_b, "flag")

@@ -12,4 +12,4 @@ pub mod escrow;
 pub mod store;
 
 pub use escrow::{EscrowError, Identities, Recipients};
-pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem};
+pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem, usage};

@@ -350,6 +350,42 @@ impl KeysDir {
     }
 }
 
+/// How many SealedSecrets under `repo` name each key fingerprint in `sealant.dev/key-fingerprint`
+/// (`.gitignore` honoured). SealedSecrets without the annotation (made by kubeseal) count under `None`: which
+/// key sealed them can only be told with the private keys.
+pub fn usage(repo: &Path) -> BTreeMap<Option<String>, usize> {
+    let mut counts = BTreeMap::new();
+    let files = ignore::WalkBuilder::new(repo).build().flatten().filter(|e| {
+        e.file_type().is_some_and(|t| t.is_file())
+            && e.path()
+                .extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+    });
+    for entry in files {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        if !text.contains("SealedSecret") {
+            continue;
+        }
+        let Ok((_, objects)) = sealant_core::manifest::read(&text) else {
+            continue;
+        };
+        for located in objects {
+            if let sealant_core::manifest::Object::SealedSecret(ss) = located.object {
+                let fingerprint = ss
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(sealant_core::types::KEY_FINGERPRINT_ANNOTATION))
+                    .cloned();
+                *counts.entry(fingerprint).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
 fn read_state(path: &Path) -> Result<StateFile, StoreError> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_saphyr::from_str(&text).map_err(|e| StoreError::Invalid {

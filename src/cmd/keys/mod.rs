@@ -1,4 +1,11 @@
-//! `sealant keys`: make a controller-shaped key pair, print fingerprints.
+//! `sealant keys`: make a controller-shaped key pair, print fingerprints, and manage a repository's `keys/`
+//! (fetch, list, retire, compromise, age-encrypted backup and restore).
+
+pub mod backup;
+pub mod fetch;
+pub mod list;
+pub mod restore;
+pub mod state;
 
 use std::fmt::Write as _;
 
@@ -12,13 +19,19 @@ use crate::cli::{KeysCommand, KeysFingerprintArgs, KeysNewArgs};
 use crate::io::{self, Sensitivity};
 
 /// Label upstream's controller selects its key Secrets by.
-const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
 /// Runs the command.
 pub fn run(cmd: KeysCommand) -> Result<()> {
     match cmd {
         KeysCommand::New(args) => new(args),
         KeysCommand::Fingerprint(args) => fingerprint(args),
+        KeysCommand::List(args) => list::run(args),
+        KeysCommand::Fetch(args) => fetch::run(args),
+        KeysCommand::Retire(args) => state::run(args, sealant_keys::KeyState::Retired),
+        KeysCommand::Compromise(args) => state::run(args, sealant_keys::KeyState::Compromised),
+        KeysCommand::Backup(args) => backup::run(args),
+        KeysCommand::Restore(args) => restore::run(args),
     }
 }
 
@@ -34,7 +47,7 @@ fn new(args: KeysNewArgs) -> Result<()> {
     }
     let (key, cert) = keys::generate_key_and_cert(args.bits, OffsetDateTime::now_utc(), DEFAULT_CERT_VALIDITY)?;
     let key_pem = keys::private_key_pkcs1_pem(&key)?;
-    let secret = key_secret(&cert, &key_pem, &args.controller_namespace);
+    let secret = key_secret(&cert, &key_pem, &args.controller_namespace, None);
     io::write_atomic(&files[0], cert.pem().as_bytes(), Sensitivity::Public)?;
     io::write_atomic(&files[1], key_pem.as_bytes(), Sensitivity::Secret)?;
     io::write_atomic(&files[2], secret.as_bytes(), Sensitivity::Secret)?;
@@ -52,12 +65,17 @@ fn new(args: KeysNewArgs) -> Result<()> {
 /// Why a fixed template and not the YAML serializer: every value here is plain base64 (always a safe plain
 /// scalar), and the template lets the private key go straight into a wiped buffer instead of through a
 /// `serde_json::Value` that is never zeroized.
-fn key_secret(cert: &Certificate, key_pem: &str, namespace: &str) -> Zeroizing<String> {
+/// `name` fixes the Secret's name (restores are idempotent); without it the API server picks one.
+pub fn key_secret(cert: &Certificate, key_pem: &str, namespace: &str, name: Option<&str>) -> Zeroizing<String> {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let naming = match name {
+        Some(name) => format!("name: {name}"),
+        None => "generateName: sealed-secrets-key".to_string(),
+    };
     let mut out = Zeroizing::new(String::new());
     let _ = write!(
         out,
-        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  generateName: sealed-secrets-key\n  namespace: {namespace}\n  labels:\n    {KEY_LABEL}: active\ndata:\n  tls.crt: {}\n  tls.key: {}\n",
+        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  {naming}\n  namespace: {namespace}\n  labels:\n    {KEY_LABEL}: active\ndata:\n  tls.crt: {}\n  tls.key: {}\n",
         b64(cert.pem()),
         Zeroizing::new(b64(key_pem)).as_str(),
     );
@@ -80,4 +98,9 @@ fn fingerprint(args: KeysFingerprintArgs) -> Result<()> {
         println!("{}  {name} (private key)", key.public_key().fingerprint()?);
     }
     Ok(())
+}
+
+/// A small runtime for the subcommands that talk to the API server.
+pub fn kube_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }

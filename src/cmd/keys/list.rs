@@ -1,0 +1,102 @@
+//! `sealant keys list`: every certificate under `keys/`, its state and age, and how many SealedSecrets use it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
+use sealant_keys::KeysDir;
+use time::OffsetDateTime;
+
+/// `sealant keys list`.
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// The GitOps repository: its `keys/` directory and the SealedSecrets that name a key.
+    #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
+    pub repo: PathBuf,
+    /// Output format.
+    #[arg(
+        short = 'o',
+        long = "format",
+        env = "SEALANT_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub format: ListFormat,
+}
+
+/// `keys list` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// An aligned table.
+    Text,
+    /// A JSON array, one object per key.
+    Json,
+}
+
+/// Runs the command.
+pub fn run(args: KeysListArgs) -> Result<()> {
+    let root = args.repo.join("keys");
+    let dir = KeysDir::load(&root).with_context(|| format!("cannot read {}", root.display()))?;
+    for problem in &dir.problems {
+        eprintln!("warning: {problem}");
+    }
+    let usage = sealant_keys::usage(&args.repo);
+    let now = OffsetDateTime::now_utc();
+    let rows: Vec<serde_json::Value> = dir
+        .clusters()
+        .iter()
+        .flat_map(|c| &c.keys)
+        .map(|k| {
+            let created = k.cert.not_before();
+            serde_json::json!({
+                "cluster": k.cluster,
+                "fingerprint": k.fingerprint,
+                "created": created.date().to_string(),
+                "ageDays": (now - created).whole_days(),
+                "state": k.state.to_string(),
+                "since": k.since.map(|s| s.date().to_string()),
+                "escrowed": k.escrow_path.is_some(),
+                "sealedSecrets": usage.get(&Some(k.fingerprint.clone())).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    let unannotated = usage.get(&None).copied().unwrap_or(0);
+    if args.format == ListFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"keys": rows, "sealedSecretsWithoutFingerprint": unannotated})
+            )?
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!(
+            "no certificates under {} (add one with `sealant keys fetch`)",
+            root.display()
+        );
+    } else {
+        println!(
+            "{:<12} {:<51} {:<10} {:>5} {:<11} {:<7} {:>7}",
+            "CLUSTER", "FINGERPRINT", "CREATED", "AGE", "STATE", "ESCROW", "SEALED"
+        );
+        for r in &rows {
+            println!(
+                "{:<12} {:<51} {:<10} {:>4}d {:<11} {:<7} {:>7}",
+                r["cluster"].as_str().unwrap_or_default(),
+                r["fingerprint"].as_str().unwrap_or_default(),
+                r["created"].as_str().unwrap_or_default(),
+                r["ageDays"],
+                r["state"].as_str().unwrap_or_default(),
+                if r["escrowed"] == true { "yes" } else { "no" },
+                r["sealedSecrets"],
+            );
+        }
+    }
+    if unannotated > 0 {
+        println!(
+            "{unannotated} SealedSecret(s) carry no sealant.dev/key-fingerprint (made by kubeseal): `sealant verify` tells their key"
+        );
+    }
+    Ok(())
+}

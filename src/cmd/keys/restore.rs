@@ -1,0 +1,165 @@
+//! `sealant keys restore`: recreate the controller's key Secrets from `keys/<cluster>/*.key.age` with an age
+//! identity, after a cluster is lost or rebuilt.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use base64::Engine as _;
+use clap::Args;
+use sealant_core::keys::{private_key_pkcs1_pem, private_keys_from_pem};
+use sealant_keys::{Identities, KeysDir};
+use zeroize::Zeroizing;
+
+use crate::io::{self, Sensitivity};
+
+/// `sealant keys restore`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sealant keys restore --cluster prod --age-identity ~/break-glass.txt --apply
+  sealant keys restore --cluster prod --age-identity ~/break-glass.txt -w keys.yaml   # mode 0600")]
+pub struct KeysRestoreArgs {
+    /// The cluster whose escrowed keys to restore (`keys/<cluster>/*.key.age`).
+    #[arg(long, env = "SEALANT_CLUSTER")]
+    pub cluster: String,
+    /// age identity file (`AGE-SECRET-KEY-1…`) that opens the escrow files.
+    #[arg(long = "age-identity", env = "SEALANT_AGE_IDENTITY", value_name = "FILE")]
+    pub age_identity: PathBuf,
+    /// Namespace of the controller the key Secrets are for.
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system")]
+    pub controller_namespace: String,
+    /// Create the key Secrets in the cluster (kubeconfig from `KUBECONFIG` or `~/.kube/config`); existing ones
+    /// are left alone.
+    #[arg(long, env = "SEALANT_APPLY", conflicts_with = "output")]
+    pub apply: bool,
+    /// Write the key Secrets (a YAML stream) to FILE, mode 0600, instead of stdout.
+    #[arg(short = 'w', long = "output", env = "SEALANT_OUTPUT", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the key Secrets even when stdout is a terminal.
+    #[arg(long, env = "SEALANT_FORCE")]
+    pub force: bool,
+    /// The GitOps repository holding `keys/`.
+    #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
+    pub repo: PathBuf,
+}
+
+/// One restored key Secret.
+struct Restored {
+    name: String,
+    fingerprint: String,
+    cert_pem: String,
+    key_pem: Zeroizing<String>,
+}
+
+/// Runs the command.
+pub fn run(args: KeysRestoreArgs) -> Result<()> {
+    let id_name = args.age_identity.display().to_string();
+    let identity = Identities::parse(&io::read_secret_file(&args.age_identity)?, &id_name)?;
+    let root = args.repo.join("keys");
+    let dir = KeysDir::load(&root).with_context(|| format!("cannot read {}", root.display()))?;
+    let cluster = dir
+        .cluster(&args.cluster)
+        .ok_or_else(|| anyhow!("no cluster {} under {}", args.cluster, root.display()))?;
+    let mut restored = Vec::new();
+    // Every escrow file is opened before anything is written: one bad file stops the restore, whole.
+    for record in &cluster.keys {
+        let Some(path) = &record.escrow_path else {
+            eprintln!(
+                "warning: {} has no escrow file; it cannot be restored",
+                record.fingerprint
+            );
+            continue;
+        };
+        let name = path.display().to_string();
+        let ciphertext = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+        let plain = identity.decrypt(&ciphertext, &name)?;
+        let key = private_keys_from_pem(&plain)
+            .map_err(|e| anyhow!("{name}: decrypted, but not a private key: {e}"))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("{name}: decrypted, but holds no key"))?;
+        // Why: the file name and certificate are not authenticated by age; the key inside must match them.
+        if key.public_key().fingerprint()? != record.fingerprint {
+            bail!("{name}: the key inside does not belong to {}", record.fingerprint);
+        }
+        restored.push(Restored {
+            name: secret_name(&record.fingerprint),
+            fingerprint: record.fingerprint.clone(),
+            cert_pem: record.cert.pem().to_string(),
+            key_pem: private_key_pkcs1_pem(&key)?,
+        });
+    }
+    if restored.is_empty() {
+        bail!("no escrowed key for cluster {} under {}", args.cluster, root.display());
+    }
+    if args.apply {
+        return super::kube_runtime()?.block_on(apply(&restored, &args.controller_namespace));
+    }
+    let mut out = Zeroizing::new(String::new());
+    for r in &restored {
+        let cert = sealant_core::Certificate::from_pem(r.cert_pem.as_bytes())?;
+        let _ = write!(
+            out,
+            "---\n{}",
+            super::key_secret(&cert, &r.key_pem, &args.controller_namespace, Some(&r.name)).as_str()
+        );
+    }
+    io::emit(args.output.as_deref(), out.as_bytes(), Sensitivity::Secret, args.force)?;
+    eprintln!(
+        "{} key Secret(s) for namespace {}",
+        restored.len(),
+        args.controller_namespace
+    );
+    Ok(())
+}
+
+/// A stable name per key, so a second restore finds the first one's Secrets instead of duplicating them.
+fn secret_name(fingerprint: &str) -> String {
+    let digest = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(fingerprint.trim_start_matches("SHA256:"))
+        .unwrap_or_default();
+    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    format!("sealed-secrets-key-{hex}")
+}
+
+async fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{ObjectMeta, PostParams};
+    let client = kube::Client::try_default()
+        .await
+        .context("cannot reach the cluster (kubeconfig)")?;
+    let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
+    for r in restored {
+        // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(r.name.clone()),
+                namespace: Some(namespace.to_string()),
+                labels: Some([(super::KEY_LABEL.to_string(), "active".to_string())].into()),
+                annotations: Some([("sealant.dev/restored-from".to_string(), "escrow".to_string())].into()),
+                ..ObjectMeta::default()
+            },
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(
+                [
+                    ("tls.crt".to_string(), ByteString(r.cert_pem.as_bytes().to_vec())),
+                    ("tls.key".to_string(), ByteString(r.key_pem.as_bytes().to_vec())),
+                ]
+                .into(),
+            ),
+            ..Secret::default()
+        };
+        match api.create(&PostParams::default(), &secret).await {
+            Ok(_) => eprintln!("created Secret {namespace}/{} ({})", r.name, r.fingerprint),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                eprintln!(
+                    "Secret {namespace}/{} already exists ({}), left alone",
+                    r.name, r.fingerprint
+                );
+            }
+            Err(e) => return Err(anyhow!("cannot create Secret {namespace}/{}: {e}", r.name)),
+        }
+    }
+    Ok(())
+}
