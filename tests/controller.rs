@@ -2,6 +2,8 @@
 //! Secrets follow SealedSecrets, failures are reported without hot loops, restarts cost no RSA work, two
 //! replicas elect one writer, Bitnami key Secrets work as they are, and the RBAC denies what it should.
 
+#[path = "support/age.rs"]
+mod age;
 #[path = "support/cluster.rs"]
 mod cluster;
 
@@ -666,4 +668,106 @@ fn an_immutable_secret_is_created_immutable_and_a_change_is_reported_not_forced(
         "{condition}"
     );
     assert_eq!(item(&get_secret(&ns.name, "frozen").unwrap(), "k"), "v1");
+}
+
+#[test]
+fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_secrets() {
+    let ns = Namespace::new("escrow");
+    let apps = ns.other("escrow-apps");
+    let (identity, public) = age::age_identity(ns.dir.path(), "break-glass.txt");
+    let mut first = Controller::start(&ns, "ctl-0", &[&apps], &["--escrow-recipients", &public]);
+    let sealed = sealed_for(
+        &first,
+        &apps,
+        "web-db-password-prod",
+        &[("password", "escrowed-pl41ntext")],
+    );
+    create(plane().admin(), &sealed);
+    wait_secret(&apps, "web-db-password-prod", |s| {
+        item(s, "password") == "escrowed-pl41ntext"
+    });
+
+    // The leader publishes the bundle: ciphertext and certificates only, in the ConfigMap and over HTTP.
+    let cm = wait_for("escrow ConfigMap", Duration::from_secs(30), || {
+        get(&format!("/api/v1/namespaces/{}/configmaps/sealant-key-escrow", ns.name))
+    });
+    let (status, body) = wait_for("GET /v1/escrow", Duration::from_secs(30), || {
+        http_get(&format!("{}/v1/escrow", first.api))
+            .ok()
+            .filter(|(s, _)| *s == 200)
+    });
+    assert_eq!(status, 200);
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(bundle, cm["data"], "endpoint and ConfigMap disagree");
+    let files = bundle.as_object().unwrap();
+    assert_eq!(files.len(), 2, "one key: its .crt and .key.age");
+    for (name, text) in files {
+        let text = text.as_str().unwrap();
+        assert!(!text.contains("PRIVATE KEY"), "{name} holds a plaintext key");
+        if name.ends_with(".key.age") {
+            assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+        }
+    }
+
+    // What the rotation job commits: the bundle as keys/prod/ files.
+    let repo = ns.dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("keys/prod")).unwrap();
+    for (name, text) in files {
+        std::fs::write(repo.join("keys/prod").join(name), text.as_str().unwrap()).unwrap();
+    }
+    // The cluster is lost: its controller is gone and its Secret with it.
+    first.kill();
+    let r = plane()
+        .request_as(
+            plane().admin(),
+            "DELETE",
+            &format!("/api/v1/namespaces/{apps}/secrets/web-db-password-prod"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Restore into a fresh controller namespace with the age identity, as an administrator would.
+    let fresh = Namespace::new("restored");
+    let admin = ns.dir.path().join("admin.kubeconfig");
+    std::fs::write(&admin, plane().kubeconfig(plane().admin())).unwrap();
+    let out = std::process::Command::new(sealant_bin())
+        .args([
+            "keys",
+            "restore",
+            "--cluster",
+            "prod",
+            "--apply",
+            "--controller-namespace",
+            &fresh.name,
+        ])
+        .arg("--age-identity")
+        .arg(&identity)
+        .arg("--repo")
+        .arg(&repo)
+        .env("KUBECONFIG", &admin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let second = Controller::start(&fresh, "ctl-restored", &[&apps], &[]);
+    wait_secret(&apps, "web-db-password-prod", |s| {
+        item(s, "password") == "escrowed-pl41ntext"
+    });
+    // No new key was needed: the one key Secret there is the restored one.
+    let keys = get(&format!(
+        "/api/v1/namespaces/{}/secrets?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key",
+        fresh.name
+    ))
+    .unwrap();
+    let names: Vec<&str> = keys["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].starts_with("sealed-secrets-key-"), "{names:?}");
+    for log in [first.logs(), second.logs()] {
+        assert!(!log.contains("escrowed-pl41ntext") && !log.contains("PRIVATE KEY"));
+    }
 }

@@ -2,9 +2,13 @@
 //! reference `age` CLI (built from Go modules by tests/tools/age.sh), offline unseal / verify / reseal, refusal
 //! to seal to a retired key, multi-cluster sealing.
 
+#[path = "support/age.rs"]
+mod age;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+
+use age::{age_bin, age_identity};
 
 /// Made-up values sealed in these tests: none may appear in any output.
 const PLAINTEXTS: [&str; 3] = ["hunter2-keys-test", "s3cr3t-api-token-keys", "tls-key-material-keys"];
@@ -46,39 +50,6 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     let out = sealant(dir, args);
     assert_eq!(out.status.code(), Some(1), "{args:?} should fail");
     String::from_utf8(out.stderr).unwrap()
-}
-
-/// The reference age CLI's directory (built once, cached in ~/.cache/sealant).
-fn age_bin() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/age.sh");
-        let out = Command::new("bash").arg(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "building age: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
-}
-
-/// A fresh age identity from `age-keygen`: (identity file, public key).
-fn age_identity(dir: &Path, name: &str) -> (PathBuf, String) {
-    let file = dir.join(name);
-    let out = Command::new(age_bin().join("age-keygen"))
-        .arg("-o")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let public = String::from_utf8(out.stderr)
-        .unwrap()
-        .split_whitespace()
-        .find(|w| w.starts_with("age1"))
-        .unwrap()
-        .to_string();
-    (file, public)
 }
 
 fn secret(name: &str, value: &str) -> String {

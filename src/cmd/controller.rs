@@ -42,6 +42,21 @@ pub struct ControllerArgs {
     /// Annotations for new key Secrets (`k=v,k2=v2`).
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = parse_pairs)]
     pub privatekey_annotations: BTreeMap<String, String>,
+    /// age public keys (`age1…`, comma-separated) to escrow every sealing key to: published in the escrow
+    /// ConfigMap and at `GET /v1/escrow`. Public keys only; the identities stay offline.
+    #[arg(
+        long = "escrow-recipients",
+        env = "SEALANT_ESCROW_RECIPIENTS",
+        value_name = "AGE1,..."
+    )]
+    pub escrow_recipients: Option<String>,
+    /// ConfigMap in the controller namespace that holds the escrow bundle.
+    #[arg(
+        long = "escrow-configmap",
+        env = "SEALANT_ESCROW_CONFIGMAP",
+        default_value = "sealant-key-escrow"
+    )]
+    pub escrow_configmap: String,
     /// Open SealedSecrets in the deprecated whole-Secret `spec.data` format.
     #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value_t = true, action = clap::ArgAction::Set)]
     pub accept_deprecated_v1_data: bool,
@@ -130,6 +145,12 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         key_cutoff_time: args.key_cutoff_time,
         key_labels: args.privatekey_labels,
         key_annotations: args.privatekey_annotations,
+        escrow_recipients: args
+            .escrow_recipients
+            .as_deref()
+            .map(|r| sealant_keys::Recipients::parse(r, "--escrow-recipients"))
+            .transpose()?,
+        escrow_configmap: args.escrow_configmap,
         accept_deprecated_v1_data: args.accept_deprecated_v1_data,
         namespaces: args
             .additional_namespaces

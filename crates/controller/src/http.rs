@@ -39,6 +39,7 @@ struct AppState {
     audit: Arc<Audit>,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
     rsa: Arc<Semaphore>,
+    escrow: crate::escrow::Bundle,
 }
 
 /// What a handler tells the audit middleware about the object it handled.
@@ -55,13 +56,14 @@ pub async fn serve(
     keys: KeyRegistry,
     metrics: Arc<Metrics>,
     audit: Arc<Audit>,
+    escrow: crate::escrow::Bundle,
     mut stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, Error> {
     let addr = config.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Listen { addr, source })?;
-    let app = router(config, keys, metrics, audit);
+    let app = router(config, keys, metrics, audit, escrow);
     Ok(tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -71,7 +73,13 @@ pub async fn serve(
     }))
 }
 
-fn router(config: Arc<Config>, keys: KeyRegistry, metrics: Arc<Metrics>, audit: Arc<Audit>) -> Router {
+fn router(
+    config: Arc<Config>,
+    keys: KeyRegistry,
+    metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
+    escrow: crate::escrow::Bundle,
+) -> Router {
     let rate = NonZeroU32::new(config.rate_limit).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
     let limiter = Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)));
@@ -92,9 +100,11 @@ fn router(config: Arc<Config>, keys: KeyRegistry, metrics: Arc<Metrics>, audit: 
         keys,
         metrics,
         audit,
+        escrow,
     };
     let api = Router::new()
         .route("/v1/cert.pem", any(cert))
+        .route("/v1/escrow", any(escrow_bundle))
         .route("/v1/verify", any(verify))
         .route("/v1/rotate", any(rotate))
         .layer(middleware::from_fn_with_state(state.clone(), instrument));
@@ -176,6 +186,37 @@ async fn cert(State(state): State<AppState>) -> Response {
             .into_response(),
         None => (StatusCode::INTERNAL_SERVER_ERROR, "cannot get certificate\n").into_response(),
     }
+}
+
+/// `GET /v1/escrow`: the escrow bundle as JSON (`{"<stem>.crt": PEM, "<stem>.key.age": armored age}`):
+/// certificates and age ciphertext only, so it needs no more protection than `/v1/cert.pem`. Served by the
+/// leader, which makes it; other replicas answer 503 so a client retries (the Service picks another pod).
+async fn escrow_bundle(State(state): State<AppState>) -> Response {
+    if state.config.escrow_recipients.is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            "key escrow is not configured (--escrow-recipients)\n",
+        )
+            .into_response();
+    }
+    let bundle = state.escrow.read().map(|b| b.clone()).unwrap_or_default();
+    if bundle.is_empty() {
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "no escrow here yet: the leader publishes it (also in ConfigMap {})\n",
+                state.config.escrow_configmap
+            ),
+        )
+            .into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(5));
+        return response;
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_string(&bundle).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 fn limited(

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod crd;
+pub mod escrow;
 pub mod http;
 pub mod keys;
 pub mod metrics;
@@ -45,6 +46,10 @@ pub struct Config {
     pub key_labels: BTreeMap<String, String>,
     /// Annotations added to new key Secrets.
     pub key_annotations: BTreeMap<String, String>,
+    /// age recipients every key is escrowed to (public keys only); none = no escrow.
+    pub escrow_recipients: Option<sealant_keys::Recipients>,
+    /// The ConfigMap (in `namespace`) the escrow bundle is published in.
+    pub escrow_configmap: String,
     /// Open legacy `spec.data` objects.
     pub accept_deprecated_v1_data: bool,
     /// Namespaces to watch; empty = all.
@@ -92,6 +97,8 @@ impl Default for Config {
             key_cutoff_time: None,
             key_labels: BTreeMap::new(),
             key_annotations: BTreeMap::new(),
+            escrow_recipients: None,
+            escrow_configmap: "sealant-key-escrow".into(),
             accept_deprecated_v1_data: true,
             namespaces: Vec::new(),
             label_selector: None,
@@ -178,11 +185,13 @@ pub async fn run(
         registry.clone(),
         metrics.clone(),
     ));
+    let escrow_bundle = escrow::Bundle::default();
     let api = http::serve(
         config.clone(),
         registry.clone(),
         metrics.clone(),
         audit.clone(),
+        escrow_bundle.clone(),
         stop_rx.clone(),
     )
     .await?;
@@ -194,6 +203,7 @@ pub async fn run(
         registry,
         metrics: metrics.clone(),
         audit,
+        escrow_bundle,
     };
     let result = if config.leader_election {
         lead_when_elected(shared, stop_rx).await
@@ -215,6 +225,7 @@ struct Shared {
     registry: keys::KeyRegistry,
     metrics: Arc<metrics::Metrics>,
     audit: Arc<audit::Audit>,
+    escrow_bundle: escrow::Bundle,
 }
 
 /// Waits for the Lease, leads while holding it, and steps down (stops writing) as soon as it is lost.
@@ -296,6 +307,7 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
         registry,
         metrics,
         audit,
+        escrow_bundle,
     } = shared;
     registry.wait_loaded().await;
     keys::ensure_current_key(&client, &config, &registry).await?;
@@ -305,6 +317,15 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
         config.clone(),
         registry.clone(),
     )));
+    let _escrow = config.escrow_recipients.clone().map(|recipients| {
+        AbortOnDrop(tokio::spawn(escrow::export(
+            client.clone(),
+            config.clone(),
+            registry.clone(),
+            recipients,
+            escrow_bundle.clone(),
+        )))
+    });
     let ctx = reconcile::Context::new(client, config, registry, metrics, audit);
     let mut stop_signal = stop.clone();
     let stopped = async move {

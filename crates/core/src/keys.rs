@@ -301,6 +301,11 @@ impl Keyring {
         self.keys.is_empty()
     }
 
+    /// The private key with this fingerprint (for escrow: it is encrypted to age recipients, never shown).
+    pub fn key(&self, fingerprint: &str) -> Option<&PrivateKey> {
+        self.keys.iter().find(|(fp, _)| fp == fingerprint).map(|(_, k)| k)
+    }
+
     /// Fingerprints of the keys, in the order they were added.
     pub fn fingerprints(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|(fp, _)| fp.as_str())

@@ -1,0 +1,92 @@
+//! Key escrow: every key the controller holds, age-encrypted to the configured recipients (public keys only),
+//! published in a ConfigMap the rotation job commits from and served at `GET /v1/escrow`. Only ciphertext and
+//! certificates ever leave: the private key is encrypted in memory.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+use sealant_core::keys::private_key_pkcs1_pem;
+use sealant_keys::{Recipients, file_stem};
+use tracing::{info, warn};
+
+use crate::Config;
+use crate::keys::KeyRegistry;
+
+/// The escrow bundle as published: `<stem>.crt` and `<stem>.key.age` (armored age) per key, the same names as
+/// in a repository's `keys/<cluster>/`.
+pub type Bundle = Arc<RwLock<BTreeMap<String, String>>>;
+
+/// Leader task: on every key-set change, escrow the keys not yet in the ConfigMap. Existing entries are never
+/// rewritten (the same key would get a new ciphertext and every commit of it a pointless diff).
+pub async fn export(
+    client: Client,
+    config: Arc<Config>,
+    registry: KeyRegistry,
+    recipients: Recipients,
+    bundle: Bundle,
+) {
+    let api: Api<ConfigMap> = Api::namespaced(client, &config.namespace);
+    let mut changes = registry.subscribe();
+    loop {
+        if let Err(e) = export_once(&api, &config, &registry, &recipients, &bundle).await {
+            warn!(error = %e, configmap = %config.escrow_configmap, "cannot publish the key escrow; retrying on the next key change or in 60 s");
+        }
+        // Retry on a timer too: a transient API error must not leave a key unescrowed until the next renewal.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), changes.changed()).await;
+    }
+}
+
+async fn export_once(
+    api: &Api<ConfigMap>,
+    config: &Config,
+    registry: &KeyRegistry,
+    recipients: &Recipients,
+    bundle: &Bundle,
+) -> Result<(), String> {
+    let existing = api.get_opt(&config.escrow_configmap).await.map_err(|e| e.to_string())?;
+    let mut data = existing.as_ref().and_then(|cm| cm.data.clone()).unwrap_or_default();
+    let snapshot = registry.snapshot();
+    let mut added = Vec::new();
+    for info in &snapshot.keys {
+        let stem = file_stem(&info.fingerprint);
+        let name = format!("{stem}.key.age");
+        if data.contains_key(&name) {
+            continue;
+        }
+        let Some(key) = snapshot.keyring.key(&info.fingerprint) else {
+            continue;
+        };
+        let pem = private_key_pkcs1_pem(key).map_err(|e| e.to_string())?;
+        let armored = recipients.encrypt(pem.as_bytes()).map_err(|e| e.to_string())?;
+        data.insert(name, armored);
+        data.insert(format!("{stem}.crt"), info.cert.pem().to_string());
+        added.push(info.fingerprint.clone());
+    }
+    if !added.is_empty() {
+        let cm = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(config.escrow_configmap.clone()),
+                namespace: Some(config.namespace.clone()),
+                resource_version: existing.as_ref().and_then(|cm| cm.metadata.resource_version.clone()),
+                labels: Some([("app.kubernetes.io/part-of".to_string(), "sealant".to_string())].into()),
+                ..ObjectMeta::default()
+            },
+            data: Some(data.clone()),
+            ..ConfigMap::default()
+        };
+        // Why resourceVersion on replace: two leaders in a hand-over must not overwrite each other's entries.
+        let result = match existing {
+            Some(_) => api.replace(&config.escrow_configmap, &PostParams::default(), &cm).await,
+            None => api.create(&PostParams::default(), &cm).await,
+        };
+        result.map_err(|e| e.to_string())?;
+        info!(keys = ?added, configmap = %config.escrow_configmap, recipients = recipients.len(), "keys escrowed");
+    }
+    if let Ok(mut published) = bundle.write() {
+        *published = data;
+    }
+    Ok(())
+}
