@@ -709,11 +709,20 @@ fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_
         }
     }
 
-    // What the rotation job commits: the bundle as keys/prod/ files.
+    // What the rotation job commits: the certificate and the escrow, fetched into keys/prod/.
     let repo = ns.dir.path().join("repo");
-    std::fs::create_dir_all(repo.join("keys/prod")).unwrap();
-    for (name, text) in files {
-        std::fs::write(repo.join("keys/prod").join(name), text.as_str().unwrap()).unwrap();
+    let out = std::process::Command::new(sealant_bin())
+        .args(["keys", "fetch", "--cluster", "prod"])
+        .args(["--cert", &format!("{}/v1/cert.pem", first.api)])
+        .args(["--escrow", &format!("{}/v1/escrow", first.api)])
+        .arg("--repo")
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for name in files.keys() {
+        let committed = std::fs::read_to_string(repo.join("keys/prod").join(name)).unwrap();
+        assert_eq!(committed, files[name].as_str().unwrap(), "{name}");
     }
     // The cluster is lost: its controller is gone and its Secret with it.
     first.kill();

@@ -445,3 +445,57 @@ fn sealing_to_several_clusters_writes_one_sealed_secret_per_cluster_path() {
     let list = ok(repo.path(), &["keys", "list"]);
     assert!(list.contains("staging") && list.contains("prod"), "{list}");
 }
+
+#[test]
+fn an_escrow_bundle_is_committed_only_under_its_own_certificates_fingerprints() {
+    let repo = Repo::new();
+    let escrow = std::fs::read_to_string(repo.escrow_file("prod")).unwrap();
+    let cert = std::fs::read_to_string(repo.path().join("k1/tls.crt")).unwrap();
+    let stem = repo
+        .escrow_file("prod")
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_end_matches(".key.age")
+        .to_string();
+    let good = serde_json::json!({format!("{stem}.crt"): cert, format!("{stem}.key.age"): escrow});
+    std::fs::write(repo.path().join("good.json"), good.to_string()).unwrap();
+    ok(
+        repo.path(),
+        &[
+            "keys",
+            "fetch",
+            "--cluster",
+            "dr",
+            "--cert",
+            "k1/tls.crt",
+            "--escrow",
+            "good.json",
+        ],
+    );
+    assert!(repo.path().join(format!("keys/dr/{stem}.key.age")).is_file());
+
+    // A certificate filed under another key's name is refused, and nothing is escrowed for it.
+    repo.key("k2");
+    let other = std::fs::read_to_string(repo.path().join("k2/tls.crt")).unwrap();
+    let forged = serde_json::json!({"AAAA.crt": other, "AAAA.key.age": escrow});
+    std::fs::write(repo.path().join("forged.json"), forged.to_string()).unwrap();
+    let err = fails(
+        repo.path(),
+        &[
+            "keys",
+            "fetch",
+            "--cluster",
+            "qa",
+            "--cert",
+            "k2/tls.crt",
+            "--escrow",
+            "forged.json",
+        ],
+    );
+    assert!(err.contains("AAAA.crt holds the certificate of"), "{err}");
+    assert!(
+        !repo.path().join("keys/qa").exists(),
+        "a refused bundle must leave keys/ untouched"
+    );
+}

@@ -1,9 +1,10 @@
 //! `sealant keys fetch`: a cluster's sealing certificate into `keys/<cluster>/`, from a URL or file, or from the
 //! controller through the API server's service proxy (as `kubeseal --fetch-cert` does).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use sealant_core::Certificate;
 use sealant_keys::KeysDir;
@@ -27,6 +28,13 @@ pub struct KeysFetchArgs {
     /// The controller's Service name (for the API server route).
     #[arg(long, env = "SEALANT_CONTROLLER_NAME", default_value = "sealed-secrets-controller")]
     pub controller_name: String,
+    /// Also commit the escrowed private keys (`*.key.age`): from the controller's `GET /v1/escrow` URL, a file
+    /// holding that JSON, or `configmap` (the escrow ConfigMap, read through the API server).
+    #[arg(long, env = "SEALANT_ESCROW", value_name = "URL|FILE|configmap")]
+    pub escrow: Option<String>,
+    /// The escrow ConfigMap's name (with `--escrow configmap`).
+    #[arg(long, env = "SEALANT_ESCROW_CONFIGMAP", default_value = "sealant-key-escrow")]
+    pub escrow_configmap: String,
     /// Do not make it the key new secrets are sealed to.
     #[arg(long, env = "SEALANT_NO_CURRENT")]
     pub no_current: bool,
@@ -71,10 +79,71 @@ pub fn run(args: KeysFetchArgs) -> Result<()> {
             known.cluster
         );
     }
-    let written = KeysDir::add(&root, &args.cluster, &cert, None, !args.no_current)?;
+    // The bundle is read and checked before anything is written: a bad one leaves keys/ untouched.
+    let escrowed = match &args.escrow {
+        Some(source) => escrow(&args, source)?,
+        None => Vec::new(),
+    };
+    let mut written = KeysDir::add(&root, &args.cluster, &cert, None, !args.no_current)?;
+    for (cert, armored) in &escrowed {
+        written.extend(
+            KeysDir::add(&root, &args.cluster, cert, Some(armored), false)?
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "age")),
+        );
+    }
     for file in &written {
         eprintln!("wrote {}", file.display());
     }
     println!("{}", cert.fingerprint());
     Ok(())
+}
+
+/// Reads the escrowed keys of a bundle whose certificates come with them: `<stem>.crt` + `<stem>.key.age`.
+/// Why the names are checked against the certificates: the bundle is not authenticated, so a file is only
+/// written under the fingerprint its own certificate has.
+fn escrow(args: &KeysFetchArgs, source: &str) -> Result<Vec<(Certificate, String)>> {
+    let bundle: BTreeMap<String, String> = if source == "configmap" {
+        let ns = args.controller_namespace.clone();
+        let name = args.escrow_configmap.clone();
+        super::kube_runtime()?.block_on(async move {
+            let client = kube::Client::try_default()
+                .await
+                .context("cannot reach the cluster (kubeconfig)")?;
+            let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client, &ns);
+            let cm = api
+                .get(&name)
+                .await
+                .with_context(|| format!("cannot read ConfigMap {ns}/{name}"))?;
+            anyhow::Ok(cm.data.unwrap_or_default())
+        })?
+    } else {
+        let text = io::read_cert(source)?;
+        serde_json::from_slice(&text)
+            .map_err(|e| anyhow!("{source}: not an escrow bundle (JSON of file name to text): {e}"))?
+    };
+    let mut keys = Vec::new();
+    for (name, pem) in &bundle {
+        let Some(stem) = name.strip_suffix(".crt") else {
+            continue;
+        };
+        let Some(armored) = bundle.get(&format!("{stem}.key.age")) else {
+            continue;
+        };
+        let cert = Certificate::from_pem(pem.as_bytes()).map_err(|e| anyhow!("{source}: {name}: {e}"))?;
+        if sealant_keys::file_stem(cert.fingerprint()) != stem {
+            bail!(
+                "{source}: {name} holds the certificate of {}, not {stem}",
+                cert.fingerprint()
+            );
+        }
+        if !armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") {
+            bail!("{source}: {stem}.key.age is not an armored age file");
+        }
+        keys.push((cert, armored.clone()));
+    }
+    if keys.is_empty() {
+        bail!("{source}: the escrow bundle holds no key");
+    }
+    Ok(keys)
 }
