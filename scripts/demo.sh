@@ -120,5 +120,5 @@ cargo run --quiet --locked --example cluster
 
 step "Done"
 echo "Sealed $(ls "$work/repo/sealed" | wc -l) files, re-sealed one item in place, verified, recovered offline,"
-echo "saw tampering and moving refused, escrowed keys with age and re-sealed offline to a new one, and watched the controller unseal on a real API server without"
-echo "repeating RSA work after a restart. Nothing was left behind ($work is removed on exit)."
+echo "saw tampering and moving refused, escrowed keys with age and re-sealed offline to a new one, and"
+echo "watched the controller unseal on a real API server without repeating RSA work after a restart. Nothing was left behind ($work is removed on exit)."
