@@ -27,6 +27,14 @@ test: ## Run every test (unit, vectors, property, CLI golden, bad input, real ap
 control-plane: ## Build kube-apiserver + etcd from Go modules into ~/.cache/sealant (once; tests do it when missing)
 	bash tests/control-plane/build.sh
 
+.PHONY: upstream
+upstream: ## Build upstream kubeseal + controller (Bitnami, pinned) from Go modules into ~/.cache/sealant (tests do it when missing)
+	bash tests/upstream/build.sh
+
+.PHONY: test-tools
+test-tools: ## Build the reference age CLI from Go modules into ~/.cache/sealant (tests do it when missing)
+	bash tests/tools/age.sh
+
 .PHONY: fmt
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -198,7 +198,7 @@ impl Namespace {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     // Ports are handed out by the kernel; a second controller started later may still race, which the
     // harness reports as a start-up failure with the controller's log.
     static USED: Mutex<Vec<u16>> = Mutex::new(Vec::new());

@@ -1,0 +1,293 @@
+//! Upstream Bitnami Sealed Secrets as a test peer (kubeseal and the controller built from Go modules by
+//! tests/upstream/build.sh): each side opens the other's ciphertexts offline, kubeseal seals for sealant's
+//! controller, the upstream controller unseals what sealant sealed, and keys migrate between the two controllers
+//! in both directions without a new key.
+
+#[path = "support/cluster.rs"]
+mod cluster;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cluster::*;
+use serde_json::{Value, json};
+
+/// Where `kubeseal` and `sealed-secrets-controller` are (built once, cached in ~/.cache/sealant/upstream).
+fn upstream() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream/build.sh");
+        let out = Command::new("bash")
+            .arg(script)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "building upstream sealed-secrets failed");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+/// Runs a command with stdin, returning (status, stdout, stderr).
+fn run(cmd: &mut Command, stdin: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn kubeseal(args: &[&str], stdin: &str) -> String {
+    let (code, out, err) = run(
+        Command::new(upstream().join("kubeseal"))
+            .args(args)
+            // No cluster: kubeseal must not reach for one.
+            .env("KUBECONFIG", "/nonexistent"),
+        stdin,
+    );
+    assert_eq!(code, 0, "kubeseal {args:?}: {err}");
+    out
+}
+
+fn sealant(args: &[&str], stdin: &str) -> String {
+    let (code, out, err) = run(Command::new(sealant_bin()).args(args), stdin);
+    assert_eq!(code, 0, "sealant {args:?}: {err}");
+    out
+}
+
+/// The decoded value of one item of the first Secret in a JSON or YAML stream.
+fn unsealed_item(text: &str, key: &str) -> String {
+    let doc = yaml_docs(text).remove(0);
+    item(&doc, key)
+}
+
+#[test]
+fn kubeseal_and_sealant_open_each_others_ciphertexts_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    sealant(&["keys", "new", "--bits", "2048", "--out", keys.to_str().unwrap()], "");
+    let cert = keys.join("tls.crt");
+    let key_secret = keys.join("key-secret.yaml");
+    let (cert, key_secret) = (cert.to_str().unwrap(), key_secret.to_str().unwrap());
+    for scope in ["strict", "namespace-wide", "cluster-wide"] {
+        let plain = secret(
+            "web",
+            "web-db-password-prod",
+            &[("password", "interop-pl41n"), ("user", "app")],
+        )
+        .to_string();
+        let by_kubeseal = kubeseal(&["--cert", cert, "--scope", scope, "-o", "yaml"], &plain);
+        let opened = sealant(&["unseal", "--key", key_secret, "-o", "yaml", "--force"], &by_kubeseal);
+        assert_eq!(
+            unsealed_item(&opened, "password"),
+            "interop-pl41n",
+            "{scope}: sealant opening kubeseal"
+        );
+
+        let by_sealant = sealant(&["seal", "--cert", cert, "--scope", scope, "-o", "yaml"], &plain);
+        let opened = kubeseal(
+            &["--recovery-unseal", "--recovery-private-key", key_secret, "-o", "yaml"],
+            &by_sealant,
+        );
+        assert_eq!(
+            unsealed_item(&opened, "password"),
+            "interop-pl41n",
+            "{scope}: kubeseal opening sealant"
+        );
+        assert_eq!(unsealed_item(&opened, "user"), "app");
+    }
+}
+
+/// The upstream controller as a process, with in-cluster credentials in a private mount namespace.
+struct Upstream {
+    child: Child,
+    api: String,
+    log: PathBuf,
+}
+
+impl Upstream {
+    fn start(ns: &Namespace, name: &str) -> Self {
+        let plane = plane();
+        // A ServiceAccount for upstream's controller, bound to cluster-admin: its RBAC is upstream's business.
+        let sa = format!("upstream-{name}");
+        create(
+            plane.admin(),
+            &json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns.name}}),
+        );
+        create(
+            plane.admin(),
+            &json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": format!("{sa}-{}", ns.name)},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns.name}]
+            }),
+        );
+        let r = plane
+            .request_as(
+                plane.admin(),
+                "POST",
+                &format!("/api/v1/namespaces/{}/serviceaccounts/{sa}/token", ns.name),
+                Some(&json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})),
+            )
+            .unwrap();
+        assert_eq!(r.status, 201, "{}", r.body);
+        let token = ns.dir.path().join(format!("{name}.token"));
+        std::fs::write(&token, r.json()["status"]["token"].as_str().unwrap()).unwrap();
+        let ca = ns.dir.path().join("ca.crt");
+        std::fs::write(&ca, plane.ca_pem()).unwrap();
+        let url = plane.url().trim_start_matches("https://").to_string();
+        let (host, port) = url.rsplit_once(':').unwrap();
+        let (api_port, metrics_port) = (free_port(), free_port());
+        let log = ns.dir.path().join(format!("{name}.log"));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream/run-controller.sh");
+        let child = Command::new("bash")
+            .arg(script)
+            .arg(upstream().join("sealed-secrets-controller"))
+            .args([token.as_path(), ca.as_path()])
+            .args([ns.name.as_str(), host, port])
+            .args(["--key-size", "2048", "--key-renew-period", "0"])
+            .args(["--listen-addr", &format!("127.0.0.1:{api_port}")])
+            .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::OpenOptions::new().append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let upstream = Self {
+            child,
+            api: format!("http://127.0.0.1:{api_port}"),
+            log,
+        };
+        wait_for("the upstream controller's certificate", Duration::from_secs(90), || {
+            http_get(&format!("{}/v1/cert.pem", upstream.api))
+                .ok()
+                .filter(|(s, _)| *s == 200)
+        });
+        upstream
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn key_secret_names(ns: &str) -> Vec<String> {
+    let list = get(&format!(
+        "/api/v1/namespaces/{ns}/secrets?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key"
+    ))
+    .unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn delete_secret(ns: &str, name: &str) {
+    let r = plane()
+        .request_as(
+            plane().admin(),
+            "DELETE",
+            &format!("/api/v1/namespaces/{ns}/secrets/{name}"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn kubeseal_seals_for_sealants_controller_which_unseals_it() {
+    let ns = Namespace::new("kubeseal");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let plain = secret(&ns.name, "web-api-token-prod", &[("token", "from-kubeseal-pl41n")]).to_string();
+    let sealed = kubeseal(&["--cert", &format!("{}/v1/cert.pem", c.api), "-o", "json"], &plain);
+    create(plane().admin(), &serde_json::from_str::<Value>(&sealed).unwrap());
+    wait_secret(&ns.name, "web-api-token-prod", |s| {
+        item(s, "token") == "from-kubeseal-pl41n"
+    });
+}
+
+#[test]
+fn the_upstream_controller_unseals_sealants_output_and_keys_migrate_both_ways() {
+    let ns = Namespace::new("upstream");
+    let apps = ns.other("upstream-apps");
+    // 1. Upstream's controller makes its key; sealant seals to its certificate; upstream unseals.
+    let mut up = Upstream::start(&ns, "first");
+    let upstream_keys = key_secret_names(&ns.name);
+    assert_eq!(upstream_keys.len(), 1, "upstream made one key: {upstream_keys:?}");
+    let sealed = seal(
+        &format!("{}/v1/cert.pem", up.api),
+        &secret(&apps, "web-db-password-prod", &[("password", "sealed-by-sealant")]),
+        &[],
+    );
+    create(plane().admin(), &sealed);
+    let by_kubeseal = kubeseal(
+        &["--cert", &format!("{}/v1/cert.pem", up.api), "-o", "json"],
+        &secret(&apps, "web-api-token-prod", &[("token", "sealed-by-kubeseal")]).to_string(),
+    );
+    create(plane().admin(), &serde_json::from_str::<Value>(&by_kubeseal).unwrap());
+    wait_secret(&apps, "web-db-password-prod", |s| {
+        item(s, "password") == "sealed-by-sealant"
+    });
+    wait_secret(&apps, "web-api-token-prod", |s| {
+        item(s, "token") == "sealed-by-kubeseal"
+    });
+    let _ = up.child.kill();
+    let _ = up.child.wait();
+
+    // 2. sealant's controller takes over the same namespace: the Secrets come back from upstream's key.
+    delete_secret(&apps, "web-db-password-prod");
+    delete_secret(&apps, "web-api-token-prod");
+    let mut ours = Controller::start(&ns, "ctl-0", &[&apps], &[]);
+    wait_secret(&apps, "web-db-password-prod", |s| {
+        item(s, "password") == "sealed-by-sealant"
+    });
+    wait_secret(&apps, "web-api-token-prod", |s| {
+        item(s, "token") == "sealed-by-kubeseal"
+    });
+    assert_eq!(
+        key_secret_names(&ns.name),
+        upstream_keys,
+        "sealant made a key it did not need"
+    );
+    // Something new, sealed while sealant runs (to the same, upstream-made key).
+    let later = sealed_for(&ours, &apps, "web-session-key-prod", &[("key", "sealed-later")]);
+    create(plane().admin(), &later);
+    wait_secret(&apps, "web-session-key-prod", |s| item(s, "key") == "sealed-later");
+    ours.kill();
+
+    // 3. And back: upstream again, every Secret restored, still one key.
+    for name in ["web-db-password-prod", "web-api-token-prod", "web-session-key-prod"] {
+        delete_secret(&apps, name);
+    }
+    let up = Upstream::start(&ns, "second");
+    wait_secret(&apps, "web-db-password-prod", |s| {
+        item(s, "password") == "sealed-by-sealant"
+    });
+    wait_secret(&apps, "web-session-key-prod", |s| item(s, "key") == "sealed-later");
+    assert_eq!(key_secret_names(&ns.name), upstream_keys);
+    assert!(!up.logs().contains("sealed-by-sealant"));
+}
+
+fn sealed_for(c: &Controller, ns: &str, name: &str, items: &[(&str, &str)]) -> Value {
+    seal(&format!("{}/v1/cert.pem", c.api), &secret(ns, name, items), &[])
+}
