@@ -117,6 +117,10 @@ pub struct SealArgs {
     /// Namespace: fills in a Secret that has none, and must match one that has.
     #[arg(short = 'n', long, env = "SEALANT_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Namespace for Secrets without one, never checked against a declared one (kubeseal mode: the
+    /// kubeconfig context's namespace).
+    #[arg(skip)]
+    pub default_namespace: Option<String>,
     /// Name: overrides every input Secret's name; with --raw, the name the value is sealed for.
     #[arg(long, env = "SEALANT_NAME")]
     pub name: Option<String>,

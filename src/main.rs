@@ -3,6 +3,8 @@
 mod cli;
 mod cmd;
 mod io;
+mod kube;
+mod kubeseal;
 
 use std::process::ExitCode;
 
@@ -11,15 +13,13 @@ use clap::Parser as _;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Seal(args) => cmd::seal::run(args),
-        Command::Unseal(args) => cmd::unseal::run(args),
-        Command::Verify(args) => cmd::verify::run(args),
-        Command::Reseal(args) => cmd::reseal::run(args),
-        Command::Keys(cmd) => cmd::keys::run(cmd),
-        Command::Lint(args) => cmd::lint::run(args),
-        Command::Controller(args) => cmd::controller::run(*args),
+    // Invoked as `kubeseal` (a symlink): upstream's flags, defaults and messages.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let invoked_as = std::path::Path::new(&argv0).file_stem().unwrap_or_default().to_owned();
+    let result = if invoked_as == "kubeseal" {
+        kubeseal::run(std::env::args_os())
+    } else {
+        run(Cli::parse())
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,5 +28,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Seal(args) => cmd::seal::run(args),
+        Command::Unseal(args) => cmd::unseal::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Reseal(args) => cmd::reseal::run(args),
+        Command::Keys(cmd) => cmd::keys::run(cmd),
+        Command::Lint(args) => cmd::lint::run(args),
+        Command::Controller(args) => cmd::controller::run(*args),
     }
 }

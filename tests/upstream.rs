@@ -291,3 +291,239 @@ fn the_upstream_controller_unseals_sealants_output_and_keys_migrate_both_ways() 
 fn sealed_for(c: &Controller, ns: &str, name: &str, items: &[(&str, &str)]) -> Value {
     seal(&format!("{}/v1/cert.pem", c.api), &secret(ns, name, items), &[])
 }
+
+/// `sealant` under the name `kubeseal` (the symlink users make).
+fn sealant_as_kubeseal(dir: &Path) -> PathBuf {
+    let link = dir.join("kubeseal");
+    if !link.exists() {
+        std::os::unix::fs::symlink(sealant_bin(), &link).unwrap();
+    }
+    link
+}
+
+/// A SealedSecret with its ciphertexts blanked and sealant's own annotations removed: what must match upstream.
+fn shape(text: &str) -> Vec<Value> {
+    yaml_docs(text)
+        .into_iter()
+        .map(|mut doc| {
+            if let Some(items) = doc["spec"]["encryptedData"].as_object_mut() {
+                items.values_mut().for_each(|v| *v = json!("…"));
+            }
+            let meta = doc["metadata"].as_object_mut().unwrap();
+            if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+                a.retain(|k, _| !k.starts_with("sealant.dev/"));
+                if a.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+            doc
+        })
+        .collect()
+}
+
+#[test]
+fn sealant_invoked_as_kubeseal_gives_upstreams_output_shape_and_error_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = sealant_as_kubeseal(dir.path());
+    let theirs = upstream().join("kubeseal");
+    let keys = dir.path().join("keys");
+    sealant(&["keys", "new", "--bits", "2048", "--out", keys.to_str().unwrap()], "");
+    let cert = keys.join("tls.crt").display().to_string();
+    let both = |args: &[&str], stdin: &str| {
+        let mut outs = Vec::new();
+        for bin in [&theirs, &ours] {
+            outs.push(run(
+                Command::new(bin)
+                    .args(args)
+                    .current_dir(dir.path())
+                    .env("KUBECONFIG", "/nonexistent"),
+                stdin,
+            ));
+        }
+        (outs.remove(0), outs.remove(0))
+    };
+    let annotated = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+        "metadata": {"name": "web-db-password-prod", "namespace": "web", "labels": {"app": "web"},
+                     "annotations": {"team": "payments"}},
+        "data": {"username": "YWRtaW4="}, "stringData": {"password": "shape-pl41n"}});
+    let two = format!(
+        "{}\n{}",
+        secret("web", "a-token-prod", &[("t", "1")]),
+        secret("web", "b-token-prod", &[("t", "2")])
+    );
+    for (args, input) in [
+        (vec!["--cert", cert.as_str()], annotated.to_string()),
+        (vec!["--cert", cert.as_str(), "-o", "yaml"], annotated.to_string()),
+        (
+            vec!["--cert", cert.as_str(), "-o", "yaml", "--scope", "namespace-wide"],
+            annotated.to_string(),
+        ),
+        (
+            vec!["--cert", cert.as_str(), "--scope", "cluster-wide"],
+            annotated.to_string(),
+        ),
+        (
+            vec!["--cert", cert.as_str(), "-o", "yaml", "--name", "renamed-token-prod"],
+            two.clone(),
+        ),
+    ] {
+        let ((c1, o1, e1), (c2, o2, e2)) = both(&args, &input);
+        assert_eq!((c1, c2), (0, 0), "{args:?}: {e1} / {e2}");
+        assert_eq!(shape(&o1), shape(&o2), "{args:?}: output shape differs");
+        let (json1, json2) = (o1.trim_start().starts_with('{'), o2.trim_start().starts_with('{'));
+        assert_eq!(json1, json2, "{args:?}: one wrote JSON, the other YAML");
+    }
+    // --raw prints only the base64 ciphertext, no newline, in both.
+    let ((_, raw1, _), (_, raw2, _)) = both(&["--cert", &cert, "--raw", "-n", "web", "--name", "x"], "value");
+    assert!(!raw1.ends_with('\n') && !raw2.ends_with('\n') && raw2.len() == raw1.len());
+
+    let no_ns = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "b"}});
+    let empty = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "y"}});
+    let no_name =
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "y"}, "stringData": {"a": "b"}});
+    let other_ns = secret("a", "x", &[("a", "b")]).to_string();
+    for (args, input) in [
+        (vec!["--cert", cert.as_str()], no_ns.to_string()),
+        (vec!["--cert", cert.as_str()], empty.to_string()),
+        (vec!["--cert", cert.as_str()], no_name.to_string()),
+        (vec!["--cert", cert.as_str(), "-n", "b"], other_ns.clone()),
+        (vec!["--cert", cert.as_str(), "--raw", "-n", "y"], "v".to_string()),
+        (vec!["--cert", cert.as_str(), "--from-file", "x"], String::new()),
+        (vec!["--cert", cert.as_str(), "-o", "xml"], other_ns.clone()),
+        (vec!["--cert", cert.as_str(), "-f", "/nonexistent"], String::new()),
+    ] {
+        // Same exit code, and upstream's message inside ours (which may add the file, document and a hint), so
+        // a script that greps for upstream's text still matches.
+        let ((c1, _, e1), (c2, _, e2)) = both(&args, &input);
+        let first = |e: &str| {
+            e.lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let upstream_message = first(&e1).trim_start_matches("error: ").to_string();
+        assert!(!upstream_message.is_empty(), "{args:?}: upstream said {e1}");
+        assert_eq!(c1, c2, "{args:?} with {input}: exit codes; ours said {e2}");
+        assert!(
+            first(&e2).contains(&upstream_message),
+            "{args:?} with {input}:\n upstream: {e1}\n ours: {e2}"
+        );
+    }
+}
+
+/// This machine's first non-loopback IPv4 address: the API server refuses to proxy to loopback endpoints.
+fn host_ip() -> String {
+    let out = Command::new("hostname").arg("-I").output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .expect("a non-loopback IPv4 address for the service proxy")
+        .to_string()
+}
+
+#[test]
+fn kubeseal_validates_re_encrypts_and_fetches_through_the_api_server_from_sealants_controller() {
+    let ns = Namespace::new("proxy");
+    let (ip, port) = (host_ip(), free_port());
+    let c = Controller::start(&ns, "ctl-0", &[], &["--listen-addr", &format!("{ip}:{port}")]);
+    // The Service kubeseal looks for, with an endpoint at the controller (no pods in this control plane).
+    create(
+        plane().admin(),
+        &json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "sealed-secrets-controller", "namespace": ns.name},
+                "spec": {"ports": [{"port": 8080, "targetPort": port}]}}),
+    );
+    // The proxy only goes to endpoints that are pods with that IP: a pod object standing for the process.
+    let pod = "sealed-secrets-controller-0";
+    create(
+        plane().admin(),
+        &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": ns.name},
+                "spec": {"containers": [{"name": "controller", "image": "sealant:test"}]}}),
+    );
+    let r = plane()
+        .request_as(
+            plane().admin(),
+            "PATCH",
+            &format!("/api/v1/namespaces/{}/pods/{pod}/status", ns.name),
+            Some(&json!({"status": {"podIP": ip, "podIPs": [{"ip": ip}]}})),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let endpoints = json!({"apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": "sealed-secrets-controller", "namespace": ns.name},
+        "subsets": [{"addresses": [{"ip": ip, "targetRef": {"kind": "Pod", "name": pod, "namespace": ns.name}}],
+                     "ports": [{"port": port}]}]});
+    let r = plane()
+        .request_as(
+            plane().admin(),
+            "POST",
+            &format!("/api/v1/namespaces/{}/endpoints", ns.name),
+            Some(&endpoints),
+        )
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let admin = ns.dir.path().join("admin.kubeconfig");
+    std::fs::write(&admin, plane().kubeconfig(plane().admin())).unwrap();
+    let ours = sealant_as_kubeseal(ns.dir.path());
+    let cert = http_get(&format!("{}/v1/cert.pem", c.api)).unwrap().1;
+
+    for bin in [upstream().join("kubeseal"), ours] {
+        let kubeseal = |args: &[&str], stdin: &str| {
+            run(
+                Command::new(&bin)
+                    .args(["--controller-namespace", &ns.name, "--kubeconfig"])
+                    .arg(&admin)
+                    .args(args),
+                stdin,
+            )
+        };
+        let who = bin.display().to_string();
+        let (code, fetched, err) = kubeseal(&["--fetch-cert"], "");
+        assert_eq!((code, fetched.as_str()), (0, cert.as_str()), "{who}: {err}");
+        let plain = secret(&ns.name, "web-db-password-prod", &[("password", "proxied-pl41n")]).to_string();
+        let (code, sealed, err) = kubeseal(&["-o", "yaml"], &plain);
+        assert_eq!(code, 0, "{who}: {err}");
+        let (code, _, err) = kubeseal(&["--validate"], &sealed);
+        assert_eq!(code, 0, "{who}: validate: {err}");
+        let moved = sealed.replace("name: web-db-password-prod", "name: other-name");
+        let (code, _, err) = kubeseal(&["--validate"], &moved);
+        assert_eq!(code, 1, "{who}: a moved secret validated");
+        assert!(
+            err.contains("unable to decrypt sealed secret: other-name"),
+            "{who}: {err}"
+        );
+        let (code, rotated, err) = kubeseal(&["--re-encrypt", "-o", "yaml"], &sealed);
+        assert_eq!(code, 0, "{who}: re-encrypt: {err}");
+        assert_ne!(shape(&rotated).len(), 0);
+        assert_ne!(rotated, sealed, "{who}: fresh ciphertexts expected");
+        let (code, _, err) = kubeseal(&["--validate"], &rotated);
+        assert_eq!(code, 0, "{who}: the re-encrypted secret validates: {err}");
+        assert!(!rotated.contains("proxied-pl41n") && !err.contains("proxied-pl41n"));
+    }
+    // `sealant keys fetch` takes the same route when no --cert is given.
+    let repo = ns.dir.path().join("repo");
+    let (code, fingerprint, err) = run(
+        Command::new(sealant_bin())
+            .args([
+                "keys",
+                "fetch",
+                "--cluster",
+                "prod",
+                "--controller-namespace",
+                &ns.name,
+                "--repo",
+            ])
+            .arg(&repo)
+            .env("KUBECONFIG", &admin),
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let stem = fingerprint
+        .trim()
+        .trim_start_matches("SHA256:")
+        .replace('/', "_")
+        .replace('+', "-");
+    let committed = std::fs::read_to_string(repo.join(format!("keys/prod/{stem}.crt"))).unwrap();
+    assert_eq!(committed, cert);
+}

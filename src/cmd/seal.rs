@@ -37,6 +37,7 @@ pub fn run(args: SealArgs) -> Result<()> {
     let opts = SealOptions {
         scope: args.scope.map(Scope::from),
         namespace: args.namespace.clone(),
+        default_namespace: args.default_namespace.clone(),
         name: args.name.clone(),
         replace_namespace: false,
         allow_empty_data: args.allow_empty_data,
@@ -132,6 +133,7 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
     let opts = SealOptions {
         scope: args.scope.map(Scope::from),
         namespace: args.namespace.clone(),
+        default_namespace: args.default_namespace.clone(),
         name: args.name.clone(),
         replace_namespace: false,
         allow_empty_data: args.allow_empty_data,
@@ -202,7 +204,11 @@ fn at(file: &str, located: &Located, secret: &Secret, e: impl std::fmt::Display)
 
 fn raw(args: &SealArgs, cert: &Certificate) -> Result<()> {
     let scope = args.scope.map(Scope::from).unwrap_or_default();
-    let namespace = args.namespace.clone().unwrap_or_default();
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(|| args.default_namespace.clone())
+        .unwrap_or_default();
     let name = args.name.clone().unwrap_or_default();
     if scope != Scope::ClusterWide && namespace.is_empty() {
         bail!("must provide the --namespace flag with --raw and --scope {scope}");

@@ -117,6 +117,7 @@ pub fn collection_path(obj: &Value) -> String {
         "Deployment" => "deployments",
         "Service" => "services",
         "ConfigMap" => "configmaps",
+        "Pod" => "pods",
         other => panic!("no path for kind {other}"),
     };
     let base = if api_version.contains('/') {
@@ -238,6 +239,15 @@ impl Controller {
             .append(true)
             .open(&log)
             .unwrap();
+        // `--listen-addr` in `extra` (e.g. a non-loopback address for the service proxy) replaces the default.
+        let listen_at = extra.iter().position(|a| *a == "--listen-addr");
+        let listen = match listen_at {
+            Some(_) => None,
+            None => Some(format!("127.0.0.1:{api_port}")),
+        };
+        let api_addr = listen_at
+            .and_then(|i| extra.get(i + 1))
+            .map_or_else(|| format!("127.0.0.1:{api_port}"), ToString::to_string);
         let mut watched = vec![ns.name.as_str()];
         watched.extend_from_slice(watch);
         // Test defaults, unless `extra` sets the same flag: 2048-bit keys (key generation is the slow part of a
@@ -253,7 +263,7 @@ impl Controller {
             .arg("controller")
             .args(&defaults)
             .args(["--additional-namespaces", &watched.join(",")])
-            .args(["--listen-addr", &format!("127.0.0.1:{api_port}")])
+            .args(listen.iter().flat_map(|l| ["--listen-addr", l.as_str()]))
             .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(["--lease-duration", "4s"])
             .args(["--audit-log", audit.to_str().unwrap()])
@@ -269,7 +279,7 @@ impl Controller {
         let controller = Self {
             child: Some(child),
             identity: identity.to_string(),
-            api: format!("http://127.0.0.1:{api_port}"),
+            api: format!("http://{api_addr}"),
             metrics: format!("http://127.0.0.1:{metrics_port}"),
             audit,
             log,

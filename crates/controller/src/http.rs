@@ -351,6 +351,7 @@ async fn rotate(
     let opts = SealOptions {
         scope: Some(unsealed.scope),
         namespace: None,
+        default_namespace: None,
         name: None,
         replace_namespace: false,
         allow_empty_data: true,

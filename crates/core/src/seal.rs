@@ -51,6 +51,9 @@ pub struct SealOptions {
     pub scope: Option<Scope>,
     /// Namespace from `-n`: fills a missing namespace, and must match a present one.
     pub namespace: Option<String>,
+    /// Namespace for a Secret that declares none, never checked against one that does (kubeseal's kubeconfig
+    /// context namespace, spec 4.3). `namespace` wins when both are set.
+    pub default_namespace: Option<String>,
     /// Name override (`--name`).
     pub name: Option<String>,
     /// Replace the Secret's namespace with `namespace` instead of checking that they match (`--merge-into`:
@@ -67,6 +70,7 @@ impl Default for SealOptions {
         Self {
             scope: None,
             namespace: None,
+            default_namespace: None,
             name: None,
             replace_namespace: false,
             allow_empty_data: false,
@@ -104,6 +108,7 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
                 });
             }
             (Some(flag), true) => meta.namespace = Some(flag.clone()),
+            (None, true) => meta.namespace.clone_from(&opts.default_namespace),
             _ => {}
         }
         if meta.namespace.as_deref().unwrap_or("").is_empty() {

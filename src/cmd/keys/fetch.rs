@@ -48,21 +48,22 @@ pub fn run(args: KeysFetchArgs) -> Result<()> {
     let (pem, origin) = match &args.cert {
         Some(location) => (io::read_cert(location)?, location.clone()),
         None => {
-            let path = format!(
-                "/api/v1/namespaces/{}/services/http:{}:/proxy/v1/cert.pem",
+            let origin = format!(
+                "the controller {}/{} through the API server",
                 args.controller_namespace, args.controller_name
             );
-            let text = super::kube_runtime()?.block_on(async {
-                let client = kube::Client::try_default()
-                    .await
-                    .context("cannot reach the cluster (kubeconfig)")?;
-                let request = http::Request::get(&path).body(Vec::new())?;
-                client
-                    .request_text(request)
-                    .await
-                    .with_context(|| format!("cannot fetch the certificate through the API server ({path})"))
+            let pem = crate::kube::runtime()?.block_on(async {
+                let client = crate::kube::client(None).await?;
+                let proxy =
+                    crate::kube::ControllerProxy::new(client, &args.controller_namespace, &args.controller_name)
+                        .await?;
+                let reply = proxy.call("/v1/cert.pem", None).await?;
+                if reply.status != 200 {
+                    bail!("cannot fetch the certificate from {origin}: status {}", reply.status);
+                }
+                Ok(reply.body)
             })?;
-            (text.into_bytes(), path)
+            (pem, origin)
         }
     };
     let cert = Certificate::from_pem(&pem).map_err(|e| anyhow!("{origin}: {e}"))?;
@@ -106,10 +107,8 @@ fn escrow(args: &KeysFetchArgs, source: &str) -> Result<Vec<(Certificate, String
     let bundle: BTreeMap<String, String> = if source == "configmap" {
         let ns = args.controller_namespace.clone();
         let name = args.escrow_configmap.clone();
-        super::kube_runtime()?.block_on(async move {
-            let client = kube::Client::try_default()
-                .await
-                .context("cannot reach the cluster (kubeconfig)")?;
+        crate::kube::runtime()?.block_on(async move {
+            let client = crate::kube::client(None).await?;
             let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client, &ns);
             let cm = api
                 .get(&name)

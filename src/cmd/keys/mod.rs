@@ -99,8 +99,3 @@ fn fingerprint(args: KeysFingerprintArgs) -> Result<()> {
     }
     Ok(())
 }
-
-/// A small runtime for the subcommands that talk to the API server.
-pub fn kube_runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
-}

@@ -93,7 +93,7 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         bail!("no escrowed key for cluster {} under {}", args.cluster, root.display());
     }
     if args.apply {
-        return super::kube_runtime()?.block_on(apply(&restored, &args.controller_namespace));
+        return crate::kube::runtime()?.block_on(apply(&restored, &args.controller_namespace));
     }
     let mut out = Zeroizing::new(String::new());
     for r in &restored {
@@ -126,9 +126,7 @@ async fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
     use k8s_openapi::ByteString;
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::{ObjectMeta, PostParams};
-    let client = kube::Client::try_default()
-        .await
-        .context("cannot reach the cluster (kubeconfig)")?;
+    let client = crate::kube::client(None).await?;
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     for r in restored {
         // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
