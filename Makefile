@@ -83,6 +83,10 @@ check-generated: ## Fail if manifests/crd.yaml is not what `make generate` write
 bench-controller: ## Controller on the real apiserver: 1k and 10k SealedSecrets, time to converge, RSA ops, RSS
 	bash benches/controller.sh
 
+.PHONY: bench-compare
+bench-compare: ## sealant vs upstream kubeseal + controller (sealing; 1k and 10k SealedSecrets): ratios for BENCHMARKS.md
+	bash benches/compare.sh
+
 .PHONY: bench-lint
 bench-lint: ## `sealant lint` on 10,000 generated manifests vs `cat` and gitleaks (built from Go modules, cached)
 	bash benches/lint.sh

@@ -6,68 +6,19 @@
 
 #[path = "../tests/support/cluster.rs"]
 mod cluster;
+#[path = "support.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
 use cluster::*;
-use serde_json::Value;
-
-fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
-    let line = text.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_comm = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map_or(0.0, |f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum());
-    ticks / 100.0
-}
-
-fn seal_many(c: &Controller, ns: &str, n: usize) -> Vec<Value> {
-    let input: String = (0..n)
-        .map(|i| {
-            format!(
-                "---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}, namespace: {ns}}}\nstringData: {{token: value-{i}}}\n"
-            )
-        })
-        .collect();
-    let out = assert_cmd::Command::new(sealant_bin())
-        .args(["seal", "--cert", &format!("{}/v1/cert.pem", c.api), "-o", "json"])
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<Value>()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn apply_all(objects: &[Value], threads: usize) -> Duration {
-    let started = Instant::now();
-    std::thread::scope(|s| {
-        for chunk in objects.chunks(objects.len().div_ceil(threads)) {
-            s.spawn(move || {
-                for obj in chunk {
-                    create(plane().admin(), obj);
-                }
-            });
-        }
-    });
-    started.elapsed()
-}
+use support::*;
 
 fn run(n: usize, rsa_per_s_per_core: f64) {
     let ns = Namespace::new(&format!("bench{n}"));
     // Production key size. The first controller only makes the key the objects are sealed to.
     let keymaker = Controller::start(&ns, "keymaker", &[], &["--key-size", "4096", "--log-level", "warn"]);
-    let objects = seal_many(&keymaker, &ns.name, n);
+    let objects = seal_many(&format!("{}/v1/cert.pem", keymaker.api), &ns.name, n);
     drop(keymaker);
     // All objects exist before the measured controller starts: what is timed is the controller's own work
     // (list, decrypt, create Secrets, write status and events), not how fast this program can POST.

@@ -321,13 +321,7 @@ impl Controller {
 
     /// Sum of every sample of a metric (all label sets), 0 if absent.
     pub fn metric(&self, name: &str) -> f64 {
-        let (_, text) = http_get(&format!("{}/metrics", self.metrics)).unwrap();
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter(|l| l.split(['{', ' ']).next() == Some(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-            + 0.0 // an empty sum is -0.0
+        metric_at(&self.metrics, name)
     }
 
     /// SIGKILL: no cleanup, no Lease release.
@@ -353,6 +347,17 @@ impl Drop for Controller {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The sum of every series of one Prometheus metric served at `base/metrics` (0 when absent).
+pub fn metric_at(base: &str, name: &str) -> f64 {
+    let (_, text) = http_get(&format!("{base}/metrics")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.split(['{', ' ']).next() == Some(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        + 0.0 // an empty sum is -0.0
 }
 
 /// GET over plain HTTP: status and body.
