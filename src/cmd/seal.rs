@@ -34,7 +34,19 @@ pub fn run(args: SealArgs) -> Result<()> {
     )?;
     let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let secrets = secrets_of(&input.name, &objects)?;
-    let opts = SealOptions {
+    let opts = seal_options(&args);
+    if let Some(target) = &args.merge_into {
+        return merge_into(target, &input.name, &secrets, &cert, opts);
+    }
+    let sealed = seal_each(&input.name, &secrets, &cert, &opts)?;
+    let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
+    let out = manifest::write_sealed(&sealed, format);
+    io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
+}
+
+/// The options every sealing path takes from the flags.
+fn seal_options(args: &SealArgs) -> SealOptions {
+    SealOptions {
         scope: args.scope.map(Scope::from),
         namespace: args.namespace.clone(),
         default_namespace: args.default_namespace.clone(),
@@ -42,18 +54,22 @@ pub fn run(args: SealArgs) -> Result<()> {
         replace_namespace: false,
         allow_empty_data: args.allow_empty_data,
         now: OffsetDateTime::now_utc(),
-    };
-    if let Some(target) = &args.merge_into {
-        return merge_into(target, &input.name, &secrets, &cert, opts);
     }
+}
+
+/// Seals every input Secret to `cert` (in parallel); the first failure names its file, document and Secret.
+fn seal_each(
+    input_name: &str,
+    secrets: &[(&Located, &Secret)],
+    cert: &Certificate,
+    opts: &SealOptions,
+) -> Result<Vec<SealedSecret>> {
     let plain: Vec<&Secret> = secrets.iter().map(|(_, s)| *s).collect();
-    let mut sealed = Vec::with_capacity(secrets.len());
-    for ((located, secret), result) in secrets.iter().zip(seal::seal_all(&plain, &cert, &opts)) {
-        sealed.push(result.map_err(|e| at(&input.name, located, secret, e))?);
-    }
-    let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
-    let out = manifest::write_sealed(&sealed, format);
-    io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
+    secrets
+        .iter()
+        .zip(seal::seal_all(&plain, cert, opts))
+        .map(|((located, secret), result)| result.map_err(|e| at(input_name, located, secret, e)))
+        .collect()
 }
 
 /// The certificates to seal to: `--cert`, or the current key of each `--cluster`. A certificate that `keys/`
@@ -129,24 +145,12 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
     )?;
     let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let secrets = secrets_of(&input.name, &objects)?;
-    let plain: Vec<&Secret> = secrets.iter().map(|(_, s)| *s).collect();
-    let opts = SealOptions {
-        scope: args.scope.map(Scope::from),
-        namespace: args.namespace.clone(),
-        default_namespace: args.default_namespace.clone(),
-        name: args.name.clone(),
-        replace_namespace: false,
-        allow_empty_data: args.allow_empty_data,
-        now: OffsetDateTime::now_utc(),
-    };
+    let opts = seal_options(args);
     let mut outputs = Vec::new();
     for (cluster, cert) in targets {
         let cluster = cluster.as_deref().unwrap_or_default();
         let path = std::path::PathBuf::from(template.replace("{cluster}", cluster));
-        let mut sealed = Vec::with_capacity(secrets.len());
-        for ((located, secret), result) in secrets.iter().zip(seal::seal_all(&plain, cert, &opts)) {
-            sealed.push(result.map_err(|e| at(&input.name, located, secret, e))?);
-        }
+        let sealed = seal_each(&input.name, &secrets, cert, &opts)?;
         let format = io::output_format(args.io.format, Some(&path), format);
         outputs.push((path, manifest::write_sealed(&sealed, format)));
     }
