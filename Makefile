@@ -32,8 +32,9 @@ upstream: ## Build upstream kubeseal + controller (Bitnami, pinned) from Go modu
 	bash tests/upstream/build.sh
 
 .PHONY: test-tools
-test-tools: ## Build the reference age CLI from Go modules into ~/.cache/sealant (tests do it when missing)
+test-tools: ## Build the reference age CLI and Gitea from Go modules into ~/.cache/sealant (tests do it when missing)
 	bash tests/tools/age.sh
+	bash tests/tools/gitea.sh
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -52,8 +53,8 @@ deny: ## Licences, bans and sources (and advisories when a local advisory databa
 	@command -v cargo-deny >/dev/null && cargo-deny --version | grep -q "$(CARGO_DENY_VERSION)" \
 	  || $(CARGO) install cargo-deny --locked --version $(CARGO_DENY_VERSION)
 	cargo-deny check licenses bans sources
-	@if ls "$${CARGO_HOME:-$$HOME/.cargo}"/advisory-dbs/* >/dev/null 2>&1; then \
-	  cargo-deny check --disable-fetch advisories; \
+	@if ls -d "$${CARGO_HOME:-$$HOME/.cargo}"/advisory-dbs/*/ >/dev/null 2>&1; then \
+	  cargo-deny --offline check advisories; \
 	else \
 	  echo "advisories: no local advisory database and no route to fetch one here; not checked"; \
 	fi

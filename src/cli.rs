@@ -30,6 +30,8 @@ pub enum Command {
     /// Create, fetch, list, retire, back up and restore sealing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Re-seal or regenerate what is due (90 days, old keys), commit on a branch, push, open one pull request.
+    Rotate(Box<crate::cmd::rotate::RotateArgs>),
     /// Check a GitOps tree for plaintext, badly named, overdue and unsafely consumed secrets.
     Lint(crate::cmd::lint::LintArgs),
     /// Run the in-cluster controller: unseal SealedSecrets into Secrets and serve the HTTP API.

@@ -39,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reseal(args) => cmd::reseal::run(args),
         Command::Keys(cmd) => cmd::keys::run(cmd),
         Command::Lint(args) => cmd::lint::run(args),
+        Command::Rotate(args) => cmd::rotate::run(*args),
         Command::Controller(args) => cmd::controller::run(*args),
     }
 }

@@ -780,3 +780,131 @@ fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_
         assert!(!log.contains("escrowed-pl41ntext") && !log.contains("PRIVATE KEY"));
     }
 }
+
+/// Runs the sealant CLI in `dir`; asserts success and returns stdout + stderr.
+fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(sealant_bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SEALANT_CERT")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{args:?}: {text}");
+    text
+}
+
+fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn rotate_reseals_through_the_controllers_rotate_endpoint_to_its_newest_key() {
+    let ns = Namespace::new("rotjob");
+    let root = ns.dir.path();
+    // Two keys in the controller's namespace, the second one newer: the controller seals to it.
+    for key in ["old", "new"] {
+        cli(root, &["keys", "new", "--bits", "2048", "--out", key]);
+        let mut secret = yaml_docs(&std::fs::read_to_string(root.join(key).join("key-secret.yaml")).unwrap()).remove(0);
+        secret["metadata"]["namespace"] = json!(ns.name);
+        create(cluster::plane().admin(), &secret);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+
+    let work = root.join("work");
+    std::fs::create_dir(&work).unwrap();
+    git_in(&work, &["init", "-q", "-b", "main"]);
+    cli(
+        &work,
+        &["keys", "fetch", "--cluster", "prod", "--cert", "../old/tls.crt"],
+    );
+    cli(
+        &work,
+        &[
+            "keys",
+            "fetch",
+            "--cluster",
+            "prod",
+            "--cert",
+            &format!("{}/v1/cert.pem", c.api),
+        ],
+    );
+    let input = root.join("plain.yaml");
+    std::fs::write(
+        &input,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: web-db-prod, namespace: web}\nstringData: {password: rotate-through-controller}\n",
+    )
+    .unwrap();
+    cli(
+        &work,
+        &[
+            "seal",
+            "--cert",
+            "../old/tls.crt",
+            "-f",
+            input.to_str().unwrap(),
+            "-w",
+            "db.yaml",
+        ],
+    );
+    git_in(&work, &["add", "-A"]);
+    git_in(&work, &["commit", "-q", "-m", "init"]);
+    git_in(root, &["clone", "-q", "--bare", "work", "remote.git"]);
+    git_in(
+        &work,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("file://{}", root.join("remote.git").display()),
+        ],
+    );
+
+    let out = cli(&work, &["rotate", "--controller-url", &c.api, "--forge", "none"]);
+    assert!(out.contains("re-seal"), "{out}");
+    let branch = git_in(
+        &root.join("remote.git"),
+        &["for-each-ref", "--format=%(refname:short)", "refs/heads/sealant/"],
+    );
+    let rotated = git_in(
+        &root.join("remote.git"),
+        &["show", &format!("{}:db.yaml", branch.trim())],
+    );
+    std::fs::write(root.join("rotated.yaml"), &rotated).unwrap();
+    let new_fp = cli(root, &["keys", "fingerprint", "new/tls.crt"]);
+    assert!(rotated.contains(new_fp.split_whitespace().next().unwrap()), "{rotated}");
+    let opened = cli(
+        root,
+        &["unseal", "--key", "new/tls.key", "-f", "rotated.yaml", "-o", "json"],
+    );
+    assert!(opened.contains("cm90YXRlLXRocm91Z2gtY29udHJvbGxlcg=="), "{opened}"); // base64 of the value
+    let out = std::process::Command::new(sealant_bin())
+        .current_dir(root)
+        .args(["unseal", "--key", "old/tls.key", "-f", "rotated.yaml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the old key still opens the re-sealed file");
+    // The controller logged the /v1/rotate call in its audit log, without the value.
+    let audit = std::fs::read_to_string(&c.audit).unwrap();
+    assert!(audit.contains("/v1/rotate"), "{audit}");
+    assert!(!audit.contains("rotate-through-controller"));
+}

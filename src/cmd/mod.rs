@@ -4,6 +4,7 @@ pub mod controller;
 pub mod keys;
 pub mod lint;
 pub mod reseal;
+pub mod rotate;
 pub mod seal;
 pub mod unseal;
 pub mod verify;

@@ -131,7 +131,7 @@ fn reseal_text(name: &str, text: &str, keyring: &sealant_core::Keyring, cert: &C
         ));
         match (format, located.document.parse::<usize>()) {
             (Format::Yaml, Ok(number)) => {
-                out = super::seal::edit_yaml(&out, number, &paths).map_err(|e| anyhow!("{at}: {e}"))?;
+                out = sealant_core::layout::edit_document(&out, number, &paths).map_err(|e| anyhow!("{at}: {e}"))?;
             }
             (Format::Yaml, Err(_)) => bail!("{at}: a SealedSecret inside a List cannot be re-sealed in place"),
             (Format::Json, _) => out = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json),

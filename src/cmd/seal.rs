@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealant_core::keys::Certificate;
-use sealant_core::layout::{self, Editor};
+use sealant_core::layout;
 use sealant_core::manifest::{self, Format, Located, Object};
 use sealant_core::seal::{self, SealOptions};
 use sealant_core::types::SealedSecret;
@@ -286,7 +286,9 @@ fn merge_into(
         paths.push((vec!["metadata".into(), "annotations".into(), key], value));
     }
     let out = match (format, located.document.parse::<usize>()) {
-        (Format::Yaml, Ok(number)) => edit_yaml(&text, number, &paths).map_err(|e| anyhow!("{name}: {e}"))?,
+        (Format::Yaml, Ok(number)) => {
+            layout::edit_document(&text, number, &paths).map_err(|e| anyhow!("{name}: {e}"))?
+        }
         (Format::Yaml, Err(_)) => {
             bail!("{name}: the SealedSecret is inside a List; --merge-into needs a top-level one")
         }
@@ -330,22 +332,6 @@ fn collect_changes(sealed: &SealedSecret, merged: &mut SealedSecret, paths: &mut
             }
         }
     }
-}
-
-pub fn edit_yaml(text: &str, number: usize, paths: &[(Vec<String>, String)]) -> Result<String> {
-    let docs = layout::index(text)?;
-    let doc = docs
-        .iter()
-        .find(|d| d.number == number)
-        .ok_or_else(|| anyhow!("document {number} vanished"))?;
-    let mut editor = Editor::new(text, doc)?;
-    for (path, value) in paths {
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        editor
-            .set(&path, value)
-            .with_context(|| format!("cannot set {}", path.join(".")))?;
-    }
-    Ok(editor.finish()?)
 }
 
 /// Re-reads what is about to be written: it must parse and hold exactly the merged items.

@@ -42,6 +42,20 @@ pub enum EditError {
     /// Two edits overlap (a bug in the caller).
     #[error("overlapping edits")]
     Overlap,
+    /// The source does not parse.
+    #[error("{0}")]
+    Syntax(#[from] SyntaxError),
+    /// There is no document with that number.
+    #[error("document {0} vanished")]
+    NoDocument(usize),
+    /// A path could not be set.
+    #[error("cannot set {path}: {source}")]
+    At {
+        /// The dotted path.
+        path: String,
+        /// Why.
+        source: Box<EditError>,
+    },
 }
 
 /// How a node is written.
@@ -565,6 +579,24 @@ fn line_end(source: &str, at: usize) -> usize {
         return at;
     }
     source[at..].find('\n').map_or(source.len(), |i| at + i)
+}
+
+/// Sets every `(path, value)` in document `number` (1-based) of `source`, keeping everything else byte for byte.
+pub fn edit_document(source: &str, number: usize, paths: &[(Vec<String>, String)]) -> Result<String, EditError> {
+    let docs = index(source)?;
+    let doc = docs
+        .iter()
+        .find(|d| d.number == number)
+        .ok_or(EditError::NoDocument(number))?;
+    let mut editor = Editor::new(source, doc)?;
+    for (path, value) in paths {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        editor.set(&path, value).map_err(|e| EditError::At {
+            path: path.join("."),
+            source: Box::new(e),
+        })?;
+    }
+    editor.finish()
 }
 
 /// 1-based line and column of a byte offset.

@@ -194,6 +194,11 @@ pub fn sealant_annotations(cert: &Certificate, now: OffsetDateTime) -> [(String,
 
 fn outer_metadata(name: &str, meta: &ObjectMeta, scope: Scope, cert: &Certificate, now: OffsetDateTime) -> ObjectMeta {
     let mut annotations: BTreeMap<String, String> = sealant_annotations(cert, now).into_iter().collect();
+    for (key, value) in meta.annotations.iter().flatten() {
+        if is_policy_annotation(key) {
+            annotations.insert(key.clone(), value.clone());
+        }
+    }
     scope.apply_to(&mut annotations);
     ObjectMeta {
         name: Some(name.to_string()),
@@ -201,6 +206,14 @@ fn outer_metadata(name: &str, meta: &ObjectMeta, scope: Scope, cert: &Certificat
         annotations: Some(annotations),
         ..ObjectMeta::default()
     }
+}
+
+/// Instructions to sealant written on the input Secret (`sealant.dev/generate.<item>`, `sealant.dev/rotate-every`,
+/// `sealant.dev/rollout-restart`): they move to the SealedSecret, where rotate, lint and the controller read them.
+fn is_policy_annotation(key: &str) -> bool {
+    key.starts_with("sealant.dev/generate.")
+        || key == "sealant.dev/rotate-every"
+        || key == "sealant.dev/rollout-restart"
 }
 
 /// The input's metadata minus what the server owns, the owner references, and the last-applied
@@ -218,6 +231,7 @@ fn template_metadata(mut meta: ObjectMeta) -> ObjectMeta {
         for key in LAST_APPLIED_ANNOTATIONS {
             a.remove(key);
         }
+        a.retain(|key, _| !is_policy_annotation(key));
     }
     if meta.annotations.as_ref().is_some_and(BTreeMap::is_empty) {
         meta.annotations = None;

@@ -189,3 +189,16 @@ impl Secret {
         self.metadata.name.as_deref().unwrap_or("")
     }
 }
+
+/// A period such as `sealant.dev/rotate-every` or `policy.rotation`: `90d`, `12w`, `2160h` → days.
+pub fn parse_days(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        "d" => Some(n),
+        "w" => Some(n * 7),
+        "h" => Some(n / 24),
+        _ => None,
+    }
+}

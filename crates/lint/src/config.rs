@@ -154,18 +154,7 @@ fn globs(patterns: &[String], origin: &str) -> Result<GlobSet, ConfigError> {
     })
 }
 
-/// `90d`, `12w`, `2160h` → days.
-pub fn parse_days(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let n: i64 = number.parse().ok()?;
-    match unit {
-        "d" => Some(n),
-        "w" => Some(n * 7),
-        "h" => Some(n / 24),
-        _ => None,
-    }
-}
+pub use sealant_core::types::parse_days;
 
 impl Config {
     /// Reads `.sealant.yaml` in `root` if there is one, else the defaults.

@@ -1,0 +1,267 @@
+//! Carries out a plan in memory: new values are generated and sealed, stale items re-sealed (offline with private
+//! keys, or by the controller's `/v1/rotate`), and each file is rewritten changing only those values and the
+//! sealant annotations, layout kept. Nothing is written to disk here: the caller commits the result.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sealant_core::manifest::{self, Format, Object};
+use sealant_core::seal::seal_raw;
+use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, SealedSecret};
+use sealant_core::unseal::decode_blob;
+use sealant_core::{Certificate, Keyring, Scope};
+use sealant_keys::KeysDir;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::ROTATED_AT_ANNOTATION_PREFIX;
+use crate::generate::Generator;
+use crate::plan::{self, Action, Kind, Plan};
+use crate::scan::{Found, Scan};
+
+/// Why a plan could not be carried out. Names the file, document and item; never a value.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: document {document}: {message}")]
+pub struct ApplyError {
+    /// File, relative to the repository root.
+    pub file: PathBuf,
+    /// Document in the file.
+    pub document: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// Re-encrypts existing items to another key.
+pub trait Resealer {
+    /// New ciphertexts (base64, as in `encryptedData`) for `items` of `sealed`, sealed to `to`.
+    fn reseal(
+        &self,
+        sealed: &SealedSecret,
+        items: &[&str],
+        to: &Certificate,
+    ) -> Result<BTreeMap<String, String>, String>;
+}
+
+/// Re-sealing with private keys at hand (escrowed keys opened with an age identity, or key files).
+pub struct Offline<'a> {
+    /// The keys that can open the current ciphertexts.
+    pub keyring: &'a Keyring,
+}
+
+impl Resealer for Offline<'_> {
+    fn reseal(
+        &self,
+        sealed: &SealedSecret,
+        items: &[&str],
+        to: &Certificate,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
+        let label = scope.label(sealed.namespace(), sealed.name());
+        let hint = sealed.annotation(KEY_FINGERPRINT_ANNOTATION);
+        let mut out = BTreeMap::new();
+        for item in items {
+            let blob = sealed
+                .spec
+                .encrypted_data
+                .get(*item)
+                .ok_or_else(|| format!("item {item} vanished"))?;
+            let blob = decode_blob(blob).map_err(|e| format!("item {item}: {e}"))?;
+            let (plain, _) = self
+                .keyring
+                .open(&label, &blob, hint)
+                .map_err(|_| format!("item {item}: none of the given private keys opens it"))?;
+            let new = seal_raw(to, scope, sealed.namespace(), sealed.name(), &plain)
+                .map_err(|e| format!("item {item}: {e}"))?;
+            out.insert((*item).to_string(), new);
+        }
+        Ok(out)
+    }
+}
+
+/// Finds which key of `keyring` a SealedSecret without a key annotation is sealed to (its first item).
+pub fn identify_key(sealed: &SealedSecret, keyring: &Keyring) -> Option<String> {
+    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
+    let (_, blob) = sealed.spec.encrypted_data.iter().next()?;
+    let blob = decode_blob(blob).ok()?;
+    let (_, fp) = keyring
+        .open(&scope.label(sealed.namespace(), sealed.name()), &blob, None)
+        .ok()?;
+    Some(fp.to_string())
+}
+
+/// New contents of every changed file, in path order.
+pub fn apply(
+    plan: &Plan,
+    scan: &Scan,
+    keys: &KeysDir,
+    resealer: Option<&dyn Resealer>,
+    now: OffsetDateTime,
+    mut progress: impl FnMut(&Action),
+) -> Result<Vec<(PathBuf, String)>, ApplyError> {
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let objects = plan::by_object(plan);
+    for ((file, document), actions) in &objects {
+        let fail = |message: String| ApplyError {
+            file: file.clone(),
+            document: document.clone(),
+            message,
+        };
+        if actions.iter().all(|a| a.kind == Kind::Report) {
+            continue;
+        }
+        let found = scan
+            .found
+            .iter()
+            .find(|f| &f.file == file && &f.document == document)
+            .ok_or_else(|| fail("not found in the scan".into()))?;
+        let (format, original) = scan.texts.get(file).ok_or_else(|| fail("file text missing".into()))?;
+        let text = texts.entry(file.clone()).or_insert_with(|| original.clone());
+        let edits = edits_for(found, actions, keys, resealer, now).map_err(&fail)?;
+        for a in actions {
+            progress(a);
+        }
+        *text = rewrite(text, *format, found, &edits).map_err(&fail)?;
+    }
+    Ok(texts
+        .into_iter()
+        .filter(|(f, t)| scan.texts.get(f).is_some_and(|(_, o)| o != t))
+        .collect())
+}
+
+/// The (path, value) edits for one object.
+fn edits_for(
+    found: &Found,
+    actions: &[&Action],
+    keys: &KeysDir,
+    resealer: Option<&dyn Resealer>,
+    now: OffsetDateTime,
+) -> Result<Vec<(Vec<String>, String)>, String> {
+    let ss = &found.sealed;
+    let new_key = actions
+        .iter()
+        .find_map(|a| a.new_key.as_deref())
+        .ok_or("no key to seal to")?;
+    let cert = &keys
+        .find(new_key)
+        .ok_or_else(|| format!("key {new_key} is not under keys/"))?
+        .cert;
+    let scope = Scope::from_annotations(ss.metadata.annotations.as_ref());
+    let mut sealed: BTreeMap<String, String> = BTreeMap::new();
+    for a in actions.iter().filter(|a| a.kind == Kind::Regenerate) {
+        let generator: Generator = a
+            .generator
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e| format!("item {}: {e}", a.item))?;
+        let value = generator.generate().map_err(|e| format!("item {}: {e}", a.item))?;
+        let ciphertext =
+            seal_raw(cert, scope, ss.namespace(), ss.name(), &value).map_err(|e| format!("item {}: {e}", a.item))?;
+        sealed.insert(a.item.clone(), ciphertext);
+    }
+    let reseal: Vec<&str> = actions
+        .iter()
+        .filter(|a| a.kind == Kind::Reseal && !sealed.contains_key(&a.item))
+        .map(|a| a.item.as_str())
+        .collect();
+    if !reseal.is_empty() {
+        let resealer = resealer.ok_or(
+            "re-sealing needs the old key: give --age-identity (escrowed keys) or --key, or use the controller (--controller)",
+        )?;
+        let new = resealer.reseal(ss, &reseal, cert)?;
+        for item in reseal {
+            let ciphertext = new
+                .get(item)
+                .ok_or_else(|| format!("item {item}: the re-sealer returned no ciphertext"))?;
+            sealed.insert(item.to_string(), ciphertext.clone());
+        }
+    }
+    let mut edits: Vec<(Vec<String>, String)> = sealed
+        .iter()
+        .map(|(item, c)| (path(&["spec", "encryptedData", item]), c.clone()))
+        .collect();
+    // Why the key annotation changes only when every item moved: it must name the key all items are sealed to.
+    let all_moved = ss.spec.encrypted_data.keys().all(|i| sealed.contains_key(i))
+        || ss.annotation(KEY_FINGERPRINT_ANNOTATION) == Some(new_key);
+    if all_moved {
+        edits.push((
+            path(&["metadata", "annotations", KEY_FINGERPRINT_ANNOTATION]),
+            new_key.to_string(),
+        ));
+    }
+    // Why sealed-at restarts only when nothing due is left: an external item still due must stay visible as due.
+    let regenerated = actions.iter().any(|a| a.kind == Kind::Regenerate);
+    let due_left = actions.iter().any(|a| a.kind == Kind::Report);
+    let at = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    if regenerated && !due_left {
+        edits.push((path(&["metadata", "annotations", SEALED_AT_ANNOTATION]), at));
+    } else {
+        for a in actions.iter().filter(|a| a.kind == Kind::Regenerate) {
+            let key = format!("{ROTATED_AT_ANNOTATION_PREFIX}{}", a.item);
+            edits.push((path(&["metadata", "annotations", &key]), at.clone()));
+        }
+    }
+    Ok(edits)
+}
+
+fn path(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+/// Applies `edits` to the object's document, then re-reads the result to prove it holds exactly those values.
+fn rewrite(text: &str, format: Format, found: &Found, edits: &[(Vec<String>, String)]) -> Result<String, String> {
+    let out = match (format, found.document.parse::<usize>()) {
+        (Format::Yaml, Ok(number)) => {
+            sealant_core::layout::edit_document(text, number, edits).map_err(|e| e.to_string())?
+        }
+        (Format::Yaml, Err(_)) => return Err("a SealedSecret inside a List cannot be rewritten in place".into()),
+        (Format::Json, _) => {
+            let (_, objects) = manifest::read(text).map_err(|e| e.to_string())?;
+            if objects.len() != 1 {
+                return Err("a JSON file with several objects cannot be rewritten in place".into());
+            }
+            let mut merged = found.sealed.clone();
+            for (p, value) in edits {
+                match p.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                    ["spec", "encryptedData", item] => {
+                        merged.spec.encrypted_data.insert(item.to_string(), value.clone());
+                    }
+                    ["metadata", "annotations", key] => {
+                        merged
+                            .metadata
+                            .annotations
+                            .get_or_insert_with(Default::default)
+                            .insert(key.to_string(), value.clone());
+                    }
+                    _ => return Err("unexpected edit".into()),
+                }
+            }
+            manifest::write_sealed(std::slice::from_ref(&merged), Format::Json)
+        }
+    };
+    let (_, objects) =
+        manifest::read(&out).map_err(|e| format!("the rewritten file does not parse, nothing written: {e}"))?;
+    let got = objects
+        .iter()
+        .find(|l| l.document == found.document)
+        .and_then(|l| match &l.object {
+            Object::SealedSecret(ss) => Some(ss),
+            _ => None,
+        })
+        .ok_or("the rewritten document is not a SealedSecret, nothing written")?;
+    for (p, value) in edits {
+        let ok = match p.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["spec", "encryptedData", item] => got.spec.encrypted_data.get(item) == Some(value),
+            ["metadata", "annotations", key] => got.annotation(key) == Some(value.as_str()),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!("{} did not come out as written, nothing written", p.join(".")));
+        }
+    }
+    Ok(out)
+}

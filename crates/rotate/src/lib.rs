@@ -1,0 +1,36 @@
+//! sealant-rotate: the rotation job. Find every SealedSecret of a GitOps repository, plan per item what is due
+//! (regenerate, re-seal, report), produce the new files in memory, commit them on a branch without touching the
+//! work tree, push, and open or update one pull request on GitHub, GitLab or Gitea.
+//!
+//! The stages are separate so each can be tested alone: [`scan`] and [`history`] read, [`plan`] is pure,
+//! [`apply`] computes new file contents, [`git`] commits and pushes, [`forge`] talks to the forge, [`report`]
+//! renders the plan. Nothing here prints: the CLI decides what to show.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+/// The libgit2 binding this crate uses, so callers name the same types.
+pub use git2;
+
+pub mod apply;
+pub mod config;
+pub mod forge;
+pub mod generate;
+pub mod git;
+pub mod history;
+pub mod plan;
+pub mod report;
+pub mod scan;
+
+/// The prefix of every rotation branch: `sealant/rotate-<date>`.
+pub const BRANCH_PREFIX: &str = "sealant/rotate-";
+/// The annotation that names an item's generator: `sealant.dev/generate.<item>`.
+pub const GENERATE_ANNOTATION_PREFIX: &str = "sealant.dev/generate.";
+/// When one item was last regenerated (`sealant.dev/rotated-at.<item>`), written when other items of the same
+/// SealedSecret are still due, so the regenerated one is not regenerated again on the next run.
+pub const ROTATED_AT_ANNOTATION_PREFIX: &str = "sealant.dev/rotated-at.";
+/// The per-secret rotation period.
+pub const ROTATE_EVERY_ANNOTATION: &str = "sealant.dev/rotate-every";
+/// Workloads to restart after the Secret changes (`true` or a list of `kind/name`).
+pub const ROLLOUT_RESTART_ANNOTATION: &str = "sealant.dev/rollout-restart";

@@ -1,0 +1,310 @@
+//! The plan: per item of every SealedSecret, what the run does and why. Pure: it reads what the scan, the git
+//! history and `keys/` found, and decides; nothing is sealed or written here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, parse_days};
+use sealant_keys::{KeyState, KeysDir};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::RotateConfig;
+use crate::generate::Generator;
+use crate::scan::Found;
+use crate::{
+    GENERATE_ANNOTATION_PREFIX, ROLLOUT_RESTART_ANNOTATION, ROTATE_EVERY_ANNOTATION, ROTATED_AT_ANNOTATION_PREFIX,
+};
+
+/// What happens to one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A new value from the item's generator, sealed to the newest key.
+    Regenerate,
+    /// The same value, re-encrypted to the newest key.
+    Reseal,
+    /// Due, but the value comes from outside: a human rotates it at its source.
+    Report,
+}
+
+/// One planned step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    /// File, relative to the repository root.
+    pub file: PathBuf,
+    /// Document in the file.
+    pub document: String,
+    /// Namespace of the SealedSecret.
+    pub namespace: String,
+    /// Name of the SealedSecret.
+    pub name: String,
+    /// The item (`encryptedData` key).
+    pub item: String,
+    /// What happens.
+    pub kind: Kind,
+    /// The generator, for `regenerate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generator: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+    /// Age in days, when known.
+    pub age_days: Option<i64>,
+    /// The key it is sealed to now, when known.
+    pub old_key: Option<String>,
+    /// The key it will be sealed to (`regenerate`, `reseal`).
+    pub new_key: Option<String>,
+    /// The cluster whose key that is.
+    pub cluster: Option<String>,
+    /// Workloads restarted when the Secret changes (`sealant.dev/rollout-restart`).
+    pub restarts: Vec<String>,
+}
+
+/// A SealedSecret the plan cannot decide for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// File, relative to the repository root.
+    pub file: PathBuf,
+    /// Document in the file.
+    pub document: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// The whole plan.
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    /// Steps, in file and document order.
+    pub actions: Vec<Action>,
+    /// SealedSecrets left alone, with the reason.
+    pub problems: Vec<Problem>,
+    /// SealedSecrets looked at.
+    pub sealed_secrets: usize,
+}
+
+impl Plan {
+    /// Whether the run changes any file.
+    pub fn changes_files(&self) -> bool {
+        self.actions.iter().any(|a| a.kind != Kind::Report)
+    }
+
+    /// A digest of what the plan changes (files, items, kinds, keys; not ages, which grow daily), so a run can
+    /// tell that an open pull request already carries the same rotation.
+    pub fn digest(&self) -> String {
+        let mut lines: Vec<String> = self
+            .actions
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}\t{}\t{}\t{:?}\t{}\t{}\t{}",
+                    a.file.display(),
+                    a.document,
+                    a.item,
+                    a.kind,
+                    a.generator.as_deref().unwrap_or(""),
+                    a.old_key.as_deref().unwrap_or(""),
+                    a.new_key.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        lines.sort();
+        let hash = sealant_core::envelope::sha256(lines.join("\n").as_bytes());
+        hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// What the planner knows about one SealedSecret besides the object itself.
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    /// When its file last changed in git (used without `sealant.dev/sealed-at`).
+    pub last_change: Option<OffsetDateTime>,
+    /// The key it is sealed to, found by trying private keys (used without `sealant.dev/key-fingerprint`).
+    pub key: Option<String>,
+}
+
+/// Plans every found SealedSecret.
+pub fn plan(found: &[Found], facts: &[Facts], keys: &KeysDir, config: &RotateConfig, now: OffsetDateTime) -> Plan {
+    let mut plan = Plan {
+        sealed_secrets: found.len(),
+        ..Plan::default()
+    };
+    for (f, facts) in found
+        .iter()
+        .zip(facts.iter().chain(std::iter::repeat(&Facts::default())))
+    {
+        if let Err(message) = plan_one(f, facts, keys, config, now, &mut plan.actions) {
+            plan.problems.push(Problem {
+                file: f.file.clone(),
+                document: f.document.clone(),
+                message,
+            });
+        }
+    }
+    plan
+}
+
+fn plan_one(
+    f: &Found,
+    facts: &Facts,
+    keys: &KeysDir,
+    config: &RotateConfig,
+    now: OffsetDateTime,
+    out: &mut Vec<Action>,
+) -> Result<(), String> {
+    let ss = &f.sealed;
+    let annotation = |k: &str| ss.annotation(k);
+    let id = format!("SealedSecret {}/{}", ss.namespace(), ss.name());
+    let (sealed_at, source) = match annotation(SEALED_AT_ANNOTATION) {
+        Some(text) => (
+            Some(
+                OffsetDateTime::parse(text, &Rfc3339)
+                    .map_err(|_| format!("{id}: {SEALED_AT_ANNOTATION} {text:?} is not an RFC 3339 time"))?,
+            ),
+            "",
+        ),
+        None => (facts.last_change, " (age from git history)"),
+    };
+    let period = match annotation(ROTATE_EVERY_ANNOTATION) {
+        Some(text) => {
+            parse_days(text).ok_or_else(|| format!("{id}: {ROTATE_EVERY_ANNOTATION} {text:?}: want e.g. 90d"))?
+        }
+        None => config.rotation_days,
+    };
+    let object_age = sealed_at.map(|at| (now - at).whole_days());
+    let old_key = annotation(KEY_FINGERPRINT_ANNOTATION)
+        .map(str::to_string)
+        .or_else(|| facts.key.clone());
+    let old_state = old_key.as_deref().and_then(|fp| keys.find(fp)).map(|r| r.state);
+    let compromised = old_state == Some(KeyState::Compromised);
+
+    // The cluster: the one that holds the old key, else the path rule, else the only cluster there is.
+    let cluster = old_key
+        .as_deref()
+        .and_then(|fp| keys.find(fp))
+        .map(|r| r.cluster.clone())
+        .or_else(|| cluster_by_path(&f.file, config))
+        .or_else(|| match keys.clusters() {
+            [only] => Some(only.name.clone()),
+            _ => None,
+        });
+    let newest = cluster
+        .as_deref()
+        .and_then(|c| keys.cluster(c))
+        .and_then(|c| c.current())
+        .map(|r| r.fingerprint.clone());
+    let stale_key = match (&old_key, &newest) {
+        (Some(old), Some(new)) => old != new,
+        _ => false,
+    };
+
+    // (item, kind, generator, reason, age in days)
+    type Step = (String, Kind, Option<Generator>, String, Option<i64>);
+    let mut items: Vec<Step> = Vec::new();
+    for item in ss.spec.encrypted_data.keys() {
+        let generator = match annotation(&format!("{GENERATE_ANNOTATION_PREFIX}{item}")) {
+            Some(spec) => Some(
+                spec.parse::<Generator>()
+                    .map_err(|e| format!("{id}: item {item}: {e}"))?,
+            ),
+            None => None,
+        };
+        // An item regenerated alone (others still due) carries its own time; the newer one counts.
+        let rotated_at = annotation(&format!("{ROTATED_AT_ANNOTATION_PREFIX}{item}"))
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+        let age = match (rotated_at, sealed_at) {
+            (Some(r), Some(s)) => Some((now - r.max(s)).whole_days()),
+            (Some(r), None) => Some((now - r).whole_days()),
+            _ => object_age,
+        };
+        let due = compromised || age.is_some_and(|a| a >= period);
+        let due_reason = if compromised {
+            "sealed to a compromised key: the value must change".to_string()
+        } else {
+            format!(
+                "due: sealed {} days ago, period {period} days{source}",
+                age.unwrap_or_default()
+            )
+        };
+        if due && let Some(generator) = generator {
+            items.push((item.clone(), Kind::Regenerate, Some(generator), due_reason, age));
+            continue;
+        }
+        if due {
+            items.push((
+                item.clone(),
+                Kind::Report,
+                None,
+                format!("{due_reason}; external value"),
+                age,
+            ));
+        }
+        if stale_key {
+            let what = match old_state {
+                Some(KeyState::Retired) => "sealed to a retired key",
+                Some(KeyState::Compromised) => "sealed to a compromised key",
+                _ => "sealed to an older key",
+            };
+            items.push((item.clone(), Kind::Reseal, None, what.to_string(), age));
+        }
+    }
+    if items.iter().any(|(_, k, ..)| *k != Kind::Report) && newest.is_none() {
+        return Err(match &cluster {
+            Some(c) => {
+                format!("{id}: cluster {c} has no current key under keys/{c}/ (sealant keys fetch --cluster {c})")
+            }
+            None => format!(
+                "{id}: cannot tell which cluster it is sealed for: add a path rule to .sealant.yaml, or seal it with sealant (key annotation)"
+            ),
+        });
+    }
+    let restarts = restarts(ss.annotation(ROLLOUT_RESTART_ANNOTATION), ss.namespace(), ss.name());
+    for (item, kind, generator, reason, age) in items {
+        let new_key = (kind != Kind::Report).then(|| newest.clone()).flatten();
+        out.push(Action {
+            file: f.file.clone(),
+            document: f.document.clone(),
+            namespace: ss.namespace().to_string(),
+            name: ss.name().to_string(),
+            item,
+            kind,
+            generator: generator.map(|g| g.to_string()),
+            reason,
+            age_days: age,
+            old_key: old_key.clone(),
+            new_key,
+            cluster: cluster.clone(),
+            restarts: restarts.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn cluster_by_path(file: &Path, config: &RotateConfig) -> Option<String> {
+    match config.rule_for(file).map(|r| r.clusters.as_slice()) {
+        Some([one]) => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// `true` → the workloads that reference the Secret; a list → those.
+fn restarts(annotation: Option<&str>, namespace: &str, name: &str) -> Vec<String> {
+    match annotation.map(str::trim) {
+        None | Some("" | "false") => Vec::new(),
+        Some("true") => vec![format!("workloads in {namespace} using Secret {name}")],
+        Some(list) => list
+            .split([',', ' ', '\n'])
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{namespace}/{s}"))
+            .collect(),
+    }
+}
+
+/// Items grouped by object, as `apply` needs them: (file, document) → actions.
+pub fn by_object(plan: &Plan) -> BTreeMap<(PathBuf, String), Vec<&Action>> {
+    let mut map: BTreeMap<(PathBuf, String), Vec<&Action>> = BTreeMap::new();
+    for a in &plan.actions {
+        map.entry((a.file.clone(), a.document.clone())).or_default().push(a);
+    }
+    map
+}

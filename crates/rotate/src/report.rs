@@ -1,0 +1,202 @@
+//! The plan as people and machines read it: a text table, JSON, the pull request's title and body, and the
+//! commit message. Fingerprints, names and reasons only: never a value.
+
+use std::fmt::Write as _;
+
+use crate::plan::{Action, Kind, Plan};
+
+/// The marker a pull request body and a commit message carry, so the next run can tell they hold its plan.
+pub const PLAN_MARKER: &str = "Sealant-Plan:";
+
+fn short(fp: Option<&str>) -> String {
+    match fp {
+        Some(fp) => {
+            let body = fp.strip_prefix("SHA256:").unwrap_or(fp);
+            format!("SHA256:{}…", body.chars().take(10).collect::<String>())
+        }
+        None => "?".into(),
+    }
+}
+
+fn kind(a: &Action) -> String {
+    match a.kind {
+        Kind::Regenerate => format!("regenerate ({})", a.generator.as_deref().unwrap_or_default()),
+        Kind::Reseal => "re-seal".into(),
+        Kind::Report => "report".into(),
+    }
+}
+
+/// A text table, one row per item, then the problems.
+pub fn table(plan: &Plan) -> String {
+    let rows: Vec<[String; 5]> = plan
+        .actions
+        .iter()
+        .map(|a| {
+            [
+                format!("{} ({}/{})", a.file.display(), a.namespace, a.name),
+                a.item.clone(),
+                kind(a),
+                match a.kind {
+                    Kind::Report => short(a.old_key.as_deref()),
+                    _ => format!("{} → {}", short(a.old_key.as_deref()), short(a.new_key.as_deref())),
+                },
+                a.reason.clone(),
+            ]
+        })
+        .collect();
+    let header = ["FILE", "ITEM", "ACTION", "KEY", "REASON"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    for p in &plan.problems {
+        let _ = writeln!(
+            out,
+            "skipped: {}: document {}: {}",
+            p.file.display(),
+            p.document,
+            p.message
+        );
+    }
+    let _ = writeln!(out, "{}", summary(plan));
+    out
+}
+
+/// One line: counts.
+pub fn summary(plan: &Plan) -> String {
+    let count = |k: Kind| plan.actions.iter().filter(|a| a.kind == k).count();
+    format!(
+        "{} SealedSecret(s): {} item(s) to regenerate, {} to re-seal, {} for a human to rotate at the source, {} skipped",
+        plan.sealed_secrets,
+        count(Kind::Regenerate),
+        count(Kind::Reseal),
+        count(Kind::Report),
+        plan.problems.len()
+    )
+}
+
+/// The plan as JSON.
+pub fn json(plan: &Plan) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    value["digest"] = plan.digest().into();
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// The pull request's title.
+pub fn title(date: &str) -> String {
+    format!("Rotate sealed secrets ({date})")
+}
+
+fn md(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The pull request's body: what changes and why, what restarts, what a human must still do.
+pub fn body(plan: &Plan) -> String {
+    let mut out = String::from(
+        "Automated rotation by `sealant rotate`. No value appears here or in the diff: only ciphertexts change.\n\n",
+    );
+    let changes: Vec<&Action> = plan.actions.iter().filter(|a| a.kind != Kind::Report).collect();
+    if !changes.is_empty() {
+        out.push_str("### Changed\n\n| File | Secret | Item | Action | Reason | Key |\n|---|---|---|---|---|---|\n");
+        for a in &changes {
+            let _ = writeln!(
+                out,
+                "| `{}` | {}/{} | `{}` | {} | {} | `{}` → `{}` |",
+                md(&a.file.display().to_string()),
+                a.namespace,
+                a.name,
+                md(&a.item),
+                kind(a),
+                md(&a.reason),
+                a.old_key.as_deref().unwrap_or("?"),
+                a.new_key.as_deref().unwrap_or("?")
+            );
+        }
+        out.push('\n');
+    }
+    let mut restarts: Vec<&String> = changes.iter().flat_map(|a| &a.restarts).collect();
+    restarts.sort();
+    restarts.dedup();
+    out.push_str("### Workloads that will restart\n\n");
+    if restarts.is_empty() {
+        out.push_str(
+            "None declared (`sealant.dev/rollout-restart`): restart consumers of the changed Secrets yourself.\n\n",
+        );
+    } else {
+        for r in restarts {
+            let _ = writeln!(out, "- {}", md(r));
+        }
+        out.push('\n');
+    }
+    let external: Vec<&Action> = plan.actions.iter().filter(|a| a.kind == Kind::Report).collect();
+    if !external.is_empty() {
+        out.push_str(
+            "### A human must rotate these at their source\n\nThey are due but have no generator \
+            (`sealant.dev/generate.<item>`): make a new value where it is issued, then `sealant seal --merge-into`.\n\n\
+            | File | Secret | Item | Reason |\n|---|---|---|---|\n",
+        );
+        for a in &external {
+            let _ = writeln!(
+                out,
+                "| `{}` | {}/{} | `{}` | {} |",
+                md(&a.file.display().to_string()),
+                a.namespace,
+                a.name,
+                md(&a.item),
+                md(&a.reason)
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.problems.is_empty() {
+        out.push_str("### Skipped\n\n");
+        for p in &plan.problems {
+            let _ = writeln!(
+                out,
+                "- `{}` document {}: {}",
+                md(&p.file.display().to_string()),
+                p.document,
+                md(&p.message)
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "<!-- {PLAN_MARKER} {} -->", plan.digest());
+    out
+}
+
+/// The commit message, with the plan digest as a trailer.
+pub fn commit_message(plan: &Plan, date: &str) -> String {
+    let mut files: Vec<String> = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind != Kind::Report)
+        .map(|a| a.file.display().to_string())
+        .collect();
+    files.dedup();
+    format!(
+        "{}\n\n{}\n\nFiles:\n{}\n\n{PLAN_MARKER} {}\n",
+        title(date),
+        summary(plan),
+        files.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),
+        plan.digest()
+    )
+}
+
+/// The plan digest a body or commit message carries.
+pub fn digest_in(text: &str) -> Option<&str> {
+    let at = text.find(PLAN_MARKER)? + PLAN_MARKER.len();
+    text[at..].split_whitespace().next()
+}

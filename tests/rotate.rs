@@ -1,0 +1,688 @@
+//! The rotation job against real git remotes (a bare repository over `file://`, and a real Gitea over HTTP built
+//! from Go modules) and a real forge: one branch and one pull request per run, only due files and only values
+//! changed, idempotent, nothing pushed when the forge or the controller cannot be reached.
+
+#[path = "support/age.rs"]
+mod age;
+#[path = "support/gitea.rs"]
+mod gitea;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+/// Made-up values sealed in these tests: none may appear in any output of rotate.
+const PLAINTEXTS: [&str; 4] = [
+    "hunter2-rotate-db",
+    "admin-rotate-user",
+    "tok3n-rotate-api",
+    "legacy-rotate-value",
+];
+
+fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sealant"));
+    cmd.current_dir(dir).args(args);
+    for var in [
+        "SEALANT_CERT",
+        "SEALANT_FORGE_TOKEN",
+        "SEALANT_GIT_TOKEN",
+        "SEALANT_GIT_USER",
+        "SEALANT_KEY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(envs.iter().copied());
+    let out = cmd.output().unwrap();
+    if args[0] != "unseal" {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for p in PLAINTEXTS {
+            assert!(!all.contains(p), "{args:?} printed a plaintext");
+        }
+    }
+    out
+}
+
+fn ok(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = run(dir, args, envs);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    format!("{}{stderr}", String::from_utf8_lossy(&out.stdout))
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn secret(name: &str, items: &[(&str, &str)], annotations: &[(&str, &str)]) -> String {
+    let mut out = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: web\n");
+    if !annotations.is_empty() {
+        out.push_str("  annotations:\n");
+        for (k, v) in annotations {
+            out.push_str(&format!("    {k}: \"{v}\"\n"));
+        }
+    }
+    out.push_str("stringData:\n");
+    for (k, v) in items {
+        out.push_str(&format!("  {k}: {v}\n"));
+    }
+    out
+}
+
+/// A GitOps repository `work/` with cluster `prod` (old key k1, current key k2, both escrowed to `id.txt`), its
+/// bare remote `remote.git`, and the run's pretend time, 100 days from now.
+struct GitOps {
+    dir: tempfile::TempDir,
+    now: String,
+    date: String,
+}
+
+impl GitOps {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let root = root.as_path();
+        let work = root.join("work");
+        std::fs::create_dir(&work).unwrap();
+        git(&work, &["init", "-q", "-b", "main"]);
+        let (_, public) = age::age_identity(root, "id.txt");
+        for key in ["k1", "k2"] {
+            ok(
+                &work,
+                &["keys", "new", "--bits", "2048", "--out", &format!("../{key}")],
+                &[],
+            );
+            ok(
+                &work,
+                &[
+                    "keys",
+                    "backup",
+                    "--cluster",
+                    "prod",
+                    "--recipient",
+                    &public,
+                    "--key-secrets",
+                    &format!("../{key}/key-secret.yaml"),
+                ],
+                &[],
+            );
+        }
+        ok(
+            &work,
+            &["keys", "fetch", "--cluster", "prod", "--cert", "../k2/tls.crt"],
+            &[],
+        );
+        let now = OffsetDateTime::now_utc() + Duration::days(100);
+        let repo = Self {
+            dir,
+            now: now.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap(),
+            date: now.date().to_string(),
+        };
+        // Due (100 days): one generated item, one external item.
+        repo.seal(
+            "apps/web/db.yaml",
+            "k2",
+            &secret(
+                "web-db-prod",
+                &[("password", PLAINTEXTS[0]), ("user", PLAINTEXTS[1])],
+                &[
+                    ("sealant.dev/generate.password", "alnum:40"),
+                    ("sealant.dev/rollout-restart", "deployment/web"),
+                ],
+            ),
+        );
+        // Due: every item generated.
+        repo.seal(
+            "apps/web/api.yaml",
+            "k2",
+            &secret(
+                "web-api-token-prod",
+                &[("token", PLAINTEXTS[2])],
+                &[("sealant.dev/generate.token", "hex:32")],
+            ),
+        );
+        // Not due, current key: untouched.
+        repo.seal(
+            "apps/web/cache.yaml",
+            "k2",
+            &secret(
+                "web-cache-prod",
+                &[("url", "redis-url-not-secret")],
+                &[("sealant.dev/rotate-every", "365d")],
+            ),
+        );
+        // Not due, old key: re-sealed.
+        repo.seal(
+            "apps/legacy/old.yaml",
+            "k1",
+            &secret(
+                "legacy-api-key-prod",
+                &[("key", PLAINTEXTS[3])],
+                &[("sealant.dev/rotate-every", "365d")],
+            ),
+        );
+        std::fs::write(
+            repo.work().join("apps/broken.yaml"),
+            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: [broken\n",
+        )
+        .unwrap();
+        std::fs::write(repo.work().join(".gitignore"), "local/\n").unwrap();
+        git(&repo.work(), &["add", "-A"]);
+        git(&repo.work(), &["commit", "-q", "-m", "gitops"]);
+        // A Bitnami-made SealedSecret (no sealant annotations) to the old key, committed long ago: its age comes
+        // from git history, its key from trying the escrowed keys.
+        repo.seal(
+            "apps/bitnami/kubeseal.yaml",
+            "k1",
+            &secret("bitnami-db-prod", &[("password", "bitnami-made")], &[]),
+        );
+        let path = repo.work().join("apps/bitnami/kubeseal.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let stripped: String = text
+            .lines()
+            .filter(|l| !l.contains("sealant.dev/") && l.trim() != "annotations:")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, stripped).unwrap();
+        git(&repo.work(), &["add", "-A"]);
+        let out = Command::new("git")
+            .current_dir(repo.work())
+            .args(["commit", "-q", "-m", "kubeseal-made"])
+            .env("GIT_AUTHOR_NAME", "test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+            .env("GIT_COMMITTER_NAME", "test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+            .env("GIT_COMMITTER_DATE", "2025-01-01T00:00:00Z")
+            .env("GIT_AUTHOR_DATE", "2025-01-01T00:00:00Z")
+            .status()
+            .unwrap();
+        assert!(out.success());
+        git(root, &["clone", "-q", "--bare", "work", "remote.git"]);
+        git(
+            &repo.work(),
+            &[
+                "remote",
+                "add",
+                "origin",
+                &format!("file://{}", root.join("remote.git").display()),
+            ],
+        );
+        git(&repo.work(), &["fetch", "-q", "origin"]);
+        repo
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn work(&self) -> PathBuf {
+        self.root().join("work")
+    }
+
+    fn remote(&self) -> PathBuf {
+        self.root().join("remote.git")
+    }
+
+    fn branch(&self) -> String {
+        format!("sealant/rotate-{}", self.date)
+    }
+
+    fn seal(&self, file: &str, key: &str, secret: &str) {
+        let work = self.work();
+        let path = work.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let input = self.root().join("input.yaml");
+        std::fs::write(&input, secret).unwrap();
+        let cert = format!("../{key}/tls.crt");
+        ok(
+            &work,
+            &["seal", "--cert", &cert, "-f", input.to_str().unwrap(), "-w", file],
+            &[],
+        );
+        std::fs::remove_file(input).unwrap();
+    }
+
+    /// `sealant rotate` in the work tree with the escrowed keys and the pretend time.
+    fn rotate(&self, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+        let mut args = vec!["rotate", "--age-identity", "../id.txt", "--now", &self.now];
+        args.extend_from_slice(extra);
+        run(&self.work(), &args, envs)
+    }
+
+    fn remote_refs(&self) -> String {
+        git(&self.remote(), &["for-each-ref", "--format=%(refname) %(objectname)"])
+    }
+
+    /// Unseals `file` as it is on `rev` of the remote with one key's private half; None when that key cannot.
+    fn unseal_at(&self, rev: &str, file: &str, key: &str) -> Option<String> {
+        let text = git(&self.remote(), &["show", &format!("{rev}:{file}")]);
+        let input = self.root().join("to-unseal.yaml");
+        std::fs::write(&input, text).unwrap();
+        let out = run(
+            self.root(),
+            &[
+                "unseal",
+                "--key",
+                &format!("{key}/tls.key"),
+                "-f",
+                input.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            &[],
+        );
+        out.status.success().then(|| String::from_utf8(out.stdout).unwrap())
+    }
+}
+
+fn item(unsealed: &str, item: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let v: serde_json::Value = serde_json::from_str(unsealed).unwrap();
+    let b64 = v["data"][item]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {item} in {unsealed}"));
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+}
+
+#[test]
+fn dry_run_plans_regenerate_reseal_and_report_and_skips_the_broken_file_by_path() {
+    let repo = GitOps::new();
+    let before = repo.remote_refs();
+    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows: Vec<String> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} {}",
+                a["file"].as_str().unwrap(),
+                a["item"].as_str().unwrap(),
+                a["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            "apps/bitnami/kubeseal.yaml password report",
+            "apps/bitnami/kubeseal.yaml password reseal",
+            "apps/legacy/old.yaml key reseal",
+            "apps/web/api.yaml token regenerate",
+            "apps/web/db.yaml password regenerate",
+            "apps/web/db.yaml user report",
+        ]
+    );
+    let problems = plan["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["file"], "apps/broken.yaml");
+    let bitnami = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["file"] == "apps/bitnami/kubeseal.yaml")
+        .unwrap();
+    assert!(
+        bitnami["reason"].as_str().unwrap().contains("age from git history"),
+        "{bitnami}"
+    );
+    assert!(bitnami["age_days"].as_i64().unwrap() > 300, "{bitnami}");
+    // A dry run changes nothing anywhere.
+    assert_eq!(repo.remote_refs(), before);
+    assert_eq!(git(&repo.work(), &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_run_pushes_one_branch_changing_only_due_values_and_a_second_run_pushes_nothing() {
+    let repo = GitOps::new();
+    let out = ok(
+        &repo.work(),
+        &[
+            "rotate",
+            "--age-identity",
+            "../id.txt",
+            "--now",
+            &repo.now,
+            "--forge",
+            "none",
+        ],
+        &[],
+    );
+    assert!(out.contains("apps/broken.yaml"), "the broken file is reported: {out}");
+    let branch = repo.branch();
+    let tip = git(&repo.remote(), &["rev-parse", &branch]);
+
+    // Only the due files, and in them only ciphertexts and sealant annotations.
+    let files = git(&repo.remote(), &["diff", "--name-only", "main", &branch]);
+    let mut files: Vec<&str> = files.lines().collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "apps/bitnami/kubeseal.yaml",
+            "apps/legacy/old.yaml",
+            "apps/web/api.yaml",
+            "apps/web/db.yaml"
+        ]
+    );
+    let diff = git(&repo.remote(), &["diff", "-U0", "main", &branch]);
+    for line in diff
+        .lines()
+        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---"))
+    {
+        let body = line[1..].trim_start();
+        let allowed = [
+            "password: ",
+            "user: ",
+            "token: ",
+            "key: ",
+            "sealant.dev/key-fingerprint: ",
+            "sealant.dev/sealed-at: ",
+            "sealant.dev/rotated-at.password: ",
+            "annotations:",
+        ];
+        assert!(allowed.iter().any(|a| body.starts_with(a)), "unexpected change: {line}");
+    }
+    assert!(!diff.contains("user: "), "the external item is not touched: {diff}");
+
+    // New values: generated with the requested alphabet and length, everything sealed to the newest key (k2).
+    let db_old = repo.unseal_at("main", "apps/web/db.yaml", "k2").unwrap();
+    let db_new = repo.unseal_at(&branch, "apps/web/db.yaml", "k2").unwrap();
+    let password = item(&db_new, "password");
+    assert_eq!(password.len(), 40);
+    assert!(password.iter().all(u8::is_ascii_alphanumeric));
+    assert_ne!(password, item(&db_old, "password"));
+    assert_eq!(item(&db_new, "user"), PLAINTEXTS[1].as_bytes(), "external value kept");
+    let token = item(&repo.unseal_at(&branch, "apps/web/api.yaml", "k2").unwrap(), "token");
+    assert_eq!(token.len(), 64);
+    assert!(token.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    for file in ["apps/legacy/old.yaml", "apps/bitnami/kubeseal.yaml"] {
+        assert!(repo.unseal_at("main", file, "k1").is_some());
+        assert!(
+            repo.unseal_at(&branch, file, "k1").is_none(),
+            "{file} still opens with the old key"
+        );
+        assert!(
+            repo.unseal_at(&branch, file, "k2").is_some(),
+            "{file} does not open with the new key"
+        );
+    }
+    assert_eq!(
+        item(&repo.unseal_at(&branch, "apps/legacy/old.yaml", "k2").unwrap(), "key"),
+        PLAINTEXTS[3].as_bytes()
+    );
+
+    // The work tree and HEAD are untouched; the commit says what it did.
+    assert_eq!(git(&repo.work(), &["status", "--porcelain"]), "");
+    assert_eq!(git(&repo.work(), &["rev-parse", "--abbrev-ref", "HEAD"]).trim(), "main");
+    let message = git(&repo.remote(), &["log", "-1", "--format=%B", &branch]);
+    assert!(message.contains("Sealant-Plan: "), "{message}");
+
+    // Same plan again: nothing pushed.
+    let out = ok(
+        &repo.work(),
+        &[
+            "rotate",
+            "--age-identity",
+            "../id.txt",
+            "--now",
+            &repo.now,
+            "--forge",
+            "none",
+        ],
+        &[],
+    );
+    assert!(out.contains("already carries this plan"), "{out}");
+    assert_eq!(git(&repo.remote(), &["rev-parse", &branch]), tip);
+
+    // Merged: the next run finds nothing to change (the external item stays listed) and pushes nothing.
+    git(&repo.remote(), &["update-ref", "refs/heads/main", tip.trim()]);
+    git(&repo.work(), &["pull", "-q", "--ff-only", "origin", "main"]);
+    let before = repo.remote_refs();
+    let out = ok(
+        &repo.work(),
+        &[
+            "rotate",
+            "--age-identity",
+            "../id.txt",
+            "--now",
+            &repo.now,
+            "--forge",
+            "none",
+        ],
+        &[],
+    );
+    assert!(out.contains("nothing to re-seal or regenerate"), "{out}");
+    // Still due and external: `user`, and the Bitnami-made item (its file's age is its last commit's).
+    assert!(out.contains("2 for a human to rotate"), "{out}");
+    assert_eq!(repo.remote_refs(), before);
+}
+
+#[test]
+fn an_unreachable_forge_or_controller_fails_clearly_and_pushes_nothing() {
+    let repo = GitOps::new();
+    let before = repo.remote_refs();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let forge_url = format!("http://127.0.0.1:{closed}");
+    let out = repo.rotate(
+        &[
+            "--forge",
+            "github",
+            "--forge-url",
+            &forge_url,
+            "--forge-repo",
+            "org/gitops",
+        ],
+        &[("SEALANT_FORGE_TOKEN", "forge-token-never-printed")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot reach GitHub"), "{stderr}");
+    assert!(!stderr.contains("forge-token-never-printed"));
+    assert_eq!(repo.remote_refs(), before);
+
+    // Without private keys, through a controller that is not there.
+    let out = run(
+        &repo.work(),
+        &[
+            "rotate",
+            "--now",
+            &repo.now,
+            "--forge",
+            "none",
+            "--controller-url",
+            &forge_url,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot reach the controller of prod"), "{stderr}");
+    assert_eq!(repo.remote_refs(), before);
+
+    // Without keys or a controller, re-sealing is refused before anything is committed.
+    let out = run(&repo.work(), &["rotate", "--now", &repo.now, "--forge", "none"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("re-sealing needs the old key"));
+    assert_eq!(repo.remote_refs(), before);
+    assert_eq!(git(&repo.work(), &["branch", "--list", "sealant/*"]), "");
+}
+
+#[test]
+fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_never_duplicated() {
+    let repo = GitOps::new();
+    let gitea = gitea::Gitea::start();
+    let (status, created) = gitea.api(
+        "POST",
+        "/user/repos",
+        Some(&json!({"name": "gitops", "default_branch": "main"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let authed = gitea
+        .clone_url("gitops")
+        .replace("http://", &format!("http://{}:{}@", gitea.user, gitea.token));
+    git(&repo.work(), &["push", "-q", &authed, "main"]);
+
+    let clone_url = gitea.clone_url("gitops");
+    let api = format!("{}/api/v1", gitea.url);
+    let envs = [
+        ("SEALANT_GIT_TOKEN", gitea.token.as_str()),
+        ("SEALANT_GIT_USER", gitea.user.as_str()),
+        ("SEALANT_FORGE_TOKEN", gitea.token.as_str()),
+    ];
+    let identity = repo.root().join("id.txt");
+    let rotate = || {
+        run(
+            repo.root(),
+            &[
+                "rotate",
+                "--clone",
+                &clone_url,
+                "--base",
+                "main",
+                "--age-identity",
+                identity.to_str().unwrap(),
+                "--now",
+                &repo.now,
+                "--forge",
+                "gitea",
+                "--forge-url",
+                &api,
+                "--forge-repo",
+                "sealant/gitops",
+            ],
+            &envs,
+        )
+    };
+    let open_prs = || {
+        let (status, list) = gitea.api("GET", "/repos/sealant/gitops/pulls?state=open", None);
+        assert_eq!(status, 200, "{list}");
+        list.as_array().unwrap().clone()
+    };
+    let out = rotate();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("opened Gitea pull request #1"), "{stderr}");
+    assert!(!stderr.contains(&gitea.token), "the token was printed");
+    let prs = open_prs();
+    assert_eq!(prs.len(), 1);
+    let pr = &prs[0];
+    assert_eq!(pr["head"]["ref"], repo.branch().as_str());
+    assert_eq!(pr["base"]["ref"], "main");
+    let body = pr["body"].as_str().unwrap();
+    for want in [
+        "apps/web/db.yaml",
+        "regenerate (alnum:40)",
+        "re-seal",
+        "web/deployment/web",
+        "A human must rotate",
+        "`user`",
+        "apps/broken.yaml",
+    ] {
+        assert!(body.contains(want), "PR body lacks {want:?}:\n{body}");
+    }
+    for p in PLAINTEXTS {
+        assert!(!body.contains(p));
+    }
+    let (_, files) = gitea.api("GET", "/repos/sealant/gitops/pulls/1/files", None);
+    assert_eq!(files.as_array().unwrap().len(), 4, "{files}");
+
+    // The same plan: the open pull request is left alone.
+    let out = rotate();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already carries this plan"));
+    assert_eq!(open_prs().len(), 1);
+
+    // Something new is due: the same pull request is updated, its branch replaced; still one.
+    let work = repo.work();
+    repo.seal(
+        "apps/web/new.yaml",
+        "k2",
+        &secret(
+            "web-new-token-prod",
+            &[("t", "x")],
+            &[("sealant.dev/generate.t", "base64:32")],
+        ),
+    );
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "new secret"]);
+    git(&work, &["push", "-q", &authed, "main"]);
+    let out = rotate();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("updated Gitea pull request #1"), "{stderr}");
+    let prs = open_prs();
+    assert_eq!(prs.len(), 1);
+    assert!(prs[0]["body"].as_str().unwrap().contains("apps/web/new.yaml"));
+    let (_, files) = gitea.api("GET", "/repos/sealant/gitops/pulls/1/files", None);
+    assert_eq!(files.as_array().unwrap().len(), 5, "{files}");
+
+    // A wrong token: a clear error from the forge, nothing pushed.
+    let (_, branch_before) = gitea.api(
+        "GET",
+        &format!("/repos/sealant/gitops/branches/{}", repo.branch().replace('/', "%2F")),
+        None,
+    );
+    let bad = [
+        ("SEALANT_GIT_TOKEN", gitea.token.as_str()),
+        ("SEALANT_GIT_USER", gitea.user.as_str()),
+        ("SEALANT_FORGE_TOKEN", "wrong-token"),
+    ];
+    let out = run(
+        repo.root(),
+        &[
+            "rotate",
+            "--clone",
+            &clone_url,
+            "--base",
+            "main",
+            "--age-identity",
+            identity.to_str().unwrap(),
+            "--now",
+            &repo.now,
+            "--forge",
+            "gitea",
+            "--forge-url",
+            &api,
+            "--forge-repo",
+            "sealant/gitops",
+        ],
+        &bad,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Gitea refused the token (401)"), "{stderr}");
+    let (_, branch_after) = gitea.api(
+        "GET",
+        &format!("/repos/sealant/gitops/branches/{}", repo.branch().replace('/', "%2F")),
+        None,
+    );
+    assert_eq!(branch_before["commit"]["id"], branch_after["commit"]["id"]);
+}
