@@ -88,6 +88,10 @@ bench-controller: ## Controller on the real apiserver: 1k and 10k SealedSecrets,
 bench-compare: ## sealant vs upstream kubeseal + controller (sealing; 1k and 10k SealedSecrets): ratios for BENCHMARKS.md
 	bash benches/compare.sh
 
+.PHONY: bench-rotate
+bench-rotate: ## `sealant rotate` on 10,000 generated SealedSecrets: plan vs `git status`, full run vs openssl RSA-4096
+	bash benches/rotate.sh
+
 .PHONY: bench-lint
 bench-lint: ## `sealant lint` on 10,000 generated manifests vs `cat` and gitleaks (built from Go modules, cached)
 	bash benches/lint.sh

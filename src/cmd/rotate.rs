@@ -218,7 +218,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
     }
     let controller;
     let offline;
-    let resealer: Option<&dyn Resealer> = if let Some(ring) = &keyring {
+    let resealer: Option<&(dyn Resealer + Sync)> = if let Some(ring) = &keyring {
         offline = Offline { keyring: ring };
         Some(&offline)
     } else if args.controller || args.controller_url.is_some() {
@@ -228,14 +228,9 @@ pub fn run(args: RotateArgs) -> Result<()> {
         None
     };
 
-    let mut done = 0usize;
-    let total = plan.actions.len();
-    let changes = apply::apply(&plan, &scanned, &keys, resealer, now, |_| {
-        done += 1;
-        if done.is_multiple_of(500) {
-            eprintln!("  {done}/{total} items");
-        }
-    })?;
+    let bar = progress_bar(plan.actions.len());
+    let changes = apply::apply(&plan, &scanned, &keys, resealer, now, &|n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
     check_clean(&repo, &base_commit, &root, &changes)?;
     let message = report::commit_message(&plan, &date);
     let oid = git::commit_changes(&repo, &base_commit, &changes, &branch, &message)?;
@@ -256,6 +251,16 @@ pub fn run(args: RotateArgs) -> Result<()> {
         eprintln!("{verb} {} pull request #{}: {}", forge.name(), pr.number, pr.url);
     }
     Ok(())
+}
+
+/// A progress bar on a terminal; hidden otherwise (CronJob and CI logs get the summary lines only).
+fn progress_bar(len: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("sealing {bar:40} {pos}/{len} items ({eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Private keys for offline re-sealing and for telling which key an unannotated SealedSecret uses.

@@ -89,38 +89,70 @@ pub fn identify_key(sealed: &SealedSecret, keyring: &Keyring) -> Option<String> 
     Some(fp.to_string())
 }
 
-/// New contents of every changed file, in path order.
+/// New contents of every changed file, in path order. The sealing work (generation, RSA) is spread over the
+/// machine's cores; files are rewritten afterwards, in order.
 pub fn apply(
     plan: &Plan,
     scan: &Scan,
     keys: &KeysDir,
-    resealer: Option<&dyn Resealer>,
+    resealer: Option<&(dyn Resealer + Sync)>,
     now: OffsetDateTime,
-    mut progress: impl FnMut(&Action),
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<(PathBuf, String)>, ApplyError> {
-    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
     let objects = plan::by_object(plan);
-    for ((file, document), actions) in &objects {
-        let fail = |message: String| ApplyError {
-            file: file.clone(),
-            document: document.clone(),
-            message,
-        };
+    let mut jobs: Vec<(&Found, Vec<&Action>)> = Vec::new();
+    for ((file, document), actions) in objects {
         if actions.iter().all(|a| a.kind == Kind::Report) {
             continue;
         }
         let found = scan
             .found
             .iter()
-            .find(|f| &f.file == file && &f.document == document)
-            .ok_or_else(|| fail("not found in the scan".into()))?;
-        let (format, original) = scan.texts.get(file).ok_or_else(|| fail("file text missing".into()))?;
-        let text = texts.entry(file.clone()).or_insert_with(|| original.clone());
-        let edits = edits_for(found, actions, keys, resealer, now).map_err(&fail)?;
-        for a in actions {
-            progress(a);
-        }
-        *text = rewrite(text, *format, found, &edits).map_err(&fail)?;
+            .find(|f| f.file == file && f.document == document)
+            .ok_or_else(|| ApplyError {
+                file: file.clone(),
+                document: document.clone(),
+                message: "not found in the scan".into(),
+            })?;
+        jobs.push((found, actions));
+    }
+    let fail = |found: &Found, message: String| ApplyError {
+        file: found.file.clone(),
+        document: found.document.clone(),
+        message,
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(16);
+    let chunk = jobs.len().div_ceil(workers).max(1);
+    let edits: Vec<Result<Vec<Edit>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(found, actions)| {
+                            let r = edits_for(found, actions, keys, resealer, now);
+                            progress(actions.len());
+                            r
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A worker's panic is re-raised: dropping its results would silently lose objects.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for ((found, _), edits) in jobs.iter().zip(edits) {
+        let edits = edits.map_err(|m| fail(found, m))?;
+        let (format, original) = scan
+            .texts
+            .get(&found.file)
+            .ok_or_else(|| fail(found, "file text missing".into()))?;
+        let text = texts.entry(found.file.clone()).or_insert_with(|| original.clone());
+        *text = rewrite(text, *format, found, &edits).map_err(|m| fail(found, m))?;
     }
     Ok(texts
         .into_iter()
@@ -128,14 +160,17 @@ pub fn apply(
         .collect())
 }
 
+/// One edit: the YAML path to a scalar and its new value.
+type Edit = (Vec<String>, String);
+
 /// The (path, value) edits for one object.
 fn edits_for(
     found: &Found,
     actions: &[&Action],
     keys: &KeysDir,
-    resealer: Option<&dyn Resealer>,
+    resealer: Option<&(dyn Resealer + Sync)>,
     now: OffsetDateTime,
-) -> Result<Vec<(Vec<String>, String)>, String> {
+) -> Result<Vec<Edit>, String> {
     let ss = &found.sealed;
     let new_key = actions
         .iter()
@@ -176,7 +211,7 @@ fn edits_for(
             sealed.insert(item.to_string(), ciphertext.clone());
         }
     }
-    let mut edits: Vec<(Vec<String>, String)> = sealed
+    let mut edits: Vec<Edit> = sealed
         .iter()
         .map(|(item, c)| (path(&["spec", "encryptedData", item]), c.clone()))
         .collect();

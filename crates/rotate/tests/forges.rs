@@ -25,9 +25,12 @@ struct Seen {
     body: Value,
 }
 
+/// One scripted answer: status, extra headers, JSON body.
+type Answer = (u16, Vec<(&'static str, String)>, Value);
+
 #[derive(Default)]
 struct Script {
-    answers: VecDeque<(u16, Vec<(&'static str, String)>, Value)>,
+    answers: VecDeque<Answer>,
     seen: Vec<Seen>,
 }
 
