@@ -16,11 +16,11 @@ fn step(text: &str) {
 }
 
 fn main() {
-    step("9. A real control plane: etcd + kube-apiserver on loopback, CRD from manifests/crd.yaml");
+    step("10. A real control plane: etcd + kube-apiserver on loopback, CRD from manifests/crd.yaml");
     let plane = plane();
     println!("apiserver {} is ready; SealedSecret CRD established", plane.url());
 
-    step("10. manifests/rbac.yaml applied; the controller runs as its ServiceAccount");
+    step("11. manifests/rbac.yaml applied; the controller runs as its ServiceAccount");
     let ns = Namespace::new("demo");
     let apps = ns.other("billing");
     let mut c = Controller::start(&ns, "controller-0", &[&apps], &[]);
@@ -31,7 +31,7 @@ fn main() {
         cert.lines().count()
     );
 
-    step("11. Seal against the controller's certificate, apply, and let the controller unseal");
+    step("12. Seal against the controller's certificate, apply, and let the controller unseal");
     let mut names = Vec::new();
     for (name, items) in [
         (
@@ -60,12 +60,12 @@ fn main() {
         names.push(name);
     }
 
-    step("12. The controller's audit log (one JSON line per unseal and Secret write, never a value)");
+    step("13. The controller's audit log (one JSON line per unseal and Secret write, never a value)");
     for line in c.audit_lines().iter().filter(|l| l["audit"] != "http") {
         println!("  {line}");
     }
 
-    step("13. Restart the controller: it finds every Secret current and decrypts nothing");
+    step("14. Restart the controller: it finds every Secret current and decrypts nothing");
     let before = c.metric("sealant_rsa_private_operations_total");
     c.kill();
     let c = Controller::start(&ns, "controller-1", &[&apps], &[]);
@@ -78,7 +78,7 @@ fn main() {
         c.metric("sealant_secret_writes_total")
     );
 
-    step("14. A SealedSecret copied to another name is refused, with the reason in its status");
+    step("15. A SealedSecret copied to another name is refused, with the reason in its status");
     let mut moved: Value = get_sealed(&apps, "api-keys-prod").unwrap();
     moved["metadata"] = json!({"name": "copied", "namespace": apps});
     moved.as_object_mut().unwrap().remove("status");

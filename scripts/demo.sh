@@ -111,6 +111,23 @@ if "$sealant" seal --cert "$work/keys/tls.crt" -f "$root/examples/secrets/platfo
 fi
 echo "sealing to the retired key is refused"
 "$sealant" lint . | tail -3 || true
+
+step "9. The rotation job, 100 days on: regenerate what is marked generated, commit on a branch, push"
+git add -A && git -c user.name=demo -c user.email=demo@example.invalid commit -qm "re-sealed to the new key"
+printf 'clusters: [{name: prod}]\npolicy: {rotation: 90d}\n' > .sealant.yaml
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: api-token-prod\n  namespace: billing\n  annotations:\n    sealant.dev/generate.token: alnum:40\n    sealant.dev/rollout-restart: deployment/api\nstringData:\n  token: demo-token-to-be-replaced\n' > "$work/generated.yaml"
+# No --cert: .sealant.yaml has one cluster, so seal uses keys/prod's current key.
+run "$sealant" seal -f "$work/generated.yaml" -w sealed/api-token-prod.yaml
+git add -A && git -c user.name=demo -c user.email=demo@example.invalid commit -qm "generated token"
+git clone -q --bare . "$work/remote.git" && git remote add origin "file://$work/remote.git"
+later=$(date -u -d '+100 days' +%Y-%m-%dT%H:%M:%SZ)
+run "$sealant" rotate --dry-run --now "$later"
+run "$sealant" rotate --forge none --now "$later" --log-format text
+branch=$(git --git-dir "$work/remote.git" for-each-ref --format='%(refname:short)' refs/heads/sealant/)
+git --git-dir "$work/remote.git" log -1 --format='pushed %D: %s' "$branch"
+git --git-dir "$work/remote.git" --no-pager diff --stat "HEAD" "$branch"
+git --git-dir "$work/remote.git" --no-pager diff "HEAD" "$branch" | grep '^[-+] ' | short
+run "$sealant" rotate --forge none --now "$later" --log-format text
 cd "$root"
 
 # The cluster half: a real kube-apiserver + etcd built from Go modules (cached after the first build, which takes
@@ -120,5 +137,6 @@ cargo run --quiet --locked --example cluster
 
 step "Done"
 echo "Sealed $(ls "$work/repo/sealed" | wc -l) files, re-sealed one item in place, verified, recovered offline,"
-echo "saw tampering and moving refused, escrowed keys with age and re-sealed offline to a new one, and"
+echo "saw tampering and moving refused, escrowed keys with age and re-sealed offline to a new one, rotated a"
+echo "generated value on a pushed branch (a second run found it already proposed), and"
 echo "watched the controller unseal on a real API server without repeating RSA work after a restart. Nothing was left behind ($work is removed on exit)."

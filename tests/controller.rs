@@ -817,9 +817,41 @@ fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
 }
 
 #[test]
-fn rotate_reseals_through_the_controllers_rotate_endpoint_to_its_newest_key() {
+fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_the_newest_key() {
     let ns = Namespace::new("rotjob");
     let root = ns.dir.path();
+    // The CronJob's RBAC as shipped, with kube-system and the job's namespace both this test's namespace; the
+    // binding that lets every authenticated user use the service proxy (as upstream ships) is removed, as a
+    // hardened cluster does, so the job's access comes from its own Role only.
+    let r = cluster::plane()
+        .request_as(
+            cluster::plane().admin(),
+            "DELETE",
+            &format!(
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-service-proxier",
+                ns.name
+            ),
+            None,
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/rotate-cronjob.yaml")).unwrap();
+    for obj in yaml_docs(&shipped) {
+        if obj["kind"] == "Role" || obj["kind"] == "RoleBinding" {
+            let text = obj
+                .to_string()
+                .replace("\"kube-system\"", &format!("\"{}\"", ns.name))
+                .replace(
+                    "\"sealant-rotate\",\"namespace\":\"sealant-rotate\"",
+                    &format!("\"sealant-rotate\",\"namespace\":\"{}\"", ns.name),
+                );
+            create(cluster::plane().admin(), &serde_json::from_str(&text).unwrap());
+        }
+    }
+    let job = cluster::plane().service_account(&ns.name, "sealant-rotate").unwrap();
+    let job_kubeconfig = root.join("job.kubeconfig");
+    std::fs::write(&job_kubeconfig, cluster::plane().kubeconfig(&job)).unwrap();
     // Two keys in the controller's namespace, the second one newer: the controller seals to it.
     for key in ["old", "new"] {
         cli(root, &["keys", "new", "--bits", "2048", "--out", key]);
@@ -828,7 +860,9 @@ fn rotate_reseals_through_the_controllers_rotate_endpoint_to_its_newest_key() {
         create(cluster::plane().admin(), &secret);
         std::thread::sleep(Duration::from_millis(1100));
     }
-    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let (ip, port) = (host_ip(), free_port());
+    let c = Controller::start(&ns, "ctl-0", &[], &["--listen-addr", &format!("{ip}:{port}")]);
+    expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &ip, port);
 
     let work = root.join("work");
     std::fs::create_dir(&work).unwrap();
@@ -866,8 +900,14 @@ fn rotate_reseals_through_the_controllers_rotate_endpoint_to_its_newest_key() {
             "db.yaml",
         ],
     );
+    std::fs::write(
+        work.join(".sealant.yaml"),
+        format!("clusters: [{{name: prod, controller: {{namespace: {}}}}}]\n", ns.name),
+    )
+    .unwrap();
     git_in(&work, &["add", "-A"]);
     git_in(&work, &["commit", "-q", "-m", "init"]);
+
     git_in(root, &["clone", "-q", "--bare", "work", "remote.git"]);
     git_in(
         &work,
@@ -879,8 +919,29 @@ fn rotate_reseals_through_the_controllers_rotate_endpoint_to_its_newest_key() {
         ],
     );
 
-    let out = cli(&work, &["rotate", "--controller-url", &c.api, "--forge", "none"]);
-    assert!(out.contains("re-seal"), "{out}");
+    let out = std::process::Command::new(sealant_bin())
+        .current_dir(&work)
+        .args(["rotate", "--controller", "--forge", "none"])
+        .env("KUBECONFIG", &job_kubeconfig)
+        .env_remove("SEALANT_CERT")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("re-seal"), "{text}");
+    // The job's ServiceAccount reaches the controller and nothing else: no Secrets, no SealedSecrets.
+    for path in [
+        format!("/api/v1/namespaces/{}/secrets", ns.name),
+        format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets", ns.name),
+        format!("/api/v1/namespaces/{}/services", ns.name),
+    ] {
+        let r = cluster::plane().request_as(&job, "GET", &path, None).unwrap();
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+    }
     let branch = git_in(
         &root.join("remote.git"),
         &["for-each-ref", "--format=%(refname:short)", "refs/heads/sealant/"],

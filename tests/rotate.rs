@@ -686,3 +686,47 @@ fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_nev
     );
     assert_eq!(branch_before["commit"]["id"], branch_after["commit"]["id"]);
 }
+
+#[test]
+fn seal_without_a_certificate_follows_the_path_rules_of_sealant_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join("apps/web")).unwrap();
+    let mut fingerprints = Vec::new();
+    for (key, cluster) in [("a", "prod"), ("b", "staging")] {
+        ok(dir.path(), &["keys", "new", "--bits", "2048", "--out", key], &[]);
+        let cert = format!("../{key}/tls.crt");
+        ok(&work, &["keys", "fetch", "--cluster", cluster, "--cert", &cert], &[]);
+        let printed = ok(dir.path(), &["keys", "fingerprint", &format!("{key}/tls.crt")], &[]);
+        fingerprints.push(printed.split_whitespace().next().unwrap().to_string());
+    }
+    std::fs::write(
+        work.join(".sealant.yaml"),
+        "clusters: [{name: prod}, {name: staging}]\npaths:\n  - {glob: 'apps/*/prod/**', clusters: [prod]}\n  - {glob: 'apps/**', clusters: [staging], scope: namespace-wide}\n",
+    )
+    .unwrap();
+    let input = dir.path().join("input.yaml");
+    std::fs::write(&input, secret("web-db-prod", &[("password", PLAINTEXTS[0])], &[])).unwrap();
+    let input = input.to_str().unwrap();
+    // Run from a subdirectory: the repository is found upwards, the rule matched on the path from its root.
+    let cwd = work.join("apps/web");
+    for sub in ["prod", "dev"] {
+        std::fs::create_dir_all(cwd.join(sub)).unwrap();
+    }
+    ok(&cwd, &["seal", "-f", input, "-w", "prod/db.yaml"], &[]);
+    ok(&cwd, &["seal", "-f", input, "-w", "dev/db.yaml"], &[]);
+    let prod = std::fs::read_to_string(cwd.join("prod/db.yaml")).unwrap();
+    let dev = std::fs::read_to_string(cwd.join("dev/db.yaml")).unwrap();
+    assert!(prod.contains(&fingerprints[0]), "sealed to prod's key: {prod}");
+    assert!(!prod.contains("namespace-wide"), "{prod}");
+    assert!(dev.contains(&fingerprints[1]), "sealed to staging's key: {dev}");
+    assert!(
+        dev.contains("sealedsecrets.bitnami.com/namespace-wide: \"true\""),
+        "the rule's scope: {dev}"
+    );
+    // No rule and two clusters: a clear error, nothing written.
+    let out = run(&work, &["seal", "-f", input, "-w", "elsewhere.yaml"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".sealant.yaml"));
+    assert!(!work.join("elsewhere.yaml").exists());
+}

@@ -273,58 +273,12 @@ fn sealant_invoked_as_kubeseal_gives_upstreams_output_shape_and_error_texts() {
     }
 }
 
-/// This machine's first non-loopback IPv4 address: the API server refuses to proxy to loopback endpoints.
-fn host_ip() -> String {
-    let out = Command::new("hostname").arg("-I").output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
-        .expect("a non-loopback IPv4 address for the service proxy")
-        .to_string()
-}
-
 #[test]
 fn kubeseal_validates_re_encrypts_and_fetches_through_the_api_server_from_sealants_controller() {
     let ns = Namespace::new("proxy");
     let (ip, port) = (host_ip(), free_port());
     let c = Controller::start(&ns, "ctl-0", &[], &["--listen-addr", &format!("{ip}:{port}")]);
-    // The Service kubeseal looks for, with an endpoint at the controller (no pods in this control plane).
-    create(
-        plane().admin(),
-        &json!({"apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "sealed-secrets-controller", "namespace": ns.name},
-                "spec": {"ports": [{"port": 8080, "targetPort": port}]}}),
-    );
-    // The proxy only goes to endpoints that are pods with that IP: a pod object standing for the process.
-    let pod = "sealed-secrets-controller-0";
-    create(
-        plane().admin(),
-        &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": ns.name},
-                "spec": {"containers": [{"name": "controller", "image": "sealant:test"}]}}),
-    );
-    let r = plane()
-        .request_as(
-            plane().admin(),
-            "PATCH",
-            &format!("/api/v1/namespaces/{}/pods/{pod}/status", ns.name),
-            Some(&json!({"status": {"podIP": ip, "podIPs": [{"ip": ip}]}})),
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
-    let endpoints = json!({"apiVersion": "v1", "kind": "Endpoints",
-        "metadata": {"name": "sealed-secrets-controller", "namespace": ns.name},
-        "subsets": [{"addresses": [{"ip": ip, "targetRef": {"kind": "Pod", "name": pod, "namespace": ns.name}}],
-                     "ports": [{"port": port}]}]});
-    let r = plane()
-        .request_as(
-            plane().admin(),
-            "POST",
-            &format!("/api/v1/namespaces/{}/endpoints", ns.name),
-            Some(&endpoints),
-        )
-        .unwrap();
-    assert_eq!(r.status, 201, "{}", r.body);
+    expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &ip, port);
     let admin = ns.dir.path().join("admin.kubeconfig");
     std::fs::write(&admin, plane().kubeconfig(plane().admin())).unwrap();
     let ours = sealant_as_kubeseal(ns.dir.path());

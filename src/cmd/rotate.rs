@@ -97,6 +97,9 @@ pub struct RotateArgs {
     /// SSH private key file for push.
     #[arg(long, value_name = "FILE")]
     pub ssh_key: Option<PathBuf>,
+    /// Log format: text on a terminal and JSON lines otherwise (CronJob and CI logs), unless set.
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
     /// The time the run pretends it is (RFC 3339), for tests and what-if plans.
     #[arg(long, hide = true, value_parser = parse_time)]
     pub now: Option<OffsetDateTime>,
@@ -109,6 +112,50 @@ pub enum PlanFormat {
     Table,
     /// JSON.
     Json,
+}
+
+/// How the run's progress lines are logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Text on a terminal, JSON otherwise.
+    Auto,
+    /// One plain line per event.
+    Text,
+    /// One JSON object per event (timestamp, level, message, fields).
+    Json,
+}
+
+/// Progress lines go to stderr as tracing events: plain on a terminal, JSON lines for log collectors.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal as _;
+    let json = match format {
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+        LogFormat::Text => false,
+        LogFormat::Json => true,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // `try_init`: a second subscriber (tests calling run twice in one process) is not an error.
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        // Text is for people: the message alone (it already names the branch, commit or pull request).
+        let message_only = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+            if field.name() == "message" {
+                write!(w, "{value:?}")
+            } else {
+                Ok(())
+            }
+        });
+        builder
+            .without_time()
+            .with_level(false)
+            .with_ansi(false)
+            .fmt_fields(message_only)
+            .try_init()
+    };
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
@@ -130,6 +177,7 @@ fn token(file: Option<&PathBuf>, env: &str) -> Result<Option<SecretString>> {
 
 /// Runs the command.
 pub fn run(args: RotateArgs) -> Result<()> {
+    init_logging(args.log_format);
     let now = args.now.unwrap_or_else(OffsetDateTime::now_utc);
     let creds = Credentials {
         user: args.git_user.clone(),
@@ -140,8 +188,9 @@ pub fn run(args: RotateArgs) -> Result<()> {
     let repo = match &args.clone {
         Some(url) => {
             let dir = tempfile::Builder::new().prefix("sealant-rotate-").tempdir()?;
-            eprintln!("cloning {} …", git::redact_url(url));
-            let repo = git::clone(url, dir.path(), &creds)?;
+            let url = git::redact_url(url);
+            tracing::info!(%url, "cloning {url}");
+            let repo = git::clone(args.clone.as_deref().unwrap_or_default(), dir.path(), &creds)?;
             _clone_dir = dir;
             repo
         }
@@ -163,7 +212,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
     let base_commit = git::base_commit(&repo, &args.remote, &base)?;
     let keys = KeysDir::load(&root.join("keys")).map_err(|e| anyhow!("{e}"))?;
     for problem in &keys.problems {
-        eprintln!("warning: {problem}");
+        tracing::warn!("{problem}");
     }
     let keyring = offline_keyring(&args, &root)?;
 
@@ -186,7 +235,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
         return Ok(());
     }
     if !plan.changes_files() {
-        eprintln!("nothing to re-seal or regenerate: no commit, no push, no pull request");
+        tracing::info!("nothing to re-seal or regenerate: no commit, no push, no pull request");
         return Ok(());
     }
 
@@ -208,11 +257,17 @@ pub fn run(args: RotateArgs) -> Result<()> {
         .unwrap_or_else(|| format!("{BRANCH_PREFIX}{date}"));
     if !args.no_push && already_proposed(&repo, &args, &branch, existing.as_ref(), &digest, &creds)? {
         match &existing {
-            Some(pr) => eprintln!(
+            Some(pr) => tracing::info!(
+                pull_request = pr.number,
+                url = %pr.url,
+                digest = %digest,
                 "pull request #{} ({}) already carries this plan: nothing pushed",
-                pr.number, pr.url
+                pr.number,
+                pr.url
             ),
-            None => eprintln!("branch {branch} already carries this plan: nothing pushed"),
+            None => {
+                tracing::info!(%branch, digest = %digest, "branch {branch} already carries this plan: nothing pushed")
+            }
         }
         return Ok(());
     }
@@ -234,12 +289,12 @@ pub fn run(args: RotateArgs) -> Result<()> {
     check_clean(&repo, &base_commit, &root, &changes)?;
     let message = report::commit_message(&plan, &date);
     let oid = git::commit_changes(&repo, &base_commit, &changes, &branch, &message)?;
-    eprintln!("committed {} file(s) on {branch} ({oid})", changes.len());
+    tracing::info!(%branch, commit = %oid, files = changes.len(), "committed {} file(s) on {branch} ({oid})", changes.len());
     if args.no_push {
         return Ok(());
     }
     git::push(&repo, &args.remote, &branch, &creds)?;
-    eprintln!("pushed {branch} to {}", args.remote);
+    tracing::info!(%branch, remote = %args.remote, "pushed {branch} to {}", args.remote);
     if let Some(forge) = &forge {
         let title = report::title(&date);
         let body = report::body(&plan);
@@ -248,7 +303,15 @@ pub fn run(args: RotateArgs) -> Result<()> {
             None => forge.create(&branch, &base, &title, &body)?,
         };
         let verb = if existing.is_some() { "updated" } else { "opened" };
-        eprintln!("{verb} {} pull request #{}: {}", forge.name(), pr.number, pr.url);
+        tracing::info!(
+            forge = forge.name(),
+            pull_request = pr.number,
+            url = %pr.url,
+            "{verb} {} pull request #{}: {}",
+            forge.name(),
+            pr.number,
+            pr.url
+        );
     }
     Ok(())
 }

@@ -16,7 +16,10 @@ use crate::cli::SealArgs;
 use crate::io::{self, Sensitivity};
 
 /// Runs the command.
-pub fn run(args: SealArgs) -> Result<()> {
+pub fn run(mut args: SealArgs) -> Result<()> {
+    if args.cert.is_none() && args.clusters.is_empty() {
+        apply_repository_rules(&mut args)?;
+    }
     let targets = targets(&args)?;
     if targets.len() > 1 {
         return seal_per_cluster(&args, &targets);
@@ -72,6 +75,54 @@ fn seal_each(
         .collect()
 }
 
+/// With neither `--cert` nor `--cluster`: the clusters (and scope) of the `.sealant.yaml` path rule matching the
+/// output file (`-w` or `--merge-into`), else the repository's only cluster. The repository is the nearest
+/// directory up from the working directory holding a `.sealant.yaml`; its `keys/` is used.
+fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
+    let cwd = std::env::current_dir()?;
+    let Some(root) = cwd.ancestors().find(|d| d.join(".sealant.yaml").is_file()) else {
+        return Ok(());
+    };
+    let config = sealant_rotate::config::RotateConfig::load(root)?;
+    let target = args.merge_into.as_ref().or(args.io.output.as_ref());
+    let rule = target
+        .and_then(|t| relative_to(root, &cwd.join(t)))
+        .and_then(|relative| config.rule_for(&relative));
+    if let Some(rule) = rule {
+        args.clusters = rule.clusters.clone();
+        if args.scope.is_none() {
+            args.scope = rule
+                .scope
+                .as_deref()
+                .and_then(|s| <crate::cli::ScopeArg as clap::ValueEnum>::from_str(s, false).ok());
+        }
+    } else if let [only] = config.clusters.as_slice() {
+        args.clusters = vec![only.name.clone()];
+    } else {
+        return Ok(());
+    }
+    if args.keys_dir == Path::new("keys") {
+        args.keys_dir = root.join("keys");
+    }
+    Ok(())
+}
+
+/// `path` relative to `root`, lexically (`.` and `..` resolved; the file and its directory may not exist yet).
+fn relative_to(root: &Path, path: &Path) -> Option<std::path::PathBuf> {
+    use std::path::Component;
+    let mut normal = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal.strip_prefix(root).ok().map(Path::to_path_buf)
+}
+
 /// The certificates to seal to: `--cert`, or the current key of each `--cluster`. A certificate that `keys/`
 /// marks retired or compromised is refused before anything is written.
 fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
@@ -80,7 +131,7 @@ fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
     if args.clusters.is_empty() {
         let location = args.cert.as_deref().ok_or_else(|| {
             anyhow!(
-                "no certificate to seal to: pass --cert FILE|URL (or set SEALANT_CERT), e.g. the controller's /v1/cert.pem, or --cluster NAME"
+                "no certificate to seal to: pass --cert FILE|URL (or set SEALANT_CERT), e.g. the controller's /v1/cert.pem, or --cluster NAME, or add a path rule for the -w file to .sealant.yaml"
             )
         })?;
         targets.push((None, load_cert(location)?));

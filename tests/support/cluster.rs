@@ -199,6 +199,57 @@ impl Namespace {
     }
 }
 
+/// This machine's first non-loopback IPv4 address: the API server refuses to proxy to loopback endpoints.
+pub fn host_ip() -> String {
+    let out = Command::new("hostname").arg("-I").output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .expect("a non-loopback IPv4 address for the service proxy")
+        .to_string()
+}
+
+/// Makes the API server's service proxy reach a process listening on `ip:port` as Service `name` in `ns`, the
+/// way it reaches a controller pod: a Service (port named `http`, as shipped), a Pod object standing for the
+/// process (the proxy only goes to pod IPs), and Endpoints. There are no kubelets in this control plane.
+pub fn expose_through_service_proxy(ns: &str, name: &str, ip: &str, port: u16) {
+    create(
+        plane().admin(),
+        &json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"ports": [{"name": "http", "port": 8080, "targetPort": port}]}}),
+    );
+    let pod = format!("{name}-0");
+    create(
+        plane().admin(),
+        &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod, "namespace": ns},
+                "spec": {"containers": [{"name": "controller", "image": "sealant:test"}]}}),
+    );
+    let r = plane()
+        .request_as(
+            plane().admin(),
+            "PATCH",
+            &format!("/api/v1/namespaces/{ns}/pods/{pod}/status"),
+            Some(&json!({"status": {"podIP": ip, "podIPs": [{"ip": ip}]}})),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let endpoints = json!({"apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": name, "namespace": ns},
+        "subsets": [{"addresses": [{"ip": ip, "targetRef": {"kind": "Pod", "name": pod, "namespace": ns}}],
+                     "ports": [{"name": "http", "port": port}]}]});
+    let r = plane()
+        .request_as(
+            plane().admin(),
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/endpoints"),
+            Some(&endpoints),
+        )
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
 pub fn free_port() -> u16 {
     // Ports are handed out by the kernel; a second controller started later may still race, which the
     // harness reports as a start-up failure with the controller's log.

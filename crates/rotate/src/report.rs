@@ -38,6 +38,7 @@ pub fn table(plan: &Plan) -> String {
                 kind(a),
                 match a.kind {
                     Kind::Report => short(a.old_key.as_deref()),
+                    _ if a.old_key == a.new_key => short(a.new_key.as_deref()),
                     _ => format!("{} → {}", short(a.old_key.as_deref()), short(a.new_key.as_deref())),
                 },
                 a.reason.clone(),
