@@ -96,5 +96,13 @@ bench-rotate: ## `sealant rotate` on 10,000 generated SealedSecrets: plan vs `gi
 bench-lint: ## `sealant lint` on 10,000 generated manifests vs `cat` and gitleaks (built from Go modules, cached)
 	bash benches/lint.sh
 
+.PHONY: fuzz-smoke
+fuzz-smoke: ## Every fuzz target for SECS seconds (default 30) from its seeds and past crashes (cargo-fuzz, cached)
+	bash fuzz/run.sh
+
+.PHONY: fuzz
+fuzz: ## One fuzz target until stopped: make fuzz T=manifest_read (targets: fuzz/fuzz_targets/)
+	T=$(T) bash fuzz/run.sh
+
 .PHONY: ci
-ci: fmt-check lint check-generated test demo deny check-vectors ## Everything CI runs, in order
+ci: fmt-check lint check-generated test demo deny check-vectors fuzz-smoke ## Everything CI runs, in order

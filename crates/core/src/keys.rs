@@ -61,7 +61,13 @@ impl Certificate {
             x509_parser::parse_x509_certificate(block.contents()).map_err(|e| CertError::Malformed(e.to_string()))?;
         let spki = cert.public_key();
         match spki.parsed() {
-            Ok(x509_parser::public_key::PublicKey::RSA(_)) => {}
+            // Why: the controller makes 65537 keys; a smaller exponent is a sign of a hand-made or hostile
+            // certificate (NIST SP 800-56B wants at least 65537), and sealing to it gains nothing.
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => match rsa.try_exponent() {
+                Ok(e) if e >= 65537 => {}
+                Ok(e) => return Err(CertError::Unusable(format!("public exponent {e} is below 65537"))),
+                Err(e) => return Err(CertError::Malformed(e.to_string())),
+            },
             Ok(other) => return Err(CertError::NotRsa(public_key_kind(&other).to_string())),
             Err(e) => return Err(CertError::Malformed(e.to_string())),
         }

@@ -42,6 +42,9 @@ pub enum EditError {
     /// Two edits overlap (a bug in the caller).
     #[error("overlapping edits")]
     Overlap,
+    /// The edited text would no longer parse as the same stream (e.g. new keys in a mapping indented with tabs).
+    #[error("the edit would leave YAML that no longer parses; edit this file by hand")]
+    WouldBreak,
     /// The source does not parse.
     #[error("{0}")]
     Syntax(#[from] SyntaxError),
@@ -537,6 +540,11 @@ impl<'a> Editor<'a> {
             pos = range.end;
         }
         out.push_str(&self.source[pos..]);
+        // Why the result is parsed again: an edit must never turn a valid file into a broken one (a mapping
+        // indented with tabs has no indentation a new key can copy; found by fuzzing). Refusing loses nothing.
+        if !self.edits.is_empty() && index(&out).map(|docs| docs.len()) != index(self.source).map(|docs| docs.len()) {
+            return Err(EditError::WouldBreak);
+        }
         Ok(out)
     }
 }
@@ -662,6 +670,16 @@ kind: Other
         assert_eq!(out, FILE.replace("    username:", "    token: AgTOK\n    username:"));
         let out = set(FILE, &["spec", "encryptedData", "zz"], "AgZ");
         assert_eq!(out, FILE.replace("'AgBBB'\n", "'AgBBB'\n    zz: AgZ\n"));
+    }
+
+    #[test]
+    fn an_insert_that_would_break_the_yaml_is_refused_not_written() {
+        // Found by fuzzing (fuzz/regressions/layout_roundtrip-tab-indented-mapping): a mapping after a tab.
+        let source = "\t:";
+        let docs = index(source).unwrap();
+        let mut ed = Editor::new(source, &docs[0]).unwrap();
+        ed.set(&["metadata", "name"], "x").unwrap();
+        assert!(matches!(ed.finish(), Err(EditError::WouldBreak)));
     }
 
     #[test]

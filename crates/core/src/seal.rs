@@ -39,9 +39,86 @@ pub enum SealError {
         "secret.data is empty in input Secret, assuming this is an error and aborting. To work with empty data, --allow-empty-data can be used"
     )]
     EmptyData,
+    /// A name, namespace or item key Kubernetes would refuse.
+    #[error("{what} {value:?} is not valid: {rule}")]
+    Invalid {
+        /// `metadata.name`, `metadata.namespace` or `item key`.
+        what: &'static str,
+        /// The offending name (names and keys are not secret; values never appear here).
+        value: String,
+        /// What is allowed.
+        rule: &'static str,
+    },
     /// The key refused an operation.
     #[error(transparent)]
     Key(#[from] KeyError),
+}
+
+const NAME_RULE: &str =
+    "want lowercase letters, digits, '-' and '.', at most 253 characters, starting and ending with a letter or digit";
+const NAMESPACE_RULE: &str =
+    "want lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit";
+const ITEM_RULE: &str =
+    "want letters, digits, '-', '_' and '.', at most 253 characters, not starting with '..' nor '.'";
+
+/// Checks the names that make up the sealing label and the items, as the API server would (DNS-1123 subdomain
+/// for names, DNS-1123 label for namespaces, `[-._a-zA-Z0-9]+` for Secret keys).
+///
+/// Why before sealing: a '/' or NUL in a name or namespace makes the label `namespace/name` ambiguous (`a/b` +
+/// `c` and `a` + `b/c` share one label), so a ciphertext would open under another object; and a SealedSecret the
+/// API server refuses would only fail later, in the cluster.
+fn check_names(namespace: &str, name: &str, items: impl Iterator<Item = impl AsRef<str>>) -> Result<(), SealError> {
+    let edges_ok = |s: &str| {
+        s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && s.bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let name_ok = name.len() <= 253
+        && edges_ok(name)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !name_ok {
+        return Err(SealError::Invalid {
+            what: "metadata.name",
+            value: name.to_string(),
+            rule: NAME_RULE,
+        });
+    }
+    let namespace_ok = namespace.is_empty()
+        || (namespace.len() <= 63
+            && edges_ok(namespace)
+            && namespace
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    if !namespace_ok {
+        return Err(SealError::Invalid {
+            what: "metadata.namespace",
+            value: namespace.to_string(),
+            rule: NAMESPACE_RULE,
+        });
+    }
+    for item in items {
+        let item = item.as_ref();
+        let ok = !item.is_empty()
+            && item.len() <= 253
+            && item != "."
+            && !item.starts_with("..")
+            && item
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if !ok {
+            return Err(SealError::Invalid {
+                what: "item key",
+                value: item.to_string(),
+                rule: ITEM_RULE,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// How to seal.
@@ -119,6 +196,7 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
         return Err(SealError::EmptyData);
     }
     let namespace = meta.namespace.clone().unwrap_or_default();
+    check_names(&namespace, &name, secret.data.keys())?;
     let label = scope.label(&namespace, &name);
     let key = cert.public_key();
     let mut encrypted_data = BTreeMap::new();

@@ -38,7 +38,7 @@ fn items() -> impl Strategy<Value = BTreeMap<String, Vec<u8>>> {
     let small = prop::collection::vec(any::<u8>(), 0..256);
     let large = prop::collection::vec(any::<u8>(), 0..(1 << 20));
     let value = prop_oneof![9 => small, 1 => large];
-    prop::collection::btree_map("[A-Za-z0-9._-]{1,30}", value, 1..4)
+    prop::collection::btree_map("[A-Za-z0-9_-][A-Za-z0-9._-]{0,29}", value, 1..4)
 }
 
 fn secret(name: &str, ns: &str, items: &BTreeMap<String, Vec<u8>>) -> Secret {

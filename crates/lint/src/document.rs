@@ -100,9 +100,10 @@ pub fn json(text: &str) -> Result<Vec<Document>, ParseProblem> {
     let mut start = 0;
     while let Some(next) = stream.next() {
         let end = stream.byte_offset();
+        // serde_json says column 0 for an error at a line's start; SARIF and editors want 1-based positions.
         let value = next.map_err(|e| ParseProblem {
-            line: e.line(),
-            column: e.column(),
+            line: e.line().max(1),
+            column: e.column().max(1),
             message: format!("{:?} error", e.classify()).to_lowercase(),
         })?;
         let leading = text[start..end].len() - text[start..end].trim_start().len();

@@ -202,20 +202,40 @@ impl GitHistory {
 }
 
 fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &mut Report) {
-    let (full, rel, known) = (file.full, file.rel, file.known);
-    let display = rel.display().to_string();
-    if std::fs::metadata(full).is_ok_and(|m| m.len() > MAX_FILE) {
+    let display = file.rel.display().to_string();
+    if std::fs::metadata(file.full).is_ok_and(|m| m.len() > MAX_FILE) {
         report
             .notices
             .push(format!("{display}: larger than 4 MiB, not checked"));
         return;
     }
-    let Ok(bytes) = std::fs::read(full) else {
+    let Ok(bytes) = std::fs::read(file.full) else {
         report.notices.push(format!("{display}: cannot be read"));
         return;
     };
     // Binary files are not manifests and carry no PEM text worth finding.
     let Ok(text) = std::str::from_utf8(&bytes) else { return };
+    lint_source(file.rel, text, file.known, file.changed, config, now, report);
+}
+
+/// Lints one file's text as if it were at `rel` (its extension picks YAML or JSON), with no `keys/` and no git
+/// history: what an editor integration or a fuzzer needs.
+pub fn lint_text(rel: &Path, text: &str, config: &Config, now: OffsetDateTime) -> Report {
+    let mut report = Report::default();
+    lint_source(rel, text, None, None, config, now, &mut report);
+    report
+}
+
+fn lint_source(
+    rel: &Path,
+    text: &str,
+    known: Option<&KnownKeys>,
+    changed: Option<OffsetDateTime>,
+    config: &Config,
+    now: OffsetDateTime,
+    report: &mut Report,
+) {
+    let display = rel.display().to_string();
     report.files += 1;
     let suppressions = Suppressions::new(text);
     let mut push = |rule_id: &'static str, line: usize, column: usize, message: String| {
@@ -265,7 +285,7 @@ fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &
         file: rel,
         now,
         known_keys: known,
-        last_change: file.changed,
+        last_change: changed,
     };
     let starts: Vec<usize> = documents.iter().map(|d| d.line).collect();
     for (i, doc) in documents.iter().enumerate() {
@@ -327,5 +347,23 @@ impl Suppressions {
         self.entries
             .iter()
             .any(|(at, ids)| (*at == line || *at + 1 == line) && ids.iter().any(|i| i == rule))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_syntax_error_at_a_line_start_is_reported_at_column_one() {
+        // Found by fuzzing (fuzz/seeds/lint_text/regression-json-column-0): serde_json says column 0 there.
+        let report = lint_text(
+            Path::new("x.json"),
+            "\n-\n",
+            &Config::default(),
+            OffsetDateTime::UNIX_EPOCH,
+        );
+        let finding = report.findings.iter().find(|f| f.rule == "parse-error").unwrap();
+        assert!(finding.line >= 1 && finding.column >= 1, "{finding:?}");
     }
 }

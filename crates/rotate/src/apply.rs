@@ -100,15 +100,20 @@ pub fn apply(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<(PathBuf, String)>, ApplyError> {
     let objects = plan::by_object(plan);
+    // An index, not a search per object: 10,000 objects would make that 10^8 path comparisons.
+    let index: std::collections::HashMap<(&std::path::Path, &str), &Found> = scan
+        .found
+        .iter()
+        .map(|f| ((f.file.as_path(), f.document.as_str()), f))
+        .collect();
     let mut jobs: Vec<(&Found, Vec<&Action>)> = Vec::new();
     for ((file, document), actions) in objects {
         if actions.iter().all(|a| a.kind == Kind::Report) {
             continue;
         }
-        let found = scan
-            .found
-            .iter()
-            .find(|f| f.file == file && f.document == document)
+        let found = index
+            .get(&(file.as_path(), document.as_str()))
+            .copied()
             .ok_or_else(|| ApplyError {
                 file: file.clone(),
                 document: document.clone(),

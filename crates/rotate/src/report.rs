@@ -89,9 +89,18 @@ pub fn summary(plan: &Plan) -> String {
 
 /// The plan as JSON.
 pub fn json(plan: &Plan) -> String {
-    let mut value = serde_json::to_value(plan).unwrap_or_default();
-    value["digest"] = plan.digest().into();
-    serde_json::to_string_pretty(&value).unwrap_or_default()
+    #[derive(serde::Serialize)]
+    struct WithDigest<'a> {
+        #[serde(flatten)]
+        plan: &'a Plan,
+        digest: String,
+    }
+    // Serialized straight to text (no intermediate `Value`): 10,000 SealedSecrets make a 10 MB plan.
+    serde_json::to_string_pretty(&WithDigest {
+        plan,
+        digest: plan.digest(),
+    })
+    .unwrap_or_default()
 }
 
 /// The pull request's title.

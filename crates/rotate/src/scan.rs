@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sealant_core::manifest::{self, Format, Object};
 use sealant_core::types::SealedSecret;
@@ -42,56 +43,72 @@ pub struct Scan {
     pub files: usize,
 }
 
-/// Scans the work tree under `root`.
+/// Scans the work tree under `root`: the walk and the parsing run together on every core (the walk is mostly
+/// system calls, the parsing CPU), each thread collecting its own part; the parts are merged in path order.
 pub fn scan(root: &Path) -> Scan {
-    let files = manifest_files(root);
-    let count = files.len();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = count.div_ceil(workers).max(1);
-    let parts: Vec<Scan> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter().fold(Scan::default(), |mut acc, f| {
-                        read_file(root, f, &mut acc);
-                        acc
-                    })
-                })
-            })
-            .collect();
-        // A worker's panic is re-raised: dropping its part would silently skip files.
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let parts: Mutex<Vec<Scan>> = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    walker(root).threads(threads).build_parallel().run(|| {
+        let mut part = Part {
+            scan: Scan::default(),
+            into: &parts,
+        };
+        Box::new(move |entry| {
+            if let Ok(entry) = entry
+                && entry.file_type().is_some_and(|t| t.is_file())
+                && is_manifest(entry.path())
+            {
+                part.scan.files += 1;
+                read_file(root, entry.path(), &mut part.scan);
+            }
+            ignore::WalkState::Continue
+        })
     });
-    let mut all = Scan {
-        files: count,
-        ..Scan::default()
-    };
-    for part in parts {
+    let mut all = Scan::default();
+    for part in parts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        all.files += part.files;
         all.found.extend(part.found);
         all.skipped.extend(part.skipped);
         all.texts.extend(part.texts);
     }
+    // Threads finish in any order: sort, so plans, tables and commits are the same on every run.
+    all.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    all.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     all
 }
 
-fn manifest_files(root: &Path) -> Vec<PathBuf> {
-    let walker = ignore::WalkBuilder::new(root)
+/// One walker thread's findings, handed over when the thread's visitor is dropped at the end of the walk.
+struct Part<'a> {
+    scan: Scan,
+    into: &'a Mutex<Vec<Scan>>,
+}
+
+impl Drop for Part<'_> {
+    fn drop(&mut self) {
+        let scan = std::mem::take(&mut self.scan);
+        self.into
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(scan);
+    }
+}
+
+fn walker(root: &Path) -> ignore::WalkBuilder {
+    let mut builder = ignore::WalkBuilder::new(root);
+    // Only `.gitignore` (and `.git/info/exclude`) decide, as for git itself: no `.ignore` files, no global
+    // excludes of whoever runs the job (one fewer lookup per directory, and the same result on every machine).
+    builder
         .hidden(false)
         .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git")
-        .build();
-    let mut files: Vec<PathBuf> = walker
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
-        .collect();
-    files.sort();
-    files
+        .ignore(false)
+        .git_global(false)
+        .parents(false)
+        .filter_entry(|e| e.file_name() != ".git");
+    builder
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
 fn read_file(root: &Path, path: &Path, acc: &mut Scan) {
