@@ -13,7 +13,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -81,8 +81,11 @@ impl Response {
 /// A running etcd + kube-apiserver pair.
 pub struct ControlPlane {
     dir: tempfile::TempDir,
-    etcd: Child,
-    apiserver: Child,
+    bin: PathBuf,
+    etcd: Mutex<Child>,
+    etcd_args: Vec<String>,
+    apiserver: Mutex<Child>,
+    apiserver_args: Vec<String>,
     url: String,
     ca_pem: String,
     ca: Issuer<'static, KeyPair>,
@@ -127,49 +130,50 @@ impl ControlPlane {
         let admin = issue(&ca, "sealant-test-admin", &["system:masters"])?;
 
         let [etcd_port, peer_port, api_port] = free_ports()?;
-        let etcd = spawn(
-            &bin.join("etcd"),
-            &[
-                "--name=test".into(),
-                format!("--data-dir={}", d.join("etcd").display()),
-                format!("--listen-client-urls=http://127.0.0.1:{etcd_port}"),
-                format!("--advertise-client-urls=http://127.0.0.1:{etcd_port}"),
-                format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
-                format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
-                format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
-                "--unsafe-no-fsync=true".into(),
-                "--log-level=warn".into(),
-            ],
-            &d.join("etcd.log"),
-        )?;
+        let etcd_args: Vec<String> = vec![
+            "--name=test".into(),
+            format!("--data-dir={}", d.join("etcd").display()),
+            format!("--listen-client-urls=http://127.0.0.1:{etcd_port}"),
+            format!("--advertise-client-urls=http://127.0.0.1:{etcd_port}"),
+            format!("--listen-peer-urls=http://127.0.0.1:{peer_port}"),
+            format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}"),
+            format!("--initial-cluster=test=http://127.0.0.1:{peer_port}"),
+            "--unsafe-no-fsync=true".into(),
+            "--log-level=warn".into(),
+        ];
+        let etcd = spawn(&bin.join("etcd"), &etcd_args, &d.join("etcd.log"))?;
+        let apiserver_args: Vec<String> = vec![
+            format!("--etcd-servers=http://127.0.0.1:{etcd_port}"),
+            "--bind-address=127.0.0.1".into(),
+            format!("--secure-port={api_port}"),
+            // Why: without a default route the apiserver cannot pick an address, and a loopback one
+            // cannot go into the `kubernetes` Endpoints, so no endpoint reconciler.
+            "--advertise-address=127.0.0.1".into(),
+            "--endpoint-reconciler-type=none".into(),
+            format!("--cert-dir={}", d.display()),
+            format!("--tls-cert-file={}", d.join("apiserver.crt").display()),
+            format!("--tls-private-key-file={}", d.join("apiserver.key").display()),
+            format!("--client-ca-file={}", d.join("ca.crt").display()),
+            format!("--service-account-issuer=https://127.0.0.1:{api_port}"),
+            format!("--service-account-key-file={}", d.join("sa.pub").display()),
+            format!("--service-account-signing-key-file={}", d.join("sa.key").display()),
+            "--service-cluster-ip-range=10.0.0.0/24".into(),
+            // Why: the tests must see real authorization decisions, not "allow everything".
+            "--authorization-mode=RBAC".into(),
+            "--disable-admission-plugins=ServiceAccount".into(),
+        ];
         let apiserver = spawn(
             &bin.join("kube-apiserver"),
-            &[
-                format!("--etcd-servers=http://127.0.0.1:{etcd_port}"),
-                "--bind-address=127.0.0.1".into(),
-                format!("--secure-port={api_port}"),
-                // Why: without a default route the apiserver cannot pick an address, and a loopback one
-                // cannot go into the `kubernetes` Endpoints, so no endpoint reconciler.
-                "--advertise-address=127.0.0.1".into(),
-                "--endpoint-reconciler-type=none".into(),
-                format!("--cert-dir={}", d.display()),
-                format!("--tls-cert-file={}", d.join("apiserver.crt").display()),
-                format!("--tls-private-key-file={}", d.join("apiserver.key").display()),
-                format!("--client-ca-file={}", d.join("ca.crt").display()),
-                format!("--service-account-issuer=https://127.0.0.1:{api_port}"),
-                format!("--service-account-key-file={}", d.join("sa.pub").display()),
-                format!("--service-account-signing-key-file={}", d.join("sa.key").display()),
-                "--service-cluster-ip-range=10.0.0.0/24".into(),
-                // Why: the tests must see real authorization decisions, not "allow everything".
-                "--authorization-mode=RBAC".into(),
-                "--disable-admission-plugins=ServiceAccount".into(),
-            ],
+            &apiserver_args,
             &d.join("kube-apiserver.log"),
         )?;
-        let mut plane = ControlPlane {
+        let plane = ControlPlane {
             dir,
-            etcd,
-            apiserver,
+            bin: bin.to_path_buf(),
+            etcd: Mutex::new(etcd),
+            etcd_args,
+            apiserver: Mutex::new(apiserver),
+            apiserver_args,
             url: format!("https://127.0.0.1:{api_port}"),
             ca_pem,
             ca,
@@ -179,7 +183,34 @@ impl ControlPlane {
         Ok(plane)
     }
 
-    fn wait_ready(&mut self) -> Result<(), Error> {
+    /// Stops the apiserver (TERM, then KILL after 10 s) and starts it again on the same port, then waits until
+    /// it is ready: what clients see during an apiserver upgrade or crash.
+    pub fn restart_apiserver(&self) -> Result<(), Error> {
+        self.restart(
+            &self.apiserver,
+            "kube-apiserver",
+            &self.apiserver_args,
+            "kube-apiserver.log",
+        )
+    }
+
+    /// Stops etcd and starts it again on the same data directory and ports, then waits until the apiserver
+    /// answers again.
+    pub fn restart_etcd(&self) -> Result<(), Error> {
+        self.restart(&self.etcd, "etcd", &self.etcd_args, "etcd.log")
+    }
+
+    fn restart(&self, child: &Mutex<Child>, binary: &str, args: &[String], log: &str) -> Result<(), Error> {
+        {
+            let mut child = child.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            stop(&mut child);
+            let log = self.dir.path().join(format!("{log}.{}", std::process::id()));
+            *child = spawn(&self.bin.join(binary), args, &log)?;
+        }
+        self.wait_ready()
+    }
+
+    fn wait_ready(&self) -> Result<(), Error> {
         let deadline = Instant::now() + Duration::from_secs(120);
         let admin = self.admin.clone();
         for (path, process) in [
@@ -188,10 +219,14 @@ impl ControlPlane {
         ] {
             loop {
                 for (child, name, log) in [
-                    (&mut self.etcd, "etcd", "etcd.log"),
-                    (&mut self.apiserver, "kube-apiserver", "kube-apiserver.log"),
+                    (&self.etcd, "etcd", "etcd.log"),
+                    (&self.apiserver, "kube-apiserver", "kube-apiserver.log"),
                 ] {
-                    if let Some(status) = child.try_wait()? {
+                    let exited = child
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .try_wait()?;
+                    if let Some(status) = exited {
                         return Err(Error::NotReady {
                             process: name,
                             message: format!("exited with {status}; log tail:\n{}", tail(&self.dir.path().join(log))),
@@ -315,17 +350,22 @@ impl ControlPlane {
 
 impl Drop for ControlPlane {
     fn drop(&mut self) {
-        // Apiserver first, then etcd: TERM, up to 20 s, then KILL.
+        // Apiserver first, then etcd.
         for child in [&mut self.apiserver, &mut self.etcd] {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(child.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner));
         }
     }
+}
+
+/// TERM (the watchdog passes it on), up to 20 s, then KILL.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Where the binaries are: `tests/control-plane/build.sh` builds them on first use (minutes) and prints the
