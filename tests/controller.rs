@@ -783,10 +783,16 @@ fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_
 
 /// Runs the sealant CLI in `dir`; asserts success and returns stdout + stderr.
 fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    cli_with(dir, args, &[])
+}
+
+/// `sealant` in `dir` with extra environment variables; fails the test unless it succeeds.
+fn cli_with(dir: &std::path::Path, args: &[&str], envs: &[(&str, &std::path::Path)]) -> String {
     let out = std::process::Command::new(sealant_bin())
         .current_dir(dir)
         .args(args)
         .env_remove("SEALANT_CERT")
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
     let text = format!(
@@ -919,19 +925,11 @@ fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_t
         ],
     );
 
-    let out = std::process::Command::new(sealant_bin())
-        .current_dir(&work)
-        .args(["rotate", "--controller", "--forge", "none"])
-        .env("KUBECONFIG", &job_kubeconfig)
-        .env_remove("SEALANT_CERT")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let text = cli_with(
+        &work,
+        &["rotate", "--controller", "--forge", "none"],
+        &[("KUBECONFIG", &job_kubeconfig)],
     );
-    assert!(out.status.success(), "{text}");
     assert!(text.contains("re-seal"), "{text}");
     // The job's ServiceAccount reaches the controller and nothing else: no Secrets, no SealedSecrets.
     for path in [

@@ -558,7 +558,7 @@ fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_nev
         ("SEALANT_FORGE_TOKEN", gitea.token.as_str()),
     ];
     let identity = repo.root().join("id.txt");
-    let rotate = || {
+    let rotate_with = |envs: &[(&str, &str)]| {
         run(
             repo.root(),
             &[
@@ -578,9 +578,10 @@ fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_nev
                 "--forge-repo",
                 "sealant/gitops",
             ],
-            &envs,
+            envs,
         )
     };
+    let rotate = || rotate_with(&envs);
     let open_prs = || {
         let (status, list) = gitea.api("GET", "/repos/sealant/gitops/pulls?state=open", None);
         assert_eq!(status, 200, "{list}");
@@ -655,27 +656,7 @@ fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_nev
         ("SEALANT_GIT_USER", gitea.user.as_str()),
         ("SEALANT_FORGE_TOKEN", "wrong-token"),
     ];
-    let out = run(
-        repo.root(),
-        &[
-            "rotate",
-            "--clone",
-            &clone_url,
-            "--base",
-            "main",
-            "--age-identity",
-            identity.to_str().unwrap(),
-            "--now",
-            &repo.now,
-            "--forge",
-            "gitea",
-            "--forge-url",
-            &api,
-            "--forge-repo",
-            "sealant/gitops",
-        ],
-        &bad,
-    );
+    let out = rotate_with(&bad);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Gitea refused the token (401)"), "{stderr}");

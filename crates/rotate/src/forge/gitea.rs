@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, Http, PullRequest, field};
+use super::{Forge, ForgeError, Http, PullRequest, github_style_pr};
 
 /// Gitea's pull-request API.
 pub struct Gitea {
@@ -16,13 +16,7 @@ impl Gitea {
     }
 
     fn pr(&self, json: &Value, what: &str) -> Result<PullRequest, ForgeError> {
-        let f = |k| field("Gitea", json, k, what);
-        Ok(PullRequest {
-            number: f("number")?.as_u64().unwrap_or_default(),
-            url: f("html_url")?.as_str().unwrap_or_default().to_string(),
-            head: json["head"]["ref"].as_str().unwrap_or_default().to_string(),
-            body: json["body"].as_str().unwrap_or_default().to_string(),
-        })
+        github_style_pr("Gitea", json, what)
     }
 }
 

@@ -328,6 +328,17 @@ fn message_of(json: &Value, text: &str) -> String {
 }
 
 /// Reads a field the API documents, or says which one is missing.
+/// A pull request as GitHub and Gitea (which mirrors GitHub's API) describe it.
+fn github_style_pr(forge: &'static str, json: &Value, what: &str) -> Result<PullRequest, ForgeError> {
+    let f = |k| field(forge, json, k, what);
+    Ok(PullRequest {
+        number: f("number")?.as_u64().unwrap_or_default(),
+        url: f("html_url")?.as_str().unwrap_or_default().to_string(),
+        head: json["head"]["ref"].as_str().unwrap_or_default().to_string(),
+        body: json["body"].as_str().unwrap_or_default().to_string(),
+    })
+}
+
 fn field<'v>(forge: &'static str, json: &'v Value, key: &str, what: &str) -> Result<&'v Value, ForgeError> {
     json.get(key)
         .filter(|v| !v.is_null())
