@@ -106,12 +106,6 @@ fn catalogue(inputs: &Inputs) -> Vec<Case> {
         .unwrap()
         .lines()
         .find_map(|l| l.trim().strip_prefix("password: ").map(str::to_string))
-        .or_else(|| {
-            std::fs::read_to_string(&strict).unwrap().lines().find_map(|l| {
-                let (k, v) = l.trim().split_once(": ")?;
-                (v.len() > 300 && k != "sealant.dev/key-fingerprint").then(|| v.to_string())
-            })
-        })
         .expect("a ciphertext in the strict vector");
     let written = inputs.dir.join("written.yaml");
     let written_arg = written.display().to_string();

@@ -188,9 +188,9 @@ pub fn run(args: RotateArgs) -> Result<()> {
     let repo = match &args.clone {
         Some(url) => {
             let dir = tempfile::Builder::new().prefix("sealant-rotate-").tempdir()?;
-            let url = git::redact_url(url);
-            tracing::info!(%url, "cloning {url}");
-            let repo = git::clone(args.clone.as_deref().unwrap_or_default(), dir.path(), &creds)?;
+            let shown = git::redact_url(url);
+            tracing::info!(url = %shown, "cloning {shown}");
+            let repo = git::clone(url, dir.path(), &creds)?;
             _clone_dir = dir;
             repo
         }

@@ -674,7 +674,7 @@ kind: Other
 
     #[test]
     fn an_insert_that_would_break_the_yaml_is_refused_not_written() {
-        // Found by fuzzing (fuzz/regressions/layout_roundtrip-tab-indented-mapping): a mapping after a tab.
+        // Found by fuzzing (fuzz/seeds/layout_roundtrip/regression-tab-indented-mapping): a mapping after a tab.
         let source = "\t:";
         let docs = index(source).unwrap();
         let mut ed = Editor::new(source, &docs[0]).unwrap();
