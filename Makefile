@@ -59,6 +59,21 @@ deny: ## Licences, bans and sources (and advisories when a local advisory databa
 	  echo "advisories: no local advisory database and no route to fetch one here; not checked"; \
 	fi
 
+.PHONY: audit
+audit: ## cargo audit against a local RustSec database (~/.cargo/advisory-db), when one exists (cargo-audit, cached)
+	@db="$${CARGO_HOME:-$$HOME/.cargo}/advisory-db"; \
+	if [ -d "$$db" ]; then \
+	  tools="$${XDG_CACHE_HOME:-$$HOME/.cache}/sealant/cargo-audit-0.22.2"; \
+	  [ -x "$$tools/bin/cargo-audit" ] || $(CARGO) install --quiet --locked cargo-audit --version 0.22.2 --root "$$tools"; \
+	  "$$tools/bin/cargo-audit" audit --no-fetch --db "$$db" --deny warnings; \
+	else \
+	  echo "audit: no RustSec database at $$db and no route to fetch one here; not checked"; \
+	fi
+
+.PHONY: sbom
+sbom: ## CycloneDX SBOMs (JSON) of the binary and every crate into target/sbom/ (cargo-cyclonedx, cached)
+	bash scripts/sbom.sh
+
 .PHONY: check-vectors
 check-vectors: ## Fail if the vendored test vectors differ from shared/vectors (when it is beside the repo)
 	@if [ -d "$(SHARED_VECTORS)" ]; then \
@@ -105,4 +120,4 @@ fuzz: ## One fuzz target until stopped: make fuzz T=manifest_read (targets: fuzz
 	T=$(T) bash fuzz/run.sh
 
 .PHONY: ci
-ci: fmt-check lint check-generated test demo deny check-vectors fuzz-smoke ## Everything CI runs, in order
+ci: fmt-check lint check-generated test demo deny audit sbom check-vectors fuzz-smoke ## Everything CI runs, in order

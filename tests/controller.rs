@@ -260,6 +260,53 @@ fn a_restarted_controller_reuses_its_key_and_does_no_rsa_work_for_unchanged_obje
 }
 
 #[test]
+fn a_deleted_key_secret_keeps_its_key_until_restart_and_no_secret_is_lost() {
+    let ns = Namespace::new("keydel");
+    let admin = cluster::plane().admin();
+    let mut c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let before = sealed_for(&c, &ns.name, "before", &[("password", "made-before-the-delete")]);
+    let after = sealed_for(&c, &ns.name, "after", &[("password", "made-after-the-delete")]);
+    let later = sealed_for(&c, &ns.name, "later", &[("password", "made-after-the-restart")]);
+    create(admin, &before);
+    wait_secret(&ns.name, "before", |s| item(s, "password") == "made-before-the-delete");
+
+    let keys = cluster::get(&format!(
+        "/api/v1/namespaces/{}/secrets?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key",
+        ns.name
+    ))
+    .unwrap();
+    for key in keys["items"].as_array().unwrap() {
+        let name = key["metadata"]["name"].as_str().unwrap();
+        let path = format!("/api/v1/namespaces/{}/secrets/{name}", ns.name);
+        let r = cluster::plane().request_as(admin, "DELETE", &path, None).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    wait_for("the deletion noticed", Duration::from_secs(30), || {
+        c.logs().contains("key Secret deleted").then_some(())
+    });
+    // The running controller still unseals what was sealed to the deleted key.
+    create(admin, &after);
+    wait_secret(&ns.name, "after", |s| item(s, "password") == "made-after-the-delete");
+    assert!(c.running(), "{}", c.logs());
+    c.kill();
+
+    // After a restart the key is gone for good: a new one is made, and an object sealed to the old one fails
+    // in its status, while the Secrets already written stay as they are.
+    let c = Controller::start(&ns, "ctl-1", &[], &[]);
+    let (_, cert) = http_get(&format!("{}/v1/cert.pem", c.api)).unwrap();
+    assert!(cert.contains("BEGIN CERTIFICATE"), "{cert}");
+    create(admin, &later);
+    let condition = wait_for("later fails", Duration::from_secs(60), || {
+        synced(&ns.name, "later").filter(|c| c["status"] == "False")
+    });
+    assert_eq!(condition["message"], "no key could decrypt secret (password)");
+    assert!(get_secret(&ns.name, "later").is_none());
+    for (name, value) in [("before", "made-before-the-delete"), ("after", "made-after-the-delete")] {
+        assert_eq!(item(&get_secret(&ns.name, name).unwrap(), "password"), value);
+    }
+}
+
+#[test]
 fn two_replicas_elect_one_writer_and_the_follower_takes_over_when_it_dies() {
     let ns = Namespace::new("ha");
     let mut a = Controller::start(&ns, "replica-a", &[], &[]);
@@ -599,6 +646,122 @@ fn the_http_api_verifies_rotates_and_limits_callers() {
     );
     let metrics = c.metric("sealed_secrets_controller_http_requests_total");
     assert!(metrics >= 10.0, "{metrics}");
+}
+
+/// How one slow client's connection ended.
+#[derive(Debug, PartialEq)]
+enum SlowEnd {
+    /// The server closed it before the client gave up.
+    Closed,
+    /// Still open after the client's minute of dribbling.
+    StillOpen,
+}
+
+/// A slowloris client: the start of a request, then one header byte every 200 ms for up to a minute.
+fn slowloris(addr: &str) -> SlowEnd {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return SlowEnd::Closed;
+    };
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    if stream.write_all(b"POST /v1/verify HTTP/1.1\r\nHost: slow\r\n").is_err() {
+        return SlowEnd::Closed;
+    }
+    let started = std::time::Instant::now();
+    let header = b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    let mut buf = [0u8; 512];
+    while started.elapsed() < Duration::from_secs(60) {
+        let byte = header[(started.elapsed().as_millis() / 200) as usize % header.len()];
+        if stream.write_all(&[byte]).is_err() {
+            return SlowEnd::Closed;
+        }
+        match stream.read(&mut buf) {
+            // The server hung up (possibly after an error answer): the connection is gone either way.
+            Ok(0) => return SlowEnd::Closed,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return SlowEnd::Closed,
+        }
+    }
+    SlowEnd::StillOpen
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_a_verify_flood_stays_bounded_while_others_are_served() {
+    let ns = Namespace::new("load");
+    let mut c = Controller::start(
+        &ns,
+        "ctl-0",
+        &[],
+        &[
+            "--header-timeout",
+            "2s",
+            "--max-connections",
+            "16",
+            "--rate-limit",
+            "1",
+            "--rate-limit-burst",
+            "5",
+        ],
+    );
+    let good = sealed_for(&c, &ns.name, "web", &[("k", "v")]);
+    let addr = c.api.trim_start_matches("http://").to_string();
+
+    // Twice as many slow clients as the server takes connections.
+    let slow: Vec<_> = (0..32)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || slowloris(&addr))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Meanwhile a flood of verifies from 8 clients at once, 25 each, and an ordinary caller.
+    let flood: Vec<_> = (0..8)
+        .map(|i| {
+            let (url, body) = (format!("{}/v1/verify", c.api), good.to_string());
+            std::thread::spawn(move || {
+                let client = format!("flood-{i}");
+                (0..25)
+                    .map(|_| http_post(&url, &body, &[("X-Forwarded-For", client.as_str())]).map(|r| r.0))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let (status, body) = http_get(&format!("{}/healthz", c.api)).unwrap();
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let mut answered = std::collections::BTreeMap::<u16, usize>::new();
+    for handle in flood {
+        for result in handle.join().unwrap() {
+            let status = result.expect("a flood request got no answer");
+            *answered.entry(status).or_default() += 1;
+        }
+    }
+    // Each client had at least its burst of 5 verified, the excess was refused with 429, and nothing else came
+    // back: no 5xx, no reset connection.
+    assert!(answered.get(&200).copied().unwrap_or(0) >= 8 * 5, "{answered:?}");
+    assert!(answered.get(&429).copied().unwrap_or(0) >= 1, "{answered:?}");
+    assert!(answered.keys().all(|s| [200, 429].contains(s)), "{answered:?}");
+    let status = http_post(
+        &format!("{}/v1/verify", c.api),
+        &good.to_string(),
+        &[("X-Forwarded-For", "zoe")],
+    )
+    .unwrap()
+    .0;
+    assert_eq!(status, 200);
+
+    // Every slow client was disconnected by the server, none outlasted it.
+    let ends: Vec<SlowEnd> = slow.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(ends.iter().all(|e| *e == SlowEnd::Closed), "{ends:?}");
+    assert!(c.running(), "the controller exited:\n{}", c.logs());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", c.pid().unwrap())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap();
+    assert!(peak_kib < 256 * 1024, "peak resident memory {peak_kib} KiB");
 }
 
 #[test]

@@ -93,6 +93,12 @@ pub struct ControllerArgs {
     /// Per-request time limit of the HTTP API.
     #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
     pub read_timeout: Duration,
+    /// Time a client has to send its request headers (slow clients are cut off).
+    #[arg(long, env = "SEALANT_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Connections each HTTP server (API, metrics) serves at once; more wait to be accepted.
+    #[arg(long, env = "SEALANT_MAX_CONNECTIONS", default_value_t = 256)]
+    pub max_connections: usize,
     /// Audit log file (JSON lines) [default: stdout].
     #[arg(long, env = "SEALANT_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
@@ -167,6 +173,8 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         rate_limit_burst: args.rate_limit_burst,
         max_body_bytes: args.max_body_bytes,
         request_timeout: args.read_timeout,
+        header_timeout: args.header_timeout,
+        max_connections: args.max_connections,
         audit_log: args.audit_log,
         leader_election: !args.no_leader_election,
         lease_name: args.lease_name,

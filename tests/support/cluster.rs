@@ -397,8 +397,22 @@ impl Controller {
 impl Drop for Controller {
     fn drop(&mut self) {
         self.kill();
+        // Secrets hygiene, for every controller of every test: its log and audit log hold none of the values
+        // the tests sealed. (Not while unwinding: a second panic would abort and hide the first.)
+        if !std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.audit).unwrap_or_default() + &self.logs();
+            let leaked = PLAINTEXTS.lock().unwrap().iter().filter(|v| text.contains(*v)).count();
+            assert_eq!(
+                leaked, 0,
+                "controller {} logged {leaked} sealed value(s)",
+                self.identity
+            );
+        }
     }
 }
+
+/// Every value of 12 characters or more a test put in a Secret (shorter ones could match a log by chance).
+static PLAINTEXTS: Mutex<std::collections::BTreeSet<String>> = Mutex::new(std::collections::BTreeSet::new());
 
 /// The sum of every series of one Prometheus metric served at `base/metrics` (0 when absent).
 pub fn metric_at(base: &str, name: &str) -> f64 {
@@ -449,6 +463,8 @@ pub fn seal(cert_url: &str, secret: &Value, extra: &[&str]) -> Value {
 
 /// A plaintext Secret manifest.
 pub fn secret(ns: &str, name: &str, items: &[(&str, &str)]) -> Value {
+    let long = items.iter().map(|(_, v)| v.to_string()).filter(|v| v.len() >= 12);
+    PLAINTEXTS.lock().unwrap().extend(long);
     let data: serde_json::Map<String, Value> = items.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
     json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}, "stringData": data})
 }

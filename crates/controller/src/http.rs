@@ -57,20 +57,15 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     audit: Arc<Audit>,
     escrow: crate::escrow::Bundle,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, Error> {
     let addr = config.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Listen { addr, source })?;
+    let limits = config.http_limits();
     let app = router(config, keys, metrics, audit, escrow);
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-    }))
+    Ok(crate::listener::spawn(listener, app, limits, stop))
 }
 
 fn router(

@@ -1,6 +1,6 @@
 //! The sealing keys: loaded from the labelled key Secrets of the controller's namespace (and kept current by a
 //! watch, so keys added later need no restart), generated at first start and on every renewal period, never
-//! deleted (spec 3.2–3.5).
+//! deleted, and kept loaded until restart when their Secret is deleted (spec 3.2–3.5).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -173,6 +173,7 @@ pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegist
         reflector::reflector(writer, watcher(api, watcher::Config::default().labels(&selector))).default_backoff();
     futures::pin_mut!(stream);
     let mut last: Option<Vec<String>> = None;
+    let mut seen = Seen::default();
     let mut ready = false;
     while let Some(event) = stream.next().await {
         match event {
@@ -185,19 +186,56 @@ pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegist
             }
         }
         if ready {
-            reload(&store, legacy.as_ref(), &registry, &metrics, &mut last);
+            reload(&store, legacy.as_ref(), &mut seen, &registry, &metrics, &mut last);
         }
+    }
+}
+
+/// Every key Secret this process has loaded, by name, and which of them are gone from the API server.
+#[derive(Default)]
+struct Seen {
+    secrets: BTreeMap<String, Arc<Secret>>,
+    gone: std::collections::BTreeSet<String>,
+}
+
+impl Seen {
+    /// The key Secrets to load: those the API server has, plus the deleted ones this process saw.
+    ///
+    /// Why keep a deleted key: one mistaken `kubectl delete` must not make every SealedSecret sealed to it fail
+    /// (and, with the watch down, a deletion shows up only as a missing object). Upstream also drops a key only
+    /// at restart, so removing a key for good stays what it was: delete its Secret, then restart.
+    fn merge(&mut self, present: &[Arc<Secret>]) -> Vec<Arc<Secret>> {
+        let mut names = std::collections::BTreeSet::new();
+        for secret in present {
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            if self.gone.remove(&name) {
+                info!(secret = %name, "key Secret is back");
+            }
+            self.secrets.insert(name.clone(), secret.clone());
+            names.insert(name);
+        }
+        for name in self.secrets.keys().filter(|n| !names.contains(*n)) {
+            if self.gone.insert(name.clone()) {
+                warn!(
+                    secret = %name,
+                    "key Secret deleted; its key stays loaded until the controller restarts (restore the Secret, \
+                     e.g. from escrow, to keep it)"
+                );
+            }
+        }
+        self.secrets.values().cloned().collect()
     }
 }
 
 fn reload(
     store: &Store<Secret>,
     legacy: Option<&Secret>,
+    seen: &mut Seen,
     registry: &KeyRegistry,
     metrics: &Metrics,
     last: &mut Option<Vec<String>>,
 ) {
-    let state = store.state();
+    let state = seen.merge(&store.state());
     let secrets = state.iter().map(|s| s.as_ref()).chain(legacy);
     let (set, problems) = key_set_from_secrets(secrets);
     for problem in &problems {

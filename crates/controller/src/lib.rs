@@ -11,6 +11,7 @@ pub mod crd;
 pub mod escrow;
 pub mod http;
 pub mod keys;
+pub mod listener;
 pub mod metrics;
 pub mod reconcile;
 pub mod restart;
@@ -74,6 +75,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Per-request time limit of the HTTP API.
     pub request_timeout: Duration,
+    /// Time a client of either server has to send a request's headers.
+    pub header_timeout: Duration,
+    /// Connections either server serves at once.
+    pub max_connections: usize,
     /// Audit log file (JSON lines); `None` = stdout.
     pub audit_log: Option<PathBuf>,
     /// Take part in leader election (only the leader writes).
@@ -84,6 +89,16 @@ pub struct Config {
     pub identity: String,
     /// Lease duration.
     pub lease_duration: Duration,
+}
+
+impl Config {
+    /// The connection limits both HTTP servers apply.
+    pub fn http_limits(&self) -> listener::Limits {
+        listener::Limits {
+            header_timeout: self.header_timeout,
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl Default for Config {
@@ -111,6 +126,8 @@ impl Default for Config {
             rate_limit_burst: 2,
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(120),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 256,
             audit_log: None,
             leader_election: true,
             lease_name: "sealant-controller".into(),
@@ -195,7 +212,13 @@ pub async fn run(
         stop_rx.clone(),
     )
     .await?;
-    let metrics_server = metrics::serve(config.metrics_addr, metrics.clone(), stop_rx.clone()).await?;
+    let metrics_server = metrics::serve(
+        config.metrics_addr,
+        config.http_limits(),
+        metrics.clone(),
+        stop_rx.clone(),
+    )
+    .await?;
 
     let shared = Shared {
         client,

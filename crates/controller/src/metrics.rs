@@ -298,8 +298,9 @@ pub fn age_inventory(objects: &[Arc<DynamicObject>], now: OffsetDateTime) -> ([(
 /// Serves `/metrics` until `stop` fires.
 pub async fn serve(
     addr: SocketAddr,
+    limits: crate::listener::Limits,
     metrics: Arc<Metrics>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, Error> {
     let app = Router::new().route(
         "/metrics",
@@ -320,11 +321,5 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Listen { addr, source })?;
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-    }))
+    Ok(crate::listener::spawn(listener, app, limits, stop))
 }
