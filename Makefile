@@ -63,9 +63,8 @@ deny: ## Licences, bans and sources (and advisories when a local advisory databa
 audit: ## cargo audit against a local RustSec database (~/.cargo/advisory-db), when one exists (cargo-audit, cached)
 	@db="$${CARGO_HOME:-$$HOME/.cargo}/advisory-db"; \
 	if [ -d "$$db" ]; then \
-	  tools="$${XDG_CACHE_HOME:-$$HOME/.cache}/sealant/cargo-audit-0.22.2"; \
-	  [ -x "$$tools/bin/cargo-audit" ] || $(CARGO) install --quiet --locked cargo-audit --version 0.22.2 --root "$$tools"; \
-	  "$$tools/bin/cargo-audit" audit --no-fetch --db "$$db" --deny warnings; \
+	  tools=$$(bash scripts/cargo-tool.sh cargo-audit 0.22.2); \
+	  "$$tools/cargo-audit" audit --no-fetch --db "$$db" --deny warnings; \
 	else \
 	  echo "audit: no RustSec database at $$db and no route to fetch one here; not checked"; \
 	fi

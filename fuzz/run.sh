@@ -7,13 +7,8 @@
 # and move the file into fuzz/seeds/<target>/regression-<what>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=0.13.2
-tools="${XDG_CACHE_HOME:-$HOME/.cache}/sealant/cargo-fuzz-$version"
-if [ ! -x "$tools/bin/cargo-fuzz" ]; then
-  echo "building cargo-fuzz $version from crates.io into $tools (once)" >&2
-  cargo install --quiet --locked cargo-fuzz --version "$version" --root "$tools"
-fi
-export PATH="$tools/bin:$PATH"
+PATH="$(bash scripts/cargo-tool.sh cargo-fuzz 0.13.2):$PATH"
+export PATH
 # libFuzzer's instrumentation needs nightly-only compiler flags. The machines this builds on ship a nightly
 # toolchain beside stable; where they do not, stable's compiler is told to accept those flags instead.
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then

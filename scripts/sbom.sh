@@ -4,17 +4,12 @@
 # Each SBOM is checked before it is kept: it parses, and lists the crates the binary's crypto and parsing rest on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=0.5.9
-tools="${XDG_CACHE_HOME:-$HOME/.cache}/sealant/cargo-cyclonedx-$version"
-if [ ! -x "$tools/bin/cargo-cyclonedx" ]; then
-  echo "building cargo-cyclonedx $version from crates.io into $tools (once)" >&2
-  cargo install --quiet --locked cargo-cyclonedx --version "$version" --root "$tools"
-fi
+tools=$(bash scripts/cargo-tool.sh cargo-cyclonedx 0.5.9)
 out=target/sbom
 rm -rf "$out"
 mkdir -p "$out"
 # cargo-cyclonedx writes <crate>.cdx.json beside each Cargo.toml; they are moved out of the source tree at once.
-"$tools/bin/cargo-cyclonedx" cyclonedx --quiet --format json --spec-version 1.5 --all \
+"$tools/cargo-cyclonedx" cyclonedx --quiet --format json --spec-version 1.5 --all \
   --target x86_64-unknown-linux-gnu
 git ls-files --others --exclude-standard -- '*.cdx.json' ':!target' | while read -r bom; do
   mv "$bom" "$out/"
