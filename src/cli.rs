@@ -99,7 +99,8 @@ pub struct SealArgs {
         long = "cluster",
         env = "SEALANT_CLUSTER",
         value_name = "NAME",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = dns_label
     )]
     pub clusters: Vec<String>,
     /// The repository's key directory: certificates per cluster, and which keys are retired or compromised
@@ -156,6 +157,13 @@ pub struct SealArgs {
     /// Accept Secrets without any item.
     #[arg(long = "allow-empty-data", env = "SEALANT_ALLOW_EMPTY_DATA")]
     pub allow_empty_data: bool,
+    /// Certificate fingerprints (`SHA256:…`) you have checked; sealing to a certificate picked from keys/ by
+    /// `.sealant.yaml` that is not among them prints a warning.
+    #[arg(long = "trust-cert", env = "SEALANT_TRUST_CERT", value_name = "SHA256:…", value_delimiter = ',')]
+    pub trust_cert: Vec<String>,
+    /// The `.sealant.yaml` the certificate was picked by, when it was (set while running).
+    #[arg(skip)]
+    pub from_config: Option<PathBuf>,
 }
 
 /// Private keys to unseal with: key files, or the repository's age-encrypted escrow and an age identity.
@@ -243,7 +251,7 @@ pub struct KeysNewArgs {
     #[arg(long, env = "SEALANT_BITS", default_value_t = 4096, value_parser = parse_bits)]
     pub bits: usize,
     /// Namespace written into the key Secret (the controller's namespace).
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system")]
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = dns_label)]
     pub controller_namespace: String,
     /// Replace existing files.
     #[arg(long, env = "SEALANT_FORCE")]
@@ -264,3 +272,22 @@ fn parse_bits(s: &str) -> Result<usize, String> {
         _ => Err("must be one of: 2048, 3072, 4096, 8192".to_string()),
     }
 }
+
+/// A namespace or cluster name: a DNS-1123 label (lowercase letters, digits and `-`, at most 63 characters,
+/// starting and ending with a letter or digit).
+///
+/// Why checked at the flag: these names are written into YAML (`keys new`, `keys restore -w`) and paths
+/// (`keys/<cluster>/`); a newline or a `/` would inject keys into the YAML or leave the directory.
+pub fn dns_label(s: &str) -> Result<String, String> {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ok = s.len() <= 63
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("want lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit".into())
+    }
+}
+

@@ -55,6 +55,24 @@ pub fn read_secret_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     read_limited(file).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Reads a file given on the command line, at most `limit` bytes; it must be a regular file once symlinks are
+/// followed (mounted Secrets are symlinks), so a FIFO or a device cannot hang or flood the command.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let name = path.display().to_string();
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {name}"))?;
+    if !meta.is_file() {
+        bail!("{name}: not a regular file");
+    }
+    let mut buf = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
+        .with_context(|| format!("cannot read {name}"))?;
+    if buf.len() as u64 > limit {
+        bail!("{name}: larger than {limit} bytes");
+    }
+    Ok(buf)
+}
+
 fn read_limited(reader: impl std::io::Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut buf = Zeroizing::new(Vec::new());
     let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
@@ -140,6 +158,7 @@ pub fn write_atomic(path: &Path, data: &[u8], sensitivity: Sensitivity) -> Resul
         _ => PathBuf::from("."),
     };
     let name = path.display();
+    sealant_keys::repofs::ensure_inside_repository(&dir).with_context(|| format!("cannot write {name}"))?;
     // tempfile creates the file with mode 0600 before any byte is written.
     let mut tmp = tempfile::Builder::new()
         .prefix(".sealant-")
@@ -185,6 +204,9 @@ fn fetch(url: &str) -> Result<Vec<u8>> {
         .tls_config(tls)
         .timeout_global(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
+        // Why no redirects: a certificate comes only from the scheme and origin asked for; an `https://` URL
+        // that redirects to plain `http://` elsewhere would let anyone on that path choose the sealing key.
+        .max_redirects(0)
         .build()
         .into();
     let mut response = agent
@@ -193,6 +215,9 @@ fn fetch(url: &str) -> Result<Vec<u8>> {
         .call()
         .map_err(|e| anyhow!("cannot fetch {url:?}: {e}"))?;
     let status = response.status();
+    if status.is_redirection() {
+        bail!("cannot fetch {url:?}: {status}: redirects are not followed for certificates; use the final URL");
+    }
     if !status.is_success() {
         bail!("cannot fetch {url:?}: {status}");
     }

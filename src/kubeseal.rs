@@ -205,6 +205,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         from_literal: None,
         merge_into: k.merge_into.clone(),
         allow_empty_data: k.allow_empty_data,
+        trust_cert: Vec::new(),
+        from_config: None,
     })
 }
 

@@ -13,6 +13,7 @@ use clap::Parser as _;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    no_core_dumps();
     // Invoked as `kubeseal` (a symlink): upstream's flags, defaults and messages.
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let invoked_as = std::path::Path::new(&argv0).file_stem().unwrap_or_default().to_owned();
@@ -29,6 +30,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Makes the process non-dumpable and its core-file limit zero, for every command (most decrypt or hold keys).
+///
+/// Why: a crash would otherwise write the process memory (private keys, decrypted values) to a core file, and
+/// a dumpable process can be read through `/proc/<pid>/mem` or ptrace by any process of the same user. Failure
+/// to set either is not fatal (e.g. a sandbox that forbids prctl): the command still works.
+fn no_core_dumps() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    let _ = rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

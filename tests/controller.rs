@@ -460,6 +460,13 @@ fn the_shipped_rbac_lets_the_controller_work_and_denies_everything_else() {
             Some(json!({"spec": {}})),
         ),
         ("GET", format!("/api/v1/namespaces/{other}/configmaps"), None),
+        // No `apps` rights by default: patching pod templates would make a compromised controller own the cluster.
+        ("GET", format!("/apis/apps/v1/namespaces/{other}/deployments"), None),
+        (
+            "PATCH",
+            format!("/apis/apps/v1/namespaces/{other}/deployments/any"),
+            Some(json!({"spec": {"template": {"metadata": {"annotations": {"x": "y"}}}}})),
+        ),
         (
             "POST",
             format!("/api/v1/namespaces/{other}/pods"),
@@ -521,16 +528,24 @@ fn an_unowned_secret_is_left_alone_unless_it_is_marked_managed() {
 #[test]
 fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
     let ns = Namespace::new("rollout");
-    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    // Opted in at install time: the optional RBAC and the flag.
+    ns.apply("manifests/rollout-restart.yaml");
+    let c = Controller::start(&ns, "ctl-0", &[], &["--rollout-restarts"]);
     let admin = cluster::plane().admin();
-    let deployment = |name: &str, secret: &str| {
-        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns.name},
+    let deployment = |name: &str, secret: &str, accepts: bool| {
+        let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns.name},
             "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
             "spec": {"containers": [{"name": "app", "image": "example.invalid/app:1",
-                "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}}]}]}}}})
+                "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}}]}]}}}});
+        if accepts {
+            d["metadata"]["annotations"] = json!({"sealant.dev/accept-restarts": "true"});
+        }
+        d
     };
-    create(admin, &deployment("uses-it", "api-token"));
-    create(admin, &deployment("unrelated", "something-else"));
+    create(admin, &deployment("uses-it", "api-token", true));
+    create(admin, &deployment("unrelated", "something-else", true));
+    // Uses the Secret, but its owner did not accept restarts: a namespace user's annotation alone cannot restart it.
+    create(admin, &deployment("not-accepting", "api-token", false));
     let mut sealed = sealed_for(&c, &ns.name, "api-token", &[("token", "v1")]);
     sealed["metadata"]["annotations"]["sealant.dev/rollout-restart"] = json!("true");
     create(admin, &sealed);
@@ -564,6 +579,10 @@ fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
         restarted_at("unrelated").is_null(),
         "an unrelated Deployment was restarted"
     );
+    assert!(
+        restarted_at("not-accepting").is_null(),
+        "a Deployment that does not accept restarts was restarted"
+    );
     wait_for("the restart audited", Duration::from_secs(10), || {
         c.audit_lines()
             .iter()
@@ -586,6 +605,9 @@ fn the_http_api_verifies_rotates_and_limits_callers() {
             "3",
             "--max-body-bytes",
             "65536",
+            // The test stands for the API server's service proxy, which names callers in X-Forwarded-For.
+            "--trusted-proxies",
+            "127.0.0.1",
         ],
     );
     let (status, body) = http_get(&format!("{}/healthz", c.api)).unwrap();
@@ -702,6 +724,8 @@ fn slow_clients_are_cut_off_and_a_verify_flood_stays_bounded_while_others_are_se
             "1",
             "--rate-limit-burst",
             "5",
+            "--trusted-proxies",
+            "127.0.0.1",
         ],
     );
     let good = sealed_for(&c, &ns.name, "web", &[("k", "v")]);

@@ -259,3 +259,117 @@ fn a_sealed_secret_without_sealed_at_is_aged_from_git_history() {
         overdue[0].message
     );
 }
+
+/// `git` in `dir` with a fixed identity and date.
+fn git_at(dir: &Path, args: &[&str], date: &str) {
+    let ok = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+const PLAIN_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: billing-db-credentials-prod, namespace: billing}\nstringData: {password: lint-bypass-canary}\n";
+
+fn rules_in(dir: &Path) -> Vec<(String, &'static str)> {
+    let report = sealant_lint::lint(&[dir.to_path_buf()], &Config::default(), fixed_now());
+    report.findings.iter().map(|f| (f.path.clone(), f.rule)).collect()
+}
+
+#[test]
+fn neither_a_committed_dot_ignore_nor_a_gitignore_hides_a_tracked_plaintext_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git_at(d, &["init", "-q"], "2026-11-01T00:00:00Z");
+    std::fs::create_dir_all(d.join("apps/nested")).unwrap();
+    std::fs::write(d.join(".ignore"), "*\n").unwrap();
+    std::fs::write(d.join("apps/nested/.gitignore"), "secret.yaml\n").unwrap();
+    std::fs::write(d.join("apps/nested/secret.yaml"), PLAIN_SECRET).unwrap();
+    std::fs::write(d.join("apps/also.yaml"), PLAIN_SECRET).unwrap();
+    git_at(d, &["add", "-f", "."], "2026-11-01T00:00:00Z");
+    git_at(d, &["commit", "-qm", "x"], "2026-11-01T00:00:00Z");
+    let found = rules_in(d);
+    for file in ["apps/nested/secret.yaml", "apps/also.yaml"] {
+        assert!(
+            found.contains(&(file.to_string(), "plaintext-secret")),
+            "{file} slipped through: {found:?}"
+        );
+    }
+    // An untracked file that .gitignore excludes is not the repository's: not checked.
+    std::fs::write(d.join("apps/nested/local.yaml"), PLAIN_SECRET).unwrap();
+    std::fs::write(d.join("apps/nested/.gitignore"), "secret.yaml\nlocal.yaml\n").unwrap();
+    assert!(!rules_in(d).iter().any(|(f, _)| f == "apps/nested/local.yaml"));
+}
+
+#[test]
+fn a_utf16_secret_a_latin1_pem_key_and_an_oversized_file_are_not_let_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // What PowerShell's `>` writes: UTF-16LE with a BOM.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(PLAIN_SECRET.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(d.join("ps.yaml"), utf16).unwrap();
+    // A PEM private key with one Latin-1 byte in a comment line before it: not UTF-8.
+    let mut pem = b"# cl\xe9\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n".to_vec();
+    pem.extend_from_slice(b"\n");
+    std::fs::write(d.join("key.pem"), pem).unwrap();
+    std::fs::write(d.join("huge.yaml"), "# x\n".repeat(1_300_000)).unwrap();
+    let found = rules_in(d);
+    assert!(found.contains(&("ps.yaml".into(), "plaintext-secret")), "{found:?}");
+    assert!(found.contains(&("key.pem".into(), "committed-credential")), "{found:?}");
+    assert!(found.contains(&("huge.yaml".into(), "unreadable-file")), "{found:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_sealant")).arg("lint").arg(d).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("lint-bypass-canary"));
+}
+
+#[test]
+fn a_kubeseal_made_sealed_secret_under_a_non_ascii_path_is_aged_from_git_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git_at(d, &["init", "-q"], "2026-01-01T00:00:00Z");
+    std::fs::create_dir_all(d.join("apps/café")).unwrap();
+    std::fs::write(
+        d.join("apps/café/db.yaml"),
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: cafe-db-credentials-prod}\nspec:\n  encryptedData: {k: AgBy}\n",
+    )
+    .unwrap();
+    git_at(d, &["add", "."], "2026-01-01T00:00:00Z");
+    git_at(d, &["commit", "-qm", "old"], "2026-01-01T00:00:00Z");
+    assert!(
+        rules_in(d).contains(&("apps/café/db.yaml".into(), "rotation-overdue")),
+        "{:?}",
+        rules_in(d)
+    );
+}
+
+#[test]
+fn a_configuration_linked_out_of_the_repository_is_refused_without_printing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, outside) = (dir.path().join("repo"), dir.path().join("token.txt"));
+    std::fs::create_dir_all(repo.join("keys/prod")).unwrap();
+    std::fs::write(&outside, "forge-token-outside-the-repo\n").unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join(".sealant.yaml")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("keys/prod/state.yaml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", repo.join("keys/prod/z.crt")).unwrap();
+    for args in [vec!["lint", "."], vec!["keys", "list"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealant"))
+            .current_dir(&repo)
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("forge-token-outside-the-repo"), "{args:?}: {text}");
+        assert!(!out.status.success() || text.contains("symbolic link"), "{args:?}: {text}");
+    }
+}

@@ -31,8 +31,21 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         "SEALANT_GIT_TOKEN",
         "SEALANT_GIT_USER",
         "SEALANT_KEY",
+        "SEALANT_TRUST_CERT",
+        "SEALANT_TRUST_FILE",
+        "SEALANT_FORGE_URL",
+        "SEALANT_FORGE_REPO",
+        "SEALANT_CONTROLLER_URL",
     ] {
         cmd.env_remove(var);
+    }
+    // The repository's pinned certificate, as a CronJob mounts it from a Secret: `trusted.txt` beside the work
+    // tree, when the test made one (a test that sets SEALANT_TRUST_FILE itself wins).
+    for pins in [dir.join("trusted.txt"), dir.join("../trusted.txt")] {
+        if pins.is_file() {
+            cmd.env("SEALANT_TRUST_FILE", pins);
+            break;
+        }
     }
     cmd.envs(envs.iter().copied());
     let out = cmd.output().unwrap();
@@ -132,6 +145,9 @@ impl GitOps {
             &["keys", "fetch", "--cluster", "prod", "--cert", "../k2/tls.crt"],
             &[],
         );
+        let k2 = ok(root, &["keys", "fingerprint", "k2/tls.crt"], &[]);
+        let k2 = k2.split_whitespace().next().unwrap().to_string();
+        std::fs::write(root.join("trusted.txt"), format!("# prod, checked against the controller\n{k2}\n")).unwrap();
         let now = OffsetDateTime::now_utc() + Duration::days(100);
         let repo = Self {
             dir,
@@ -673,6 +689,7 @@ fn seal_without_a_certificate_follows_the_path_rules_of_sealant_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir_all(work.join("apps/web")).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
     let mut fingerprints = Vec::new();
     for (key, cluster) in [("a", "prod"), ("b", "staging")] {
         ok(dir.path(), &["keys", "new", "--bits", "2048", "--out", key], &[]);
@@ -710,4 +727,150 @@ fn seal_without_a_certificate_follows_the_path_rules_of_sealant_yaml() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains(".sealant.yaml"));
     assert!(!work.join("elsewhere.yaml").exists());
+}
+
+#[test]
+fn a_certificate_only_the_repository_vouches_for_is_never_a_rotation_target() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    // A repository writer adds their own key pair's certificate and makes it current: a routine-looking commit.
+    ok(repo.root(), &["keys", "new", "--bits", "2048", "--out", "mallory"], &[]);
+    ok(&work, &["keys", "fetch", "--cluster", "prod", "--cert", "../mallory/tls.crt"], &[]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "keys: renew prod"]);
+    let before = repo.remote_refs();
+
+    let out = run(&work, &["rotate", "--dry-run", "--now", &repo.now, "--age-identity", "../id.txt"], &[]);
+    let table = String::from_utf8_lossy(&out.stderr);
+    assert!(table.contains("is not confirmed"), "{table}");
+
+    let out = repo.rotate(&["--forge", "none"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the repository alone vouches for"), "{stderr}");
+    assert_eq!(repo.remote_refs(), before, "something was pushed");
+    assert_eq!(git(&work, &["branch", "--list", "sealant/*"]), "");
+
+    // Pinning the writer's certificate (a person checked it) is what lets it through.
+    let fp = ok(repo.root(), &["keys", "fingerprint", "mallory/tls.crt"], &[]);
+    let fp = fp.split_whitespace().next().unwrap();
+    let out = repo.rotate(&["--forge", "none"], &[("SEALANT_TRUST_CERT", fp)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn seal_never_takes_a_sealant_yaml_from_above_the_repository() {
+    // Whoever can write a shared parent directory (a CI workspace, /tmp) plants a configuration and a key.
+    let dir = tempfile::tempdir().unwrap();
+    let parent = dir.path();
+    ok(parent, &["keys", "new", "--bits", "2048", "--out", "planted"], &[]);
+    ok(parent, &["keys", "fetch", "--cluster", "prod", "--cert", "planted/tls.crt"], &[]);
+    std::fs::write(parent.join(".sealant.yaml"), "clusters: [{name: prod}]\n").unwrap();
+    let work = parent.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
+    let input = parent.join("input.yaml");
+    std::fs::write(&input, secret("web-db-prod", &[("password", PLAINTEXTS[0])], &[])).unwrap();
+    let out = run(&work, &["seal", "-f", input.to_str().unwrap(), "-w", "db.yaml"], &[]);
+    assert!(!out.status.success(), "sealed to a key planted above the repository");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no certificate to seal to"));
+    assert!(!work.join("db.yaml").exists());
+
+    // Inside the repository, the configuration is used and said: which file chose which key, and that the
+    // key is not pinned.
+    ok(&work, &["keys", "fetch", "--cluster", "prod", "--cert", "../planted/tls.crt"], &[]);
+    std::fs::write(work.join(".sealant.yaml"), "clusters: [{name: prod}]\n").unwrap();
+    let said = ok(&work, &["seal", "-f", input.to_str().unwrap(), "-w", "db.yaml"], &[]);
+    assert!(said.contains("chosen by") && said.contains(".sealant.yaml"), "{said}");
+    assert!(said.contains("is not pinned"), "{said}");
+}
+
+#[test]
+fn a_forged_plan_trailer_on_the_rotation_branch_does_not_silence_rotation() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    // A repository writer pushes an empty commit carrying the public digest to the branch the job would use.
+    git(&work, &["checkout", "-q", "-b", &repo.branch()]);
+    git(
+        &work,
+        &["commit", "-q", "--allow-empty", "-m", &format!("chore\n\nSealant-Plan: {digest}\n")],
+    );
+    git(&work, &["push", "-q", "origin", &repo.branch()]);
+    git(&work, &["checkout", "-q", "main"]);
+    let forged = git(&repo.remote(), &["rev-parse", &repo.branch()]);
+
+    let out = repo.rotate(&["--forge", "none"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("already carries this plan"), "{stderr}");
+    let tip = git(&repo.remote(), &["rev-parse", &repo.branch()]);
+    assert_ne!(tip, forged, "the forged branch was taken for the job's own");
+    let files = git(&repo.remote(), &["diff", "--name-only", "main", &repo.branch()]);
+    assert!(files.contains("apps/web/db.yaml"), "{files}");
+    // And now that the branch is the job's own, a second run recognises it and pushes nothing.
+    let out = repo.rotate(&["--forge", "none"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already carries this plan"));
+    assert_eq!(git(&repo.remote(), &["rev-parse", &repo.branch()]), tip);
+}
+
+#[test]
+fn a_pull_request_from_a_fork_named_like_the_rotation_branch_is_never_adopted() {
+    let repo = GitOps::new();
+    let gitea = gitea::Gitea::start();
+    let (status, created) = gitea.api(
+        "POST",
+        "/user/repos",
+        Some(&json!({"name": "gitops", "default_branch": "main"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let authed = gitea
+        .clone_url("gitops")
+        .replace("http://", &format!("http://{}:{}@", gitea.user, gitea.token));
+    git(&repo.work(), &["push", "-q", &authed, "main"]);
+
+    // Mallory forks, pushes a branch named like the job's, and opens a pull request whose body carries the plan's
+    // (public) digest.
+    let mallory = gitea.add_user("mallory");
+    let (status, fork) = gitea.api_as(&mallory, "POST", "/repos/sealant/gitops/forks", Some(&json!({})));
+    assert_eq!(status, 202, "{fork}");
+    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = plan["digest"].as_str().unwrap().to_string();
+    let work = repo.work();
+    git(&work, &["checkout", "-q", "-b", &repo.branch()]);
+    git(&work, &["commit", "-q", "--allow-empty", "-m", &format!("x\n\nSealant-Plan: {digest}\n")]);
+    let fork_url = format!("{}/mallory/gitops.git", gitea.url).replace("http://", &format!("http://mallory:{mallory}@"));
+    git(&work, &["push", "-q", &fork_url, &repo.branch()]);
+    git(&work, &["checkout", "-q", "main"]);
+    let (status, pr) = gitea.api_as(
+        &mallory,
+        "POST",
+        "/repos/sealant/gitops/pulls",
+        Some(&json!({"title": "Rotate secrets", "head": format!("mallory:{}", repo.branch()), "base": "main",
+                     "body": format!("<!-- Sealant-Plan: {digest} -->")})),
+    );
+    assert_eq!(status, 201, "{pr}");
+
+    let api = format!("{}/api/v1", gitea.url);
+    let out = run(
+        repo.root(),
+        &[
+            "rotate", "--clone", &gitea.clone_url("gitops"), "--base", "main", "--age-identity",
+            repo.root().join("id.txt").to_str().unwrap(), "--now", &repo.now, "--forge", "gitea", "--forge-url", &api,
+            "--forge-repo", "sealant/gitops",
+        ],
+        &[
+            ("SEALANT_GIT_TOKEN", gitea.token.as_str()),
+            ("SEALANT_GIT_USER", gitea.user.as_str()),
+            ("SEALANT_FORGE_TOKEN", gitea.token.as_str()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("opened Gitea pull request #2"), "the fork's pull request was adopted: {stderr}");
+    let (_, fork_pr) = gitea.api("GET", "/repos/sealant/gitops/pulls/1", None);
+    assert_eq!(fork_pr["body"], format!("<!-- Sealant-Plan: {digest} -->"), "the fork's pull request was rewritten");
 }

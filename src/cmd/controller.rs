@@ -69,6 +69,11 @@ pub struct ControllerArgs {
     /// Write `status` on SealedSecrets.
     #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value_t = true, action = clap::ArgAction::Set)]
     pub update_status: bool,
+    /// Rolling-restart workloads after their Secret changed, where the SealedSecret asks
+    /// (`sealant.dev/rollout-restart`) and the workload accepts (`sealant.dev/accept-restarts: "true"`). Needs the
+    /// optional `manifests/rollout-restart.yaml` RBAC.
+    #[arg(long, env = "SEALANT_ROLLOUT_RESTARTS")]
+    pub rollout_restarts: bool,
     /// Retries of a failing object (API errors) before waiting for it to change.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: u32,
@@ -87,6 +92,10 @@ pub struct ControllerArgs {
     /// Burst above the rate limit.
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value_t = 2)]
     pub rate_limit_burst: u32,
+    /// Addresses of proxies (e.g. the API server) whose `X-Forwarded-For` names the client for rate limits and
+    /// the audit log; every other caller is keyed on its own address. Comma-separated IP addresses.
+    #[arg(long, env = "SEALANT_TRUSTED_PROXIES", value_delimiter = ',', value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest HTTP request body, in bytes.
     #[arg(long, env = "SEALANT_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
@@ -165,12 +174,14 @@ pub fn run(args: ControllerArgs) -> Result<()> {
             .collect(),
         label_selector: args.label_selector.filter(|s| !s.is_empty()),
         update_status: args.update_status,
+        rollout_restarts: args.rollout_restarts,
         max_unseal_retries: args.max_unseal_retries,
         concurrency: args.concurrency,
         listen_addr: args.listen_addr,
         metrics_addr: args.listen_metrics_addr,
         rate_limit: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
+        trusted_proxies: args.trusted_proxies,
         max_body_bytes: args.max_body_bytes,
         request_timeout: args.read_timeout,
         header_timeout: args.header_timeout,

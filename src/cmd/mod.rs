@@ -47,7 +47,8 @@ fn escrowed_keys(ring: &mut Keyring, identity_file: &Path, dir: &Path) -> Result
     for record in keys.clusters().iter().flat_map(|c| &c.keys) {
         let Some(path) = &record.escrow_path else { continue };
         let name = path.display().to_string();
-        let ciphertext = std::fs::read(path).map_err(|e| anyhow!("cannot read {name}: {e}"))?;
+        let ciphertext = sealant_keys::repofs::read(path, sealant_keys::repofs::MAX_SMALL_FILE)
+            .map_err(|e| anyhow!("cannot read {name}: {e}"))?;
         let plain = match identities.decrypt(&ciphertext, &name) {
             Ok(plain) => plain,
             Err(sealant_keys::EscrowError::NotForTheseIdentities { .. }) => {

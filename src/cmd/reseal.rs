@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use sealant_core::manifest::{self, Format, Object};
-use sealant_core::seal::seal_raw;
+use sealant_core::seal::reseal;
 use sealant_core::types::KEY_FINGERPRINT_ANNOTATION;
-use sealant_core::unseal::{self, UnsealOptions, decode_blob};
+use sealant_core::unseal::UnsealOptions;
 use sealant_core::{Certificate, SealedSecret};
 
 use crate::cli::KeyArgs;
@@ -33,7 +33,7 @@ pub struct ResealArgs {
     )]
     pub cert: Option<String>,
     /// Re-seal to this cluster's current key (`keys/<cluster>/current`).
-    #[arg(long, env = "SEALANT_CLUSTER")]
+    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::cli::dns_label)]
     pub cluster: Option<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -96,31 +96,25 @@ fn reseal_text(name: &str, text: &str, keyring: &sealant_core::Keyring, cert: &C
             located.line,
             super::unseal::id(ss)
         );
-        let unsealed = unseal::unseal(ss, keyring, UnsealOptions::default()).map_err(|e| anyhow!("{at}: {e}"))?;
-        if unsealed.keys_used.values().all(|fp| fp == cert.fingerprint()) {
+        // Each item is decrypted once; an object already sealed to the target is left as it is.
+        let resealed = reseal(ss, keyring, cert, None, UnsealOptions::default()).map_err(|e| anyhow!("{at}: {e}"))?;
+        if resealed.keys_used.values().all(|fp| fp == cert.fingerprint()) {
             continue;
         }
-        let label = unsealed.scope.label(ss.namespace(), ss.name());
-        let mut paths = Vec::new();
-        let mut merged = ss.as_ref().clone();
-        for (item, blob) in &ss.spec.encrypted_data {
-            let blob = decode_blob(blob).map_err(|e| anyhow!("{at}: item {item}: {e}"))?;
-            let (plain, _) = keyring
-                .open(&label, &blob, None)
-                .map_err(|e| anyhow!("{at}: item {item}: {e}"))?;
-            let sealed = seal_raw(cert, unsealed.scope, ss.namespace(), ss.name(), &plain)?;
-            merged.spec.encrypted_data.insert(item.clone(), sealed.clone());
-            paths.push((
-                vec!["spec".to_string(), "encryptedData".to_string(), item.clone()],
-                sealed,
-            ));
+        for warning in &resealed.warnings {
+            eprintln!("{at}: warning: {warning}");
         }
-        // Why sealed-at is kept: re-sealing does not change the value, so its rotation clock must not restart.
-        merged
-            .metadata
-            .annotations
-            .get_or_insert_with(Default::default)
-            .insert(KEY_FINGERPRINT_ANNOTATION.into(), cert.fingerprint().to_string());
+        let mut paths: Vec<(Vec<String>, String)> = resealed
+            .items
+            .iter()
+            .map(|(item, sealed)| {
+                (
+                    vec!["spec".to_string(), "encryptedData".to_string(), item.clone()],
+                    sealed.clone(),
+                )
+            })
+            .collect();
+        let merged = resealed.sealed;
         paths.push((
             vec![
                 "metadata".into(),
@@ -134,7 +128,11 @@ fn reseal_text(name: &str, text: &str, keyring: &sealant_core::Keyring, cert: &C
                 out = sealant_core::layout::edit_document(&out, number, &paths).map_err(|e| anyhow!("{at}: {e}"))?;
             }
             (Format::Yaml, Err(_)) => bail!("{at}: a SealedSecret inside a List cannot be re-sealed in place"),
-            (Format::Json, _) => out = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json),
+            (Format::Json, Ok(number)) => {
+                let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
+                out = manifest::replace_json_document(&out, number, &json).map_err(|e| anyhow!("{at}: {e}"))?;
+            }
+            (Format::Json, Err(_)) => bail!("{at}: a SealedSecret inside a List cannot be re-sealed in place"),
         }
         changed.push(merged);
     }

@@ -71,7 +71,7 @@ pub struct RotateArgs {
     #[arg(long)]
     pub controller: bool,
     /// The controller's URL, for a repository with one cluster (instead of the API server's service proxy).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, env = "SEALANT_CONTROLLER_URL", value_name = "URL")]
     pub controller_url: Option<String>,
     /// kubeconfig for the service proxy (default: KUBECONFIG, ~/.kube/config, in-cluster).
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
@@ -79,11 +79,12 @@ pub struct RotateArgs {
     /// Forge for the pull request: github, gitlab, gitea, or none (default: forge.kind in .sealant.yaml).
     #[arg(long, value_name = "KIND")]
     pub forge: Option<String>,
-    /// The forge's API URL (default: forge.url, else the public service's).
-    #[arg(long, value_name = "URL")]
+    /// The forge's API URL (default: the public service's). Never read from `.sealant.yaml`: where the token goes
+    /// is not the repository's to say.
+    #[arg(long, env = "SEALANT_FORGE_URL", value_name = "URL")]
     pub forge_url: Option<String>,
-    /// The forge repository, owner/name (default: forge.repo).
-    #[arg(long, value_name = "OWNER/NAME")]
+    /// The forge repository, owner/name. Never read from `.sealant.yaml` (see --forge-url).
+    #[arg(long, env = "SEALANT_FORGE_REPO", value_name = "OWNER/NAME")]
     pub forge_repo: Option<String>,
     /// File holding the forge token (else SEALANT_FORGE_TOKEN).
     #[arg(long, value_name = "FILE")]
@@ -100,6 +101,15 @@ pub struct RotateArgs {
     /// Log format: text on a terminal and JSON lines otherwise (CronJob and CI logs), unless set.
     #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+    /// Certificate fingerprints (`SHA256:…`) new values may be sealed to. A certificate under keys/ is a target only
+    /// when pinned here (or in --trust-file), or confirmed by the live controller (--controller): a repository
+    /// writer must not be able to name the key that every rotated value is sealed to.
+    #[arg(long = "trust-cert", env = "SEALANT_TRUST_CERT", value_name = "SHA256:…", value_delimiter = ',')]
+    pub trust_cert: Vec<String>,
+    /// A file of pinned fingerprints, one per line (`#` starts a comment), e.g. mounted from a Secret or
+    /// ConfigMap that repository writers cannot change.
+    #[arg(long = "trust-file", env = "SEALANT_TRUST_FILE", value_name = "FILE")]
+    pub trust_file: Option<PathBuf>,
     /// The time the run pretends it is (RFC 3339), for tests and what-if plans.
     #[arg(long, hide = true, value_parser = parse_time)]
     pub now: Option<OffsetDateTime>,
@@ -216,7 +226,8 @@ pub fn run(args: RotateArgs) -> Result<()> {
     }
     let keyring = offline_keyring(&args, &root)?;
 
-    let scanned = scan::scan(&root);
+    let mut scanned = scan::scan(&root);
+    scan::add_tracked_but_ignored(&mut scanned, &root, git::tracked_but_ignored(&repo)?);
     let facts = facts(&repo, base_commit.id(), &scanned, keyring.as_ref())?;
     let plan = plan::plan(&scanned.found, &facts, &keys, &config, now);
     let mut plan = plan;
@@ -226,6 +237,19 @@ pub fn run(args: RotateArgs) -> Result<()> {
             document: "-".into(),
             message: skipped.message.clone(),
         });
+    }
+    let pinned = pinned_certs(&args)?;
+    let unconfirmed = unconfirmed_targets(&plan, &pinned);
+    if args.dry_run {
+        for (fingerprint, cluster) in &unconfirmed {
+            plan.problems.push(plan::Problem {
+                file: PathBuf::from(format!("keys/{cluster}")),
+                document: "-".into(),
+                message: format!(
+                    "certificate {fingerprint} is not confirmed: a real run needs --trust-cert {fingerprint} (if you checked it) or --controller"
+                ),
+            });
+        }
     }
     match args.format {
         PlanFormat::Table => eprint!("{}", report::table(&plan)),
@@ -246,7 +270,10 @@ pub fn run(args: RotateArgs) -> Result<()> {
         connect_forge(&args, &config)?
     };
     let existing = match &forge {
-        Some(forge) => forge.find_open(BRANCH_PREFIX, &base)?,
+        Some(forge) => {
+            let me = forge.token_user()?;
+            forge.find_open(BRANCH_PREFIX, &base, Some(&me))?
+        }
         None => None,
     };
     let digest = plan.digest();
@@ -255,7 +282,12 @@ pub fn run(args: RotateArgs) -> Result<()> {
         .as_ref()
         .map(|pr| pr.head.clone())
         .unwrap_or_else(|| format!("{BRANCH_PREFIX}{date}"));
-    if !args.no_push && already_proposed(&repo, &args, &branch, existing.as_ref(), &digest, &creds)? {
+    let proposal = Proposal {
+        digest: &digest,
+        base: &base_commit,
+        plan: &plan,
+    };
+    if !args.no_push && already_proposed(&repo, &args, &branch, existing.as_ref(), &proposal, &creds)? {
         match &existing {
             Some(pr) => tracing::info!(
                 pull_request = pr.number,
@@ -271,14 +303,32 @@ pub fn run(args: RotateArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let controller;
+    let controller = if keyring.is_none() && (args.controller || args.controller_url.is_some()) {
+        Some(ControllerResealer::new(&args, &config, &keys)?)
+    } else {
+        None
+    };
+    // Why before any sealing: a certificate the repository alone vouches for (a writer can commit their own
+    // with `keys fetch` and move `current`) would receive every regenerated and re-sealed value.
+    let confirmed_by_controller: BTreeSet<&str> = controller.as_ref().map(|c| c.confirmed()).unwrap_or_default();
+    let refused: Vec<String> = unconfirmed
+        .iter()
+        .filter(|(fp, _)| !confirmed_by_controller.contains(fp.as_str()))
+        .map(|(fp, cluster)| format!("{fp} (keys/{cluster}/current)"))
+        .collect();
+    if !refused.is_empty() {
+        bail!(
+            "refusing to seal to a certificate the repository alone vouches for: {}; pin it with --trust-cert \
+             (or SEALANT_TRUST_CERT, --trust-file) after checking it, or re-seal through the live controller with --controller",
+            refused.join(", ")
+        );
+    }
     let offline;
     let resealer: Option<&(dyn Resealer + Sync)> = if let Some(ring) = &keyring {
         offline = Offline { keyring: ring };
         Some(&offline)
-    } else if args.controller || args.controller_url.is_some() {
-        controller = ControllerResealer::new(&args, &config, &keys)?;
-        Some(&controller)
+    } else if let Some(controller) = &controller {
+        Some(controller)
     } else {
         None
     };
@@ -314,6 +364,33 @@ pub fn run(args: RotateArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Fingerprints pinned outside the repository: `--trust-cert` and the lines of `--trust-file`.
+fn pinned_certs(args: &RotateArgs) -> Result<BTreeSet<String>> {
+    let mut pinned: BTreeSet<String> = args.trust_cert.iter().map(|f| f.trim().to_string()).collect();
+    if let Some(file) = &args.trust_file {
+        let text = io::read_bounded(file, 1 << 20)?;
+        let text = String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8", file.display()))?;
+        pinned.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or_default().trim())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
+    pinned.retain(|f| !f.is_empty());
+    Ok(pinned)
+}
+
+/// The certificates the plan would seal to (regenerate or re-seal) that no pin confirms, with their cluster.
+fn unconfirmed_targets(plan: &plan::Plan, pinned: &BTreeSet<String>) -> BTreeMap<String, String> {
+    plan.actions
+        .iter()
+        .filter(|a| matches!(a.kind, plan::Kind::Regenerate | plan::Kind::Reseal))
+        .filter_map(|a| Some((a.new_key.clone()?, a.cluster.clone().unwrap_or_default())))
+        .filter(|(fp, _)| !pinned.contains(fp))
+        .collect()
 }
 
 /// A progress bar on a terminal; hidden otherwise (CronJob and CI logs get the summary lines only).
@@ -375,17 +452,21 @@ fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<
         return Ok(None);
     };
     let kind: forge::Kind = kind.parse().map_err(|e: String| anyhow!(e))?;
+    // Why flags and environment only: a repository writer who could set these would receive the forge token
+    // (forge.url) or have it used on a repository of their choosing (forge.repo).
+    if let Some(f) = &config.forge {
+        if f.url.is_some() {
+            tracing::warn!("forge.url in .sealant.yaml is ignored: give --forge-url or SEALANT_FORGE_URL");
+        }
+        if f.repo.is_some() {
+            tracing::warn!("forge.repo in .sealant.yaml is ignored: give --forge-repo or SEALANT_FORGE_REPO");
+        }
+    }
     let repo = args
         .forge_repo
         .clone()
-        .or_else(|| config.forge.as_ref().map(|f| f.repo.clone()))
-        .ok_or_else(|| {
-            anyhow!("the forge needs a repository: --forge-repo owner/name or forge.repo in .sealant.yaml")
-        })?;
-    let url = args
-        .forge_url
-        .clone()
-        .or_else(|| config.forge.as_ref().and_then(|f| f.url.clone()));
+        .ok_or_else(|| anyhow!("the forge needs a repository: --forge-repo owner/name (or SEALANT_FORGE_REPO)"))?;
+    let url = args.forge_url.clone();
     let token = token(args.forge_token_file.as_ref(), "SEALANT_FORGE_TOKEN")?
         .ok_or_else(|| anyhow!("the forge needs a token: --forge-token-file FILE or SEALANT_FORGE_TOKEN"))?;
     Ok(Some(
@@ -394,26 +475,70 @@ fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<
 }
 
 /// Whether the open pull request (or, without a forge, the remote branch) already holds this plan.
+///
+/// Why so strict: "already proposed" stops the run with success, so anything a repository writer can forge
+/// would silence rotation (even after a key compromise). The digest must be in the last paragraph, and the
+/// branch must be what this job makes: one commit on top of the current base that changes every planned item.
+/// The pull request itself was already checked to be ours (same repository, the token's user).
 fn already_proposed(
     repo: &git2::Repository,
     args: &RotateArgs,
     branch: &str,
     existing: Option<&PullRequest>,
-    digest: &str,
+    ctx: &Proposal<'_>,
     creds: &Credentials,
 ) -> Result<bool> {
-    if let Some(pr) = existing {
-        return Ok(report::digest_in(&pr.body) == Some(digest));
-    }
-    if args.forge.as_deref().is_some_and(|f| f != "none") {
+    if let Some(pr) = existing
+        && report::digest_in(&pr.body) != Some(ctx.digest)
+    {
         return Ok(false);
     }
-    let branches = git::remote_branches(repo, &args.remote, BRANCH_PREFIX, creds)?;
-    if !branches.iter().any(|(b, _)| b == branch) {
+    if existing.is_none() {
+        if args.forge.as_deref().is_some_and(|f| f != "none") {
+            return Ok(false);
+        }
+        let branches = git::remote_branches(repo, &args.remote, BRANCH_PREFIX, creds)?;
+        if !branches.iter().any(|(b, _)| b == branch) {
+            return Ok(false);
+        }
+    }
+    let tip = git::fetch_tip(repo, &args.remote, branch, creds)?;
+    if report::digest_in(tip.message().unwrap_or_default()) != Some(ctx.digest) {
         return Ok(false);
     }
-    let message = git::fetch_message(repo, &args.remote, branch, creds)?;
-    Ok(report::digest_in(&message) == Some(digest))
+    if tip.parent_count() != 1 || tip.parent_id(0).ok() != Some(ctx.base.id()) {
+        tracing::warn!(%branch, "branch {branch} is not one commit on the current base: proposing again");
+        return Ok(false);
+    }
+    let changed = |action: &plan::Action| -> Option<bool> {
+        let item_at = |commit: &git2::Commit<'_>| -> Option<String> {
+            let text = String::from_utf8(git::file_at(repo, commit, &action.file)?).ok()?;
+            let (_, objects) = manifest::read(&text).ok()?;
+            objects.into_iter().find(|l| l.document == action.document).and_then(|l| match l.object {
+                manifest::Object::SealedSecret(ss) => ss.spec.encrypted_data.get(&action.item).cloned(),
+                _ => None,
+            })
+        };
+        let now = item_at(&tip)?;
+        Some(item_at(ctx.base) != Some(now))
+    };
+    let all_changed = ctx
+        .plan
+        .actions
+        .iter()
+        .filter(|a| a.kind != plan::Kind::Report)
+        .all(|a| changed(a) == Some(true));
+    if !all_changed {
+        tracing::warn!(%branch, "branch {branch} carries the plan's digest but not its changes: proposing again");
+    }
+    Ok(all_changed)
+}
+
+/// What a run proposes, for [`already_proposed`].
+struct Proposal<'a> {
+    digest: &'a str,
+    base: &'a git2::Commit<'a>,
+    plan: &'a plan::Plan,
 }
 
 /// Refuses to commit over uncommitted edits: each changed file must be, in the work tree, what the base has.
@@ -425,7 +550,17 @@ fn check_clean(
 ) -> Result<()> {
     for (file, _) in changes {
         let on_disk = std::fs::read(root.join(file)).ok();
-        if on_disk != git::file_at(repo, base, file) {
+        let stored = git::file_at(repo, base, file);
+        if on_disk != stored {
+            let lf = |b: &Vec<u8>| String::from_utf8_lossy(b).replace("\r\n", "\n");
+            if on_disk.as_ref().map(lf).is_some_and(|d| stored.as_ref().map(lf) == Some(d)) {
+                bail!(
+                    "{}: checked out with CRLF line endings (a .gitattributes eol=crlf rule) while the repository stores \
+                     LF; rotation rewrites files as they are checked out, which would change every line: drop the \
+                     eol=crlf rule for manifests",
+                    file.display()
+                );
+            }
             bail!(
                 "{}: the work tree differs from the base branch; commit or stash it, or use --clone",
                 file.display()
@@ -440,6 +575,8 @@ struct ControllerResealer<'k> {
     keys: &'k KeysDir,
     endpoints: BTreeMap<String, Endpoint>,
     runtime: tokio::runtime::Runtime,
+    /// Fingerprints the live controllers serve (checked against keys/<cluster>/current).
+    served: Vec<String>,
 }
 
 enum Endpoint {
@@ -466,23 +603,29 @@ impl<'k> ControllerResealer<'k> {
                 let Some(controller) = &cluster.controller else {
                     continue;
                 };
-                let endpoint = match &controller.url {
-                    Some(url) => Endpoint::Url(url.trim_end_matches('/').to_string()),
-                    None => Endpoint::Proxy(runtime.block_on(async {
-                        let client = crate::kube::client(args.kubeconfig.as_deref()).await?;
-                        crate::kube::ControllerProxy::new(client, &controller.namespace, &controller.name).await
-                    })?),
-                };
+                // Why not `controller.url`: a repository writer could point it at a server of their own that
+                // answers /v1/rotate with ciphertexts of values they know. Only flags name a URL.
+                if controller.url.is_some() {
+                    tracing::warn!(
+                        cluster = %cluster.name,
+                        "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
+                    );
+                }
+                let endpoint = Endpoint::Proxy(runtime.block_on(async {
+                    let client = crate::kube::client(args.kubeconfig.as_deref()).await?;
+                    crate::kube::ControllerProxy::new(client, &controller.namespace, &controller.name).await
+                })?);
                 endpoints.insert(cluster.name.clone(), endpoint);
             }
         }
         if endpoints.is_empty() {
             bail!("--controller: no cluster in .sealant.yaml has a controller (clusters[].controller)");
         }
-        let this = Self {
+        let mut this = Self {
             keys,
             endpoints,
             runtime,
+            served: Vec::new(),
         };
         // Why the certificate is compared first: the controller seals to its own newest key, and the plan
         // promised keys/<cluster>/current; a mismatch means keys/ is stale (or the wrong cluster).
@@ -501,8 +644,14 @@ impl<'k> ControllerResealer<'k> {
                     current.unwrap_or("missing")
                 );
             }
+            this.served.push(cert.fingerprint().to_string());
         }
         Ok(this)
+    }
+
+    /// The certificates the live controllers confirmed (they hold the private keys).
+    fn confirmed(&self) -> BTreeSet<&str> {
+        self.served.iter().map(String::as_str).collect()
     }
 
     fn call(&self, cluster: &str, path: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>> {

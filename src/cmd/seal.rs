@@ -21,6 +21,24 @@ pub fn run(mut args: SealArgs) -> Result<()> {
         apply_repository_rules(&mut args)?;
     }
     let targets = targets(&args)?;
+    if let Some(config) = &args.from_config {
+        // Why say it: the certificate came from files in the repository, not from the command line; the user
+        // sees which file chose it and what key the values go to.
+        for (cluster, cert) in &targets {
+            eprintln!(
+                "sealing to {} (cluster {}, chosen by {})",
+                cert.fingerprint(),
+                cluster.as_deref().unwrap_or("-"),
+                config.display()
+            );
+            if !args.trust_cert.iter().any(|t| t.trim() == cert.fingerprint()) {
+                eprintln!(
+                    "warning: {} is not pinned (--trust-cert / SEALANT_TRUST_CERT): anyone who can commit to keys/ chose it",
+                    cert.fingerprint()
+                );
+            }
+        }
+    }
     if targets.len() > 1 {
         return seal_per_cluster(&args, &targets);
     }
@@ -80,9 +98,10 @@ fn seal_each(
 /// directory up from the working directory holding a `.sealant.yaml`; its `keys/` is used.
 fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
     let cwd = std::env::current_dir()?;
-    let Some(root) = cwd.ancestors().find(|d| d.join(".sealant.yaml").is_file()) else {
+    let Some(root) = repository_config_dir(&cwd)? else {
         return Ok(());
     };
+    let root = root.as_path();
     let config = sealant_rotate::config::RotateConfig::load(root)?;
     let target = args.merge_into.as_ref().or(args.io.output.as_ref());
     let rule = target
@@ -90,11 +109,18 @@ fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
         .and_then(|relative| config.rule_for(&relative));
     if let Some(rule) = rule {
         args.clusters = rule.clusters.clone();
-        if args.scope.is_none() {
-            args.scope = rule
-                .scope
-                .as_deref()
-                .and_then(|s| <crate::cli::ScopeArg as clap::ValueEnum>::from_str(s, false).ok());
+        if args.scope.is_none()
+            && let Some(scope) = rule.scope.as_deref()
+        {
+            args.scope = Some(
+                <crate::cli::ScopeArg as clap::ValueEnum>::from_str(scope, false).map_err(|_| {
+                    anyhow!(
+                        "{}: path rule {:?}: scope {scope:?} must be one of: strict, namespace-wide, cluster-wide",
+                        root.join(".sealant.yaml").display(),
+                        rule.glob
+                    )
+                })?,
+            );
         }
     } else if let [only] = config.clusters.as_slice() {
         args.clusters = vec![only.name.clone()];
@@ -104,7 +130,40 @@ fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
     if args.keys_dir == Path::new("keys") {
         args.keys_dir = root.join("keys");
     }
+    args.from_config = Some(root.join(".sealant.yaml"));
     Ok(())
+}
+
+/// The directory of the `.sealant.yaml` that applies here: the nearest one from `cwd` up to the repository's
+/// top level (the first directory holding `.git`), never above it; only `cwd` itself outside a repository.
+///
+/// Why not up to `/`: whoever can write an ancestor directory (a shared CI workspace, `/tmp`) could drop a
+/// `.sealant.yaml` and a `keys/` there and receive every secret sealed below it. For the same reason a file
+/// owned by another user (root aside) is refused.
+fn repository_config_dir(cwd: &Path) -> Result<Option<std::path::PathBuf>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let top = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(cwd);
+    for dir in cwd.ancestors() {
+        let file = dir.join(".sealant.yaml");
+        if let Ok(meta) = std::fs::symlink_metadata(&file) {
+            let me = rustix::process::geteuid().as_raw();
+            if !meta.is_file() {
+                bail!("{}: not a regular file; refusing to use it", file.display());
+            }
+            if meta.uid() != me && meta.uid() != 0 {
+                bail!(
+                    "{}: owned by uid {}, not by you; refusing to seal to keys someone else chose",
+                    file.display(),
+                    meta.uid()
+                );
+            }
+            return Ok(Some(dir.to_path_buf()));
+        }
+        if dir == top {
+            break;
+        }
+    }
+    Ok(None)
 }
 
 /// `path` relative to `root`, lexically (`.` and `..` resolved; the file and its directory may not exist yet).
@@ -343,7 +402,13 @@ fn merge_into(
         (Format::Yaml, Err(_)) => {
             bail!("{name}: the SealedSecret is inside a List; --merge-into needs a top-level one")
         }
-        (Format::Json, _) => manifest::write_sealed(std::slice::from_ref(&merged), Format::Json),
+        (Format::Json, Ok(number)) => {
+            let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
+            manifest::replace_json_document(&text, number, &json).map_err(|e| anyhow!("{name}: {e}"))?
+        }
+        (Format::Json, Err(_)) => {
+            bail!("{name}: the SealedSecret is inside a List; --merge-into needs a top-level one")
+        }
     };
     check_merged(&out, &merged)
         .map_err(|e| anyhow!("{name}: merge produced an unexpected result, file left unchanged: {e}"))?;

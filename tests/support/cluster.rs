@@ -168,19 +168,7 @@ impl Namespace {
     pub fn new(prefix: &str) -> Self {
         let plane = plane();
         let name = plane.namespace(prefix).unwrap();
-        for mut obj in yaml_docs(&repo_file("manifests/rbac.yaml")) {
-            let text = obj.to_string().replace("\"kube-system\"", &format!("\"{name}\""));
-            obj = serde_json::from_str(&text).unwrap();
-            if obj["metadata"]["namespace"].is_null() {
-                let cluster_name = format!("{}-{name}", obj["metadata"]["name"].as_str().unwrap());
-                obj["metadata"]["name"] = json!(cluster_name);
-            }
-            if obj["kind"] == "ClusterRoleBinding" {
-                let role = format!("{}-{name}", obj["roleRef"]["name"].as_str().unwrap());
-                obj["roleRef"]["name"] = json!(role);
-            }
-            create(plane.admin(), &obj);
-        }
+        apply_for(&name, "manifests/rbac.yaml");
         let sa = plane.service_account(&name, "sealant-controller").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
@@ -193,9 +181,32 @@ impl Namespace {
         }
     }
 
+    /// Applies another shipped RBAC file the way `new` applies `manifests/rbac.yaml`.
+    pub fn apply(&self, path: &str) {
+        apply_for(&self.name, path);
+    }
+
     /// Another namespace, for objects (no RBAC of its own needed: the ClusterRole covers it).
     pub fn other(&self, prefix: &str) -> String {
         plane().namespace(prefix).unwrap()
+    }
+}
+
+/// Creates the objects of a shipped manifest for the test namespace `name`: `kube-system` becomes `name`, and
+/// cluster-wide objects get `name` as a suffix so tests do not collide.
+fn apply_for(name: &str, path: &str) {
+    for mut obj in yaml_docs(&repo_file(path)) {
+        let text = obj.to_string().replace("\"kube-system\"", &format!("\"{name}\""));
+        obj = serde_json::from_str(&text).unwrap();
+        if obj["metadata"]["namespace"].is_null() {
+            let cluster_name = format!("{}-{name}", obj["metadata"]["name"].as_str().unwrap());
+            obj["metadata"]["name"] = json!(cluster_name);
+        }
+        if obj["kind"] == "ClusterRoleBinding" {
+            let role = format!("{}-{name}", obj["roleRef"]["name"].as_str().unwrap());
+            obj["roleRef"]["name"] = json!(role);
+        }
+        create(plane().admin(), &obj);
     }
 }
 

@@ -140,6 +140,49 @@ impl Gitea {
 
     /// Calls the API (`/api/v1` + path) with the token: (status, JSON).
     pub fn api(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, serde_json::Value) {
+        self.api_with(&format!("token {}", self.token), method, path, body)
+    }
+
+    /// Creates another (non-admin) user and returns an API token of theirs.
+    pub fn add_user(&self, name: &str) -> String {
+        let password = "Other-test-passw0rd";
+        let (status, body) = self.api(
+            "POST",
+            "/admin/users",
+            Some(&serde_json::json!({"username": name, "email": format!("{name}@example.invalid"),
+                                     "password": password, "must_change_password": false})),
+        );
+        assert_eq!(status, 201, "{body}");
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}"));
+        let (status, token) = self.api_with(
+            &format!("Basic {basic}"),
+            "POST",
+            &format!("/users/{name}/tokens"),
+            Some(&serde_json::json!({"name": "t", "scopes": ["all"]})),
+        );
+        assert_eq!(status, 201, "{token}");
+        token["sha1"].as_str().unwrap().to_string()
+    }
+
+    /// Calls the API with another user's token.
+    pub fn api_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.api_with(&format!("token {token}"), method, path, body)
+    }
+
+    fn api_with(
+        &self,
+        authorization: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -148,7 +191,7 @@ impl Gitea {
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}/api/v1{path}", self.url))
-            .header("Authorization", format!("token {}", self.token))
+            .header("Authorization", authorization)
             .header("Content-Type", "application/json")
             .body(body.map(|b| b.to_string()).unwrap_or_default())
             .unwrap();

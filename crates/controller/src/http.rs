@@ -15,14 +15,13 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{get, post};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sealant_core::manifest::{self, Object};
-use sealant_core::seal::{SealOptions, seal_secret};
+use sealant_core::seal::reseal;
 use sealant_core::types::{SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SealedSecret};
 use sealant_core::unseal::{UnsealOptions, unseal};
-use time::OffsetDateTime;
 use tokio::sync::{Semaphore, watch};
 use tower_http::timeout::TimeoutLayer;
 
@@ -97,11 +96,12 @@ fn router(
         audit,
         escrow,
     };
+    // Fixed methods: anything else is a 405 from the router (and a bounded metric label, see `method_label`).
     let api = Router::new()
-        .route("/v1/cert.pem", any(cert))
-        .route("/v1/escrow", any(escrow_bundle))
-        .route("/v1/verify", any(verify))
-        .route("/v1/rotate", any(rotate))
+        .route("/v1/cert.pem", get(cert))
+        .route("/v1/escrow", get(escrow_bundle))
+        .route("/v1/verify", post(verify))
+        .route("/v1/rotate", post(rotate))
         .layer(middleware::from_fn_with_state(state.clone(), instrument));
     Router::new()
         .route(
@@ -120,9 +120,13 @@ fn router(
 /// Counts, times and audits one API call.
 async fn instrument(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_ascii_lowercase();
+    let method = method_label(request.method()).to_string();
     let path = request.uri().path().to_string();
-    let client = client_key(request.headers(), request.extensions().get::<ConnectInfo<SocketAddr>>());
+    let client = client_key(
+        &state.config.trusted_proxies,
+        request.headers(),
+        request.extensions().get::<ConnectInfo<SocketAddr>>(),
+    );
     let response = next.run(request).await;
     let status = response.status().as_u16();
     state
@@ -161,15 +165,36 @@ async fn instrument(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// The rate-limit key: the proxy's `X-Forwarded-For` (requests arrive through the API server's service
-/// proxy), else the peer address.
-fn client_key(headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>) -> String {
+/// The method as a metric label: one of a fixed few, so a client cannot grow `/metrics` with invented methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match *method {
+        axum::http::Method::GET => "get",
+        axum::http::Method::POST => "post",
+        axum::http::Method::HEAD => "head",
+        _ => "other",
+    }
+}
+
+/// The rate-limit and audit key: the peer address; the last `X-Forwarded-For` entry only when the peer is one
+/// of the configured trusted proxies (e.g. the API server, whose service proxy appends the caller's address).
+///
+/// Why not the header alone: anyone can send it, so a new value per request would be a new bucket per request
+/// and the rate limit would hold no one.
+fn client_key(trusted: &[std::net::IpAddr], headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>) -> String {
+    let Some(peer) = peer.map(|p| p.0.ip()) else {
+        return String::new();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
     headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| peer.map(|p| p.0.ip().to_string()))
-        .unwrap_or_default()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|v| !v.is_empty())
+        .map_or_else(|| peer.to_string(), |v| v.chars().take(64).collect())
 }
 
 async fn cert(State(state): State<AppState>) -> Response {
@@ -220,7 +245,7 @@ fn limited(
     peer: Option<&ConnectInfo<SocketAddr>>,
     path: &str,
 ) -> Option<Response> {
-    let key = format!("{path} {}", client_key(headers, peer));
+    let key = format!("{path} {}", client_key(&state.config.trusted_proxies, headers, peer));
     let not_until = state.limiter.check_key(&key).err()?;
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     let mut response = (StatusCode::TOO_MANY_REQUESTS, "limit exceeded\n").into_response();
@@ -231,14 +256,18 @@ fn limited(
     Some(response)
 }
 
-/// One SealedSecret from a JSON or YAML body.
+const MULTISTREAM: &str =
+    "Multistream YAML not supported yet (see https://github.com/bitnami-labs/sealed-secrets/issues/114)";
+
+/// One SealedSecret from a JSON or YAML body. More than one document is refused before anything is parsed.
 fn parse_body(body: &[u8]) -> Result<SealedSecret, String> {
     let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_string())?;
+    if manifest::more_than_one_document(text) {
+        return Err(MULTISTREAM.into());
+    }
     let (_, mut objects) = manifest::read(text).map_err(|e| e.to_string())?;
     if objects.len() != 1 {
-        return Err(
-            "Multistream YAML not supported yet (see https://github.com/bitnami-labs/sealed-secrets/issues/114)".into(),
-        );
+        return Err(MULTISTREAM.into());
     }
     match objects.pop().map(|o| o.object) {
         Some(Object::SealedSecret(ss)) => Ok(*ss),
@@ -246,30 +275,70 @@ fn parse_body(body: &[u8]) -> Result<SealedSecret, String> {
     }
 }
 
-/// The common start of both POST endpoints: the rate limit, then one SealedSecret from the body.
-fn admit(
+/// The outcome of the work one POST does on the blocking pool.
+enum Work<T> {
+    /// The body is not one SealedSecret.
+    BadBody(String),
+    /// Parsed; the work's result.
+    Done(Handled, Result<T, String>),
+}
+
+/// Rate limit, then parsing and the RSA work on the blocking pool, holding one permit of the RSA pool for all
+/// of it.
+///
+/// Why parse there too: a large JSON or YAML body takes CPU time; on the async runtime it would stall
+/// `/healthz` and the leader's Lease renewal. Why the permit moves into the task: a request that times out
+/// returns early, but its blocking work runs on, and must keep counting against the bound until it ends.
+async fn admit_and_run<T: Send + 'static>(
     state: &AppState,
     peer: &ConnectInfo<SocketAddr>,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Bytes,
     path: &str,
-) -> Result<(SealedSecret, Handled), Box<Response>> {
+    work: impl FnOnce(SealedSecret) -> Result<T, String> + Send + 'static,
+) -> Result<(Handled, Result<T, String>), Box<Response>> {
     if let Some(response) = limited(state, headers, Some(peer), path) {
         return Err(Box::new(response));
     }
-    let ss = parse_body(body).map_err(|e| {
+    let permit = state.rsa.clone().acquire_owned().await.map_err(|e| {
         let handled = Handled {
-            error: Some(e),
+            error: Some(e.to_string()),
             ..Handled::default()
         };
         Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled))
     })?;
-    let handled = Handled {
-        namespace: Some(ss.namespace().to_string()),
-        name: Some(ss.name().to_string()),
-        error: None,
-    };
-    Ok((ss, handled))
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match parse_body(&body) {
+            Err(e) => Work::BadBody(e),
+            Ok(ss) => Work::Done(
+                Handled {
+                    namespace: Some(ss.namespace().to_string()),
+                    name: Some(ss.name().to_string()),
+                    error: None,
+                },
+                work(ss),
+            ),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Work::Done(handled, result)) => Ok((handled, result)),
+        Ok(Work::BadBody(e)) => {
+            let handled = Handled {
+                error: Some(e),
+                ..Handled::default()
+            };
+            Err(Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)))
+        }
+        Err(e) => {
+            let handled = Handled {
+                error: Some(e.to_string()),
+                ..Handled::default()
+            };
+            Err(Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)))
+        }
+    }
 }
 
 fn respond(status: StatusCode, body: Body, handled: Handled) -> Response {
@@ -279,19 +348,13 @@ fn respond(status: StatusCode, body: Body, handled: Handled) -> Response {
     response
 }
 
-/// Unseals on the blocking pool, bounded by the RSA semaphore.
-async fn unseal_bounded(
-    state: &AppState,
-    ss: SealedSecret,
-) -> Result<Result<sealant_core::unseal::Unsealed, String>, String> {
-    let keys = state.keys.snapshot();
-    let opts = UnsealOptions {
+/// How the HTTP API unseals: stop at the first item no key opens, so a caller's bogus items cost one item's
+/// worth of RSA work, not every item's.
+fn api_unseal_options(state: &AppState) -> UnsealOptions {
+    UnsealOptions {
         accept_legacy_data: state.config.accept_deprecated_v1_data,
-    };
-    let _permit = state.rsa.acquire().await.map_err(|e| e.to_string())?;
-    tokio::task::spawn_blocking(move || unseal(&ss, &keys.keyring, opts).map_err(|e| e.to_string()))
-        .await
-        .map_err(|e| e.to_string())
+        stop_at_first_error: true,
+    }
 }
 
 async fn verify(
@@ -300,19 +363,15 @@ async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (ss, mut handled) = match admit(&state, &peer, &headers, &body, "/v1/verify") {
-        Ok(admitted) => admitted,
-        Err(response) => return *response,
-    };
-    match unseal_bounded(&state, ss).await {
-        Ok(Ok(_)) => respond(StatusCode::OK, Body::empty(), handled),
-        Ok(Err(e)) => {
+    let keys = state.keys.snapshot();
+    let opts = api_unseal_options(&state);
+    let work = move |ss: SealedSecret| unseal(&ss, &keys.keyring, opts).map(drop).map_err(|e| e.to_string());
+    match admit_and_run(&state, &peer, &headers, body, "/v1/verify", work).await {
+        Err(response) => *response,
+        Ok((handled, Ok(()))) => respond(StatusCode::OK, Body::empty(), handled),
+        Ok((mut handled, Err(e))) => {
             handled.error = Some(e);
             respond(StatusCode::CONFLICT, Body::empty(), handled)
-        }
-        Err(e) => {
-            handled.error = Some(e);
-            respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)
         }
     }
 }
@@ -323,57 +382,33 @@ async fn rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (ss, mut handled) = match admit(&state, &peer, &headers, &body, "/v1/rotate") {
-        Ok(admitted) => admitted,
-        Err(response) => return *response,
+    let keys = state.keys.snapshot();
+    let opts = api_unseal_options(&state);
+    // Why the one core re-seal: each item keeps the scope its ciphertext opened under; no annotation the
+    // caller writes (outer or in the template) can widen it.
+    let work = move |ss: SealedSecret| {
+        let latest = keys.latest().map(|k| k.cert.clone()).ok_or("cannot get certificate")?;
+        reseal(&ss, &keys.keyring, &latest, None, opts).map_err(|e| format!("error decrypting secret. {e}"))
     };
-    let Some(latest) = state.keys.snapshot().latest().map(|k| k.cert.clone()) else {
-        handled.error = Some("cannot get certificate".into());
-        return respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled);
-    };
-    let outer_annotations = ss.metadata.annotations.clone();
-    let unsealed = match unseal_bounded(&state, ss).await {
-        Ok(Ok(u)) => u,
-        Ok(Err(e)) | Err(e) => {
-            handled.error = Some(format!("error decrypting secret. {e}"));
-            return respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled);
+    match admit_and_run(&state, &peer, &headers, body, "/v1/rotate", work).await {
+        Err(response) => *response,
+        Ok((mut handled, Err(e))) => {
+            handled.error = Some(e);
+            respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)
         }
-    };
-    let mut secret = unsealed.secret;
-    secret.metadata.owner_references = None;
-    // Why the scope from `unsealed`: it is the scope the ciphertext was made for. Taking it from the request's
-    // annotations would let a caller widen a strict secret to cluster-wide by editing one line.
-    let opts = SealOptions {
-        scope: Some(unsealed.scope),
-        namespace: None,
-        default_namespace: None,
-        name: None,
-        replace_namespace: false,
-        allow_empty_data: true,
-        now: OffsetDateTime::now_utc(),
-    };
-    match seal_secret(&secret, &latest, &opts) {
-        Ok(mut sealed) => {
+        Ok((handled, Ok(resealed))) => {
+            for warning in &resealed.warnings {
+                tracing::warn!(namespace = ?handled.namespace, name = ?handled.name, "/v1/rotate: {warning}");
+            }
+            let mut sealed = resealed.sealed;
             sealed.api_version = SEALED_SECRET_API_VERSION.into();
             sealed.kind = SEALED_SECRET_KIND.into();
-            // Keep the caller's other outer annotations (sealant's own are refreshed by `seal_secret`).
-            if let Some(outer) = outer_annotations {
-                let annotations = sealed.metadata.annotations.get_or_insert_with(Default::default);
-                for (k, v) in outer {
-                    annotations.entry(k).or_insert(v);
-                }
-                unsealed.scope.apply_to(annotations);
-            }
             let body = serde_json::to_vec(&sealed).unwrap_or_default();
             let mut response = respond(StatusCode::OK, Body::from(body), handled);
             response
                 .headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
-        }
-        Err(e) => {
-            handled.error = Some(e.to_string());
-            respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)
         }
     }
 }

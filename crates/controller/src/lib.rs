@@ -59,6 +59,9 @@ pub struct Config {
     pub label_selector: Option<String>,
     /// Write `status`.
     pub update_status: bool,
+    /// Rolling restarts of workloads after their Secret changed (`sealant.dev/rollout-restart`); off unless the
+    /// install grants the rights for it.
+    pub rollout_restarts: bool,
     /// Retries of a failing object before waiting for it to change.
     pub max_unseal_retries: u32,
     /// SealedSecrets reconciled at once.
@@ -71,6 +74,9 @@ pub struct Config {
     pub rate_limit: u32,
     /// Burst allowed above the rate.
     pub rate_limit_burst: u32,
+    /// Peers whose `X-Forwarded-For` names the client (e.g. the API server's address); everyone else is keyed
+    /// on their own address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest request body the HTTP API reads.
     pub max_body_bytes: usize,
     /// Per-request time limit of the HTTP API.
@@ -118,12 +124,14 @@ impl Default for Config {
             namespaces: Vec::new(),
             label_selector: None,
             update_status: true,
+            rollout_restarts: false,
             max_unseal_retries: 5,
             concurrency: 16,
             listen_addr: ([0, 0, 0, 0], 8080).into(),
             metrics_addr: ([0, 0, 0, 0], 8081).into(),
             rate_limit: 2,
             rate_limit_burst: 2,
+            trusted_proxies: Vec::new(),
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(120),
             header_timeout: Duration::from_secs(10),
@@ -191,9 +199,11 @@ pub async fn run(
     let metrics = Arc::new(metrics::Metrics::new());
     let registry = keys::KeyRegistry::new();
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let on_signal = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;
-        let _ = stop_tx.send(true);
+        let _ = on_signal.send(true);
     });
 
     let key_watch = tokio::spawn(keys::watch_keys(
@@ -234,6 +244,13 @@ pub async fn run(
         metrics.set_leader(true);
         lead(shared, stop_rx).await
     };
+    // Why stop everything on an error: the HTTP servers would otherwise keep `/healthz` green on a replica that
+    // can never lead (e.g. the Lease or the first key refused), a silent outage. The error goes to the log and
+    // the exit status, and the pod restarts with backoff.
+    if let Err(e) = &result {
+        tracing::error!("controller stopped: {e}");
+        let _ = stop_tx.send(true);
+    }
     key_watch.abort();
     let _ = api.await;
     let _ = metrics_server.await;

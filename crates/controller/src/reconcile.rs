@@ -135,8 +135,39 @@ pub struct Context {
     /// Bounds concurrent RSA work to the cores we have: more would only queue inside the CPU.
     rsa: Semaphore,
     retries: Mutex<HashMap<(String, String), u32>>,
-    /// Digest of what this process last wrote per object: a lagging Secret cache must not cause a re-decrypt.
-    written: Mutex<HashMap<(String, String), String>>,
+    /// Digest of what this process last wrote per object, and when: a lagging Secret cache must not cause a
+    /// re-decrypt. Only the last minute matters (the cache has caught up after that), so older entries are
+    /// pruned and the map stays bounded under churn.
+    written: Mutex<HashMap<(String, String), (String, Instant)>>,
+    /// Objects whose decryption failed: digest of the sealed input, the key set tried, the error. A metadata
+    /// edit of a failing object (labels, annotations) changes neither, so it costs no new RSA work.
+    failed: Mutex<HashMap<(String, String), Failure>>,
+}
+
+/// A decryption failure remembered so that only a change of the sealed input or of the keys retries it.
+struct Failure {
+    digest: String,
+    keys: String,
+    message: String,
+    at: Instant,
+}
+
+/// Entries a bookkeeping map may hold before old ones are pruned.
+const BOOKKEEPING_LIMIT: usize = 4096;
+
+/// Inserts into a map of timed entries, pruning those older than `keep` once it is over the limit.
+fn insert_bounded<V>(
+    map: &Mutex<HashMap<(String, String), V>>,
+    key: (String, String),
+    value: V,
+    at: impl Fn(&V) -> Instant,
+    keep: Duration,
+) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= BOOKKEEPING_LIMIT {
+        map.retain(|_, v| at(v).elapsed() < keep);
+    }
+    map.insert(key, value);
 }
 
 impl Context {
@@ -165,6 +196,7 @@ impl Context {
             rsa: Semaphore::new(cores),
             retries: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -406,8 +438,17 @@ async fn reconcile_object(
     }
 
     let keys = ctx.keys.snapshot();
+    let key_set = keys.keyring.fingerprints().collect::<Vec<_>>().join(",");
+    let object = (namespace.to_string(), name.to_string());
+    if let Some(f) = ctx.failed.lock().unwrap_or_else(|e| e.into_inner()).get(&object)
+        && f.digest == digest
+        && f.keys == key_set
+    {
+        return Err(ReconcileError::Unseal(f.message.clone()));
+    }
     let opts = UnsealOptions {
         accept_legacy_data: ctx.config.accept_deprecated_v1_data,
+        stop_at_first_error: false,
     };
     let permit = ctx.rsa.acquire().await.ok();
     let unsealed = tokio::task::spawn_blocking(move || unseal(&ss, &keys.keyring, opts))
@@ -425,9 +466,17 @@ async fn reconcile_object(
             record.outcome = "error";
             record.error = Some(e.to_string());
             ctx.audit.record(audit::Action::Unseal, &record);
+            let failure = Failure {
+                digest,
+                keys: key_set,
+                message: e.to_string(),
+                at: Instant::now(),
+            };
+            insert_bounded(&ctx.failed, object, failure, |f| f.at, Duration::from_secs(600));
             return Err(ReconcileError::Unseal(e.to_string()));
         }
     };
+    ctx.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(&object);
     record.outcome = "ok";
     record.items = unsealed.secret.data.keys().cloned().collect();
     let keys_used: std::collections::BTreeSet<&String> = unsealed.keys_used.values().collect();
@@ -436,11 +485,15 @@ async fn reconcile_object(
 
     let desired = to_k8s_secret(unsealed.secret, &digest);
     let outcome = write_secret(ctx, namespace, name, &uid, desired, &mut record).await?;
-    ctx.written
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert((namespace.into(), name.into()), digest);
+    insert_bounded(
+        &ctx.written,
+        object,
+        (digest, Instant::now()),
+        |(_, at)| *at,
+        Duration::from_secs(60),
+    );
     if let Outcome::Updated { data_changed: true } = outcome
+        && ctx.config.rollout_restarts
         && let Some(targets) = obj
             .annotations()
             .get(restart::ROLLOUT_RESTART_ANNOTATION)
@@ -478,7 +531,7 @@ async fn already_applied(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&(namespace.to_string(), name.to_string()))
-        .is_some_and(|d| d == digest);
+        .is_some_and(|(d, _)| d == digest);
     if !wrote_this {
         return Ok(false);
     }

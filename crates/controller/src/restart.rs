@@ -15,6 +15,11 @@ use time::format_description::well_known::Rfc3339;
 
 /// Annotation on a SealedSecret: `true` (every workload using the Secret) or a list `Deployment/web,StatefulSet/db`.
 pub const ROLLOUT_RESTART_ANNOTATION: &str = "sealant.dev/rollout-restart";
+/// On a Deployment, StatefulSet or DaemonSet: its owner accepts rolling restarts by sealant (`"true"`).
+///
+/// Why a second opt-in, on the workload: the SealedSecret's annotation is written by whoever may create
+/// SealedSecrets in the namespace; a restart is the workload owner's decision.
+pub const ACCEPT_RESTARTS_ANNOTATION: &str = "sealant.dev/accept-restarts";
 /// The pod-template annotation `kubectl rollout restart` writes.
 pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
 
@@ -156,6 +161,16 @@ where
     for workload in api.list(&ListParams::default()).await? {
         let name = workload.name_any();
         if !targets.wants(&kind, &name, workload.pod_spec(), secret) {
+            continue;
+        }
+        if workload.meta().annotations.as_ref().and_then(|a| a.get(ACCEPT_RESTARTS_ANNOTATION)).map(String::as_str)
+            != Some("true")
+        {
+            tracing::info!(
+                namespace,
+                secret,
+                "{kind}/{name} uses the changed Secret but does not accept restarts ({ACCEPT_RESTARTS_ANNOTATION}: \"true\"); left alone"
+            );
             continue;
         }
         let params = PatchParams {

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::envelope::KeyError;
-use crate::keys::Certificate;
+use crate::keys::{Certificate, Keyring};
 use crate::scope::Scope;
+use crate::unseal::{self, ItemError, Labels, UnsealError, UnsealOptions};
 use crate::types::{
     KEY_FINGERPRINT_ANNOTATION, LAST_APPLIED_ANNOTATIONS, SEALED_AT_ANNOTATION, SEALED_SECRET_API_VERSION,
     SEALED_SECRET_KIND, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec,
@@ -255,6 +256,141 @@ pub fn seal_raw(
 ) -> Result<String, KeyError> {
     let blob = cert.public_key().seal(&scope.label(namespace, name), value)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(blob))
+}
+
+/// Why a SealedSecret could not be re-sealed. Names items, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResealError {
+    /// An item (or the object) could not be opened.
+    #[error(transparent)]
+    Unseal(#[from] UnsealError),
+    /// An item asked for is not in `encryptedData`.
+    #[error("item {0} is not in encryptedData")]
+    NoItem(String),
+    /// The target key refused to seal.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+/// A SealedSecret re-sealed to another key.
+#[derive(Debug)]
+pub struct Resealed {
+    /// The same object (metadata, template, other items untouched) with new ciphertexts and
+    /// `sealant.dev/key-fingerprint` naming the new key. `sealant.dev/sealed-at` is kept: the values did not change,
+    /// so their rotation clock does not restart.
+    pub sealed: SealedSecret,
+    /// The new ciphertexts (base64, as in `encryptedData`) of the items re-sealed.
+    pub items: BTreeMap<String, String>,
+    /// The scope the ciphertexts opened under (the narrowest, if items differ); the outer annotations now name it.
+    pub scope: Scope,
+    /// Item → fingerprint of the key that opened it before.
+    pub keys_used: BTreeMap<String, String>,
+    /// Things the caller should tell the user (an ignored scope annotation in the template).
+    pub warnings: Vec<String>,
+}
+
+/// Re-seals `items` of a SealedSecret (all of them when `None`) to `to`, decrypting each item once.
+///
+/// This is the one re-seal operation: `/v1/rotate`, `sealant reseal`, `sealant rotate` and kubeseal's
+/// `--re-encrypt` all come here. Why each item keeps **the scope its ciphertext opened under**: the scope is a
+/// property of the ciphertext; annotations (outer or in the template) are written by whoever sends the object,
+/// so letting them choose the new scope would let a user widen a victim's strict secret to cluster-wide and
+/// unseal it in their own namespace. A scope annotation in the template is ignored, with a warning.
+pub fn reseal(
+    ss: &SealedSecret,
+    keyring: &Keyring,
+    to: &Certificate,
+    items: Option<&[&str]>,
+    opts: UnsealOptions,
+) -> Result<Resealed, ResealError> {
+    if ss.spec.data.is_some() {
+        return reseal_legacy(ss, keyring, to, opts);
+    }
+    unseal::check_size(ss)?;
+    let hint = ss.annotation(crate::types::KEY_FINGERPRINT_ANNOTATION);
+    let annotated = Scope::from_annotations(ss.metadata.annotations.as_ref());
+    let labels = Labels::new(annotated, ss.namespace(), ss.name());
+    let wanted: Vec<&str> = match items {
+        Some(items) => items.to_vec(),
+        None => ss.spec.encrypted_data.keys().map(String::as_str).collect(),
+    };
+    let key = to.public_key();
+    let mut out = Resealed {
+        sealed: ss.clone(),
+        items: BTreeMap::new(),
+        scope: annotated,
+        keys_used: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let mut narrowest: Option<Scope> = None;
+    for item in wanted {
+        let text = ss
+            .spec
+            .encrypted_data
+            .get(item)
+            .ok_or_else(|| ResealError::NoItem(item.to_string()))?;
+        let fail = |e: ItemError| ResealError::Unseal(UnsealError::Items(vec![(item.to_string(), e)]));
+        let blob = unseal::decode_blob(text).map_err(|e| fail(ItemError::Base64(e)))?;
+        let (plain, fingerprint, scope) = labels.open(keyring, &blob, hint).map_err(|_| fail(ItemError::NoKey))?;
+        let new = key
+            .seal(&scope.label(ss.namespace(), ss.name()), &plain)
+            .map_err(|e| ResealError::Seal(e.into()))?;
+        let new = base64::engine::general_purpose::STANDARD.encode(new);
+        out.keys_used.insert(item.to_string(), fingerprint.to_string());
+        out.sealed.spec.encrypted_data.insert(item.to_string(), new.clone());
+        out.items.insert(item.to_string(), new);
+        narrowest = Some(narrowest.map_or(scope, |s| s.min(scope)));
+    }
+    out.scope = narrowest.unwrap_or(annotated);
+    let template_scope = ss
+        .spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.as_ref())
+        .map(|m| Scope::from_annotations(m.annotations.as_ref()));
+    if let Some(claimed) = template_scope.filter(|s| *s != out.scope && *s != Scope::Strict) {
+        out.warnings.push(format!(
+            "spec.template.metadata.annotations name the scope {claimed}; ignored: the ciphertext is {}",
+            out.scope
+        ));
+    }
+    out.sealed.status = None;
+    let annotations = out.sealed.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    out.scope.apply_to(annotations);
+    annotations.insert(
+        crate::types::KEY_FINGERPRINT_ANNOTATION.to_string(),
+        to.fingerprint().to_string(),
+    );
+    Ok(out)
+}
+
+/// A legacy `spec.data` object becomes an `encryptedData` one (as upstream's `/v1/rotate` does), sealed under the
+/// scope its ciphertext opened with, whatever the decrypted Secret's own annotations say.
+fn reseal_legacy(ss: &SealedSecret, keyring: &Keyring, to: &Certificate, opts: UnsealOptions) -> Result<Resealed, ResealError> {
+    let unsealed = unseal::unseal(ss, keyring, opts)?;
+    let mut secret = unsealed.secret;
+    secret.metadata.owner_references = None;
+    unsealed
+        .scope
+        .apply_to(secret.metadata.annotations.get_or_insert_with(BTreeMap::new));
+    let options = SealOptions {
+        scope: Some(unsealed.scope),
+        allow_empty_data: true,
+        ..SealOptions::default()
+    };
+    let mut sealed = seal_secret(&secret, to, &options)?;
+    let mut annotations = ss.metadata.annotations.clone().unwrap_or_default();
+    annotations.extend(sealed.metadata.annotations.take().unwrap_or_default());
+    unsealed.scope.apply_to(&mut annotations);
+    sealed.metadata.annotations = Some(annotations);
+    Ok(Resealed {
+        items: sealed.spec.encrypted_data.clone(),
+        sealed,
+        scope: unsealed.scope,
+        keys_used: unsealed.keys_used,
+        warnings: Vec::new(),
+    })
 }
 
 /// Annotations sealant adds so age and key are readable offline.

@@ -21,12 +21,29 @@ pub struct TemplateError {
     pub message: String,
 }
 
-/// Renders `template` with the decrypted items as `.`.
-pub fn render(name: &str, template: &str, items: &BTreeMap<String, SecretValue>) -> Result<SecretValue, TemplateError> {
+/// The most bytes a Secret may hold: the API server refuses a bigger object, so rendering past it only costs
+/// memory. Every template of one object shares this budget with the decrypted items.
+pub const MAX_SECRET_BYTES: usize = 1024 * 1024;
+
+/// The longest template source accepted (all templates of one object together).
+pub const MAX_TEMPLATE_SOURCE_BYTES: usize = 64 * 1024;
+
+/// Renders `template` with the decrypted items as `.`, spending at most `budget` bytes of output (and of any
+/// intermediate value), which it decreases by the size of the result.
+///
+/// Why a budget checked as rendering grows: `{{.a}}` repeated copies one item many times, so a small object
+/// could otherwise make the controller allocate gigabytes (and crash-loop on every start).
+pub fn render(
+    name: &str,
+    template: &str,
+    items: &BTreeMap<String, SecretValue>,
+    budget: &mut usize,
+) -> Result<SecretValue, TemplateError> {
     let fail = |message: String| TemplateError {
         name: name.to_string(),
         message,
     };
+    let over = || fail(format!("rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"));
     let mut out = Zeroizing::new(String::new());
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
@@ -39,6 +56,9 @@ pub fn render(name: &str, template: &str, items: &BTreeMap<String, SecretValue>)
         if trim_left {
             text = text.trim_end();
         }
+        if out.len() + text.len() > *budget {
+            return Err(over());
+        }
         out.push_str(text);
         let close = after.find("}}").ok_or_else(|| fail("unclosed action".into()))?;
         let mut action = &after[..close];
@@ -47,15 +67,26 @@ pub fn render(name: &str, template: &str, items: &BTreeMap<String, SecretValue>)
             action = a;
             next = next.trim_start();
         }
-        let value = eval_pipeline(action.trim(), items).map_err(fail)?;
+        let value = eval_pipeline(action.trim(), items, *budget).map_err(fail)?;
+        if out.len() + value.len() > *budget {
+            return Err(over());
+        }
         out.push_str(&value);
         rest = next;
     }
+    if out.len() + rest.len() > *budget {
+        return Err(over());
+    }
     out.push_str(rest);
+    *budget -= out.len();
     Ok(secret_value(out.as_bytes().to_vec()))
 }
 
-fn eval_pipeline(action: &str, items: &BTreeMap<String, SecretValue>) -> Result<Zeroizing<String>, String> {
+fn eval_pipeline(
+    action: &str,
+    items: &BTreeMap<String, SecretValue>,
+    budget: usize,
+) -> Result<Zeroizing<String>, String> {
     let mut value: Option<Zeroizing<String>> = None;
     for command in split_outside_quotes(action, '|') {
         let tokens = tokenize(command.trim())?;
@@ -72,6 +103,10 @@ fn eval_pipeline(action: &str, items: &BTreeMap<String, SecretValue>) -> Result<
         } else {
             call(head, &args, items)?
         });
+        // An intermediate value (`b64enc` grows its input by a third) counts against the same budget.
+        if value.as_ref().is_some_and(|v| v.len() > budget) {
+            return Err(format!("rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"));
+        }
     }
     value.ok_or_else(|| "missing value for command".to_string())
 }
@@ -122,9 +157,12 @@ fn call(
         "squote" => z(format!("'{}'", one()?)),
         "b64enc" => z(base64::engine::general_purpose::STANDARD.encode(one()?)),
         "b64dec" => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(one()?)
-                .map_err(|e| e.to_string())?;
+            // Why no detail: the decoder names the offending byte and its offset, which is part of a value.
+            let bytes = Zeroizing::new(
+                base64::engine::general_purpose::STANDARD
+                    .decode(one()?)
+                    .map_err(|_| "b64dec: the input is not valid base64".to_string())?,
+            );
             z(String::from_utf8_lossy(&bytes).into_owned())
         }
         "upper" => z(one()?.to_uppercase()),
@@ -228,7 +266,8 @@ mod tests {
     }
 
     fn r(t: &str, pairs: &[(&str, &str)]) -> Result<String, TemplateError> {
-        render("out", t, &items(pairs)).map(|v| String::from_utf8(v.expose_secret().to_vec()).unwrap())
+        let mut budget = MAX_SECRET_BYTES;
+        render("out", t, &items(pairs), &mut budget).map(|v| String::from_utf8(v.expose_secret().to_vec()).unwrap())
     }
 
     #[test]
@@ -265,5 +304,30 @@ mod tests {
         let err = r("{{ env \"HOME\" }}", &[]).unwrap_err();
         assert_eq!(err.to_string(), "out: function \"env\" not defined");
         assert!(r("{{ .x", &[]).is_err());
+    }
+
+    #[test]
+    fn a_template_that_multiplies_an_item_stops_at_the_secret_size_limit() {
+        let big = "a".repeat(64 * 1024);
+        let bomb = "{{.a}}".repeat(8192);
+        let err = r(&bomb, &[("a", &big)]).unwrap_err();
+        assert!(err.message.contains("exceeds"), "{err}");
+        // The budget is shared: two templates of half the limit each cannot both render.
+        let mut budget = MAX_SECRET_BYTES;
+        let half = "{{.a}}".repeat(9);
+        let its = items(&[("a", &big)]);
+        render("one", &half, &its, &mut budget).unwrap();
+        assert!(render("two", &half, &its, &mut budget).is_err());
+        // An intermediate value counts too: b64enc of an item close to the limit.
+        let near = "b".repeat(MAX_SECRET_BYTES - 10);
+        assert!(r("{{ .a | b64enc | b64dec | trim }}", &[("a", &near)]).is_err());
+    }
+
+    #[test]
+    fn a_b64dec_error_names_no_byte_of_the_value() {
+        let err = r("{{ .a | b64dec }}", &[("a", "canary!value")]).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("33") && !text.contains("offset") && !text.contains("canary"), "{text}");
+        assert!(text.contains("not valid base64"), "{text}");
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use secrecy::ExposeSecret as _;
 
 use crate::keys::Keyring;
 use crate::manifest::{self, Object};
@@ -52,7 +53,17 @@ pub enum UnsealError {
     /// The legacy payload decrypted but is not a Secret.
     #[error("deprecated 'data' field does not hold a Secret")]
     LegacyNotASecret,
+    /// The object is bigger than any Secret can be (too many items, too much template source or data); refused
+    /// before any decryption where the size is known up front.
+    #[error("{0}")]
+    TooLarge(String),
 }
+
+/// The most items (`encryptedData` and `template.data` together) one SealedSecret may have.
+///
+/// Why a cap: every item costs RSA private-key operations (one per label tried and key held), so an object
+/// with many bogus items would make anyone who may create SealedSecrets a cheap source of CPU load.
+pub const MAX_ITEMS: usize = 1024;
 
 fn group(errors: &[(String, ItemError)]) -> String {
     let mut by_text: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -71,14 +82,37 @@ fn group(errors: &[(String, ItemError)]) -> String {
 pub struct UnsealOptions {
     /// Open legacy `spec.data` objects (the controller's default; kubeseal refuses them).
     pub accept_legacy_data: bool,
+    /// Stop at the first item that no key opens, instead of trying every item to list them all. The HTTP API
+    /// sets it: a caller's bogus items then cost at most one item's worth of RSA work.
+    pub stop_at_first_error: bool,
 }
 
 impl Default for UnsealOptions {
     fn default() -> Self {
         Self {
             accept_legacy_data: true,
+            stop_at_first_error: false,
         }
     }
+}
+
+/// Refuses, before any decryption, an object no Secret could come from: too many items or too much template.
+pub fn check_size(ss: &SealedSecret) -> Result<(), UnsealError> {
+    let templates = ss.spec.template.as_ref().and_then(|t| t.data.as_ref());
+    let items = ss.spec.encrypted_data.len() + templates.map_or(0, BTreeMap::len);
+    if items > MAX_ITEMS {
+        return Err(UnsealError::TooLarge(format!(
+            "SealedSecret has {items} items, more than the {MAX_ITEMS} allowed"
+        )));
+    }
+    let source: usize = templates.into_iter().flatten().map(|(k, v)| k.len() + v.len()).sum();
+    if source > crate::template::MAX_TEMPLATE_SOURCE_BYTES {
+        return Err(UnsealError::TooLarge(format!(
+            "spec.template.data holds {source} bytes of templates, more than the {} allowed",
+            crate::template::MAX_TEMPLATE_SOURCE_BYTES
+        )));
+    }
+    Ok(())
 }
 
 /// The result of unsealing: the Secret, and which key opened each item.
@@ -107,6 +141,7 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
     if let Some(legacy) = &ss.spec.data {
         return unseal_legacy(ss, legacy, &labels, keyring, hint, opts);
     }
+    check_size(ss)?;
     let template = ss.spec.template.clone().unwrap_or_default();
     let mut secret = Secret {
         metadata: template.metadata.unwrap_or_default(),
@@ -132,17 +167,28 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
                 // Why the narrowest: re-sealing everything to the narrowest scope seen never widens access.
                 scope = Some(scope.map_or(opened_with, |s| s.min(opened_with)));
             }
-            Err(_) => errors.push((item.clone(), ItemError::NoKey)),
+            Err(_) => {
+                errors.push((item.clone(), ItemError::NoKey));
+                if opts.stop_at_first_error {
+                    break;
+                }
+            }
         }
     }
     // Templates render only when every item decrypted, as upstream does (a partial Secret is never produced).
+    // Their output shares one budget with the decrypted items: together they must fit in a Secret.
     if let Some(templates) = template.data.as_ref().filter(|_| errors.is_empty()) {
+        let decrypted: usize = secret.data.values().map(|v| v.expose_secret().len()).sum();
+        let mut budget = crate::template::MAX_SECRET_BYTES.saturating_sub(decrypted);
         for (item, tmpl) in templates {
-            match crate::template::render(item, tmpl, &secret.data) {
+            match crate::template::render(item, tmpl, &secret.data, &mut budget) {
                 Ok(out) => {
                     secret.data.insert(item.clone(), out);
                 }
-                Err(e) => errors.push((item.clone(), ItemError::Template(e.to_string()))),
+                Err(e) => {
+                    errors.push((item.clone(), ItemError::Template(e.to_string())));
+                    break;
+                }
             }
         }
     }
@@ -158,12 +204,12 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
 }
 
 /// The OAEP labels to try for one object: the annotated scope first, then the others, narrowest first.
-struct Labels {
+pub(crate) struct Labels {
     order: Vec<(Scope, Vec<u8>)>,
 }
 
 impl Labels {
-    fn new(annotated: Scope, namespace: &str, name: &str) -> Self {
+    pub(crate) fn new(annotated: Scope, namespace: &str, name: &str) -> Self {
         let mut scopes = vec![annotated];
         scopes.extend(Scope::ALL.into_iter().filter(|s| *s != annotated));
         Self {
@@ -171,7 +217,7 @@ impl Labels {
         }
     }
 
-    fn open<'k>(
+    pub(crate) fn open<'k>(
         &self,
         keyring: &'k Keyring,
         blob: &[u8],

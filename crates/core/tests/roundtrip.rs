@@ -170,3 +170,43 @@ fn editing_the_scope_annotation_never_lets_a_strict_item_open_elsewhere() {
     let err = unseal(&ss, ring, UnsealOptions::default()).unwrap_err();
     assert_eq!(err.to_string(), "no key could decrypt secret (k)");
 }
+
+#[test]
+fn a_reseal_keeps_the_scope_the_ciphertext_opened_under_whatever_the_annotations_claim() {
+    let (ring, cert) = key();
+    let items = BTreeMap::from([("password".to_string(), b"victim-value".to_vec())]);
+    let strict = seal_secret(&secret("db", "victim", &items), cert, &SealOptions::default()).unwrap();
+    let mut claimed = strict.clone();
+    for annotations in [
+        claimed.metadata.annotations.get_or_insert_with(Default::default),
+        claimed
+            .spec
+            .template
+            .get_or_insert_with(Default::default)
+            .metadata
+            .get_or_insert_with(Default::default)
+            .annotations
+            .get_or_insert_with(Default::default),
+    ] {
+        annotations.insert("sealedsecrets.bitnami.com/cluster-wide".into(), "true".into());
+    }
+    let resealed = sealant_core::seal::reseal(&claimed, ring, cert, None, UnsealOptions::default()).unwrap();
+    assert_eq!(resealed.scope, Scope::Strict);
+    assert_eq!(resealed.warnings.len(), 1, "the template's claim is reported");
+    assert!(
+        resealed
+            .sealed
+            .metadata
+            .annotations
+            .as_ref()
+            .unwrap()
+            .get("sealedsecrets.bitnami.com/cluster-wide")
+            .is_none()
+    );
+    let mut moved = resealed.sealed.clone();
+    moved.metadata.name = Some("loot".into());
+    moved.metadata.namespace = Some("mallory".into());
+    assert!(unseal(&moved, ring, UnsealOptions::default()).is_err(), "widened");
+    let opened = unseal(&resealed.sealed, ring, UnsealOptions::default()).unwrap();
+    assert_eq!(opened.secret.data["password"].expose_secret(), b"victim-value");
+}

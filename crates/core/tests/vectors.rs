@@ -250,6 +250,7 @@ fn legacy_data_is_refused_when_the_caller_says_so() {
         &both_keys(),
         UnsealOptions {
             accept_legacy_data: false,
+            ..UnsealOptions::default()
         },
     )
     .unwrap_err();
@@ -281,7 +282,8 @@ fn template_vectors_render_like_upstream() {
                 )
             })
             .collect();
-        let out = sealant_core::template::render("t", case["template"].as_str().unwrap(), &items).unwrap();
+        let mut budget = sealant_core::template::MAX_SECRET_BYTES;
+        let out = sealant_core::template::render("t", case["template"].as_str().unwrap(), &items, &mut budget).unwrap();
         assert_eq!(out.expose_secret(), case["expected"].as_str().unwrap().as_bytes());
     }
 }

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod escrow;
+pub mod repofs;
 pub mod store;
 
 pub use escrow::{EscrowError, Identities, Recipients};

@@ -159,6 +159,12 @@ impl KeysDir {
         if !root.is_dir() {
             return Ok(dir);
         }
+        if !crate::repofs::is_real_dir(root) {
+            return Err(StoreError::Invalid {
+                path: root.display().to_string(),
+                reason: "a symbolic link; keys are read only from the repository itself".into(),
+            });
+        }
         let mut names: Vec<String> = std::fs::read_dir(root)
             .map_err(io_error(root))?
             .flatten()
@@ -182,7 +188,9 @@ impl KeysDir {
             .unwrap_or_default();
         files.sort();
         for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "crt")) {
-            let cert = std::fs::read(file).map_err(io_error(file)).and_then(|data| {
+            let cert = crate::repofs::read(file, crate::repofs::MAX_SMALL_FILE)
+                .map_err(io_error(file))
+                .and_then(|data| {
                 Certificate::from_pem(&data).map_err(|e| StoreError::Invalid {
                     path: file.display().to_string(),
                     reason: format!("not a sealing certificate: {e}"),
@@ -197,7 +205,9 @@ impl KeysDir {
                         fingerprint,
                         cert,
                         cert_path: file.clone(),
-                        escrow_path: escrow.is_file().then_some(escrow),
+                        escrow_path: std::fs::symlink_metadata(&escrow)
+                            .is_ok_and(|m| m.is_file())
+                            .then_some(escrow),
                         state: KeyState::Active,
                         since: None,
                         reason: None,
@@ -220,7 +230,7 @@ impl KeysDir {
             Err(e) => self.problems.push(e),
         }
         let pointer = path.join(CURRENT_FILE);
-        let current = match std::fs::read_to_string(&pointer) {
+        let current = match crate::repofs::read_text(&pointer, crate::repofs::MAX_SMALL_FILE) {
             Ok(text) => Some(text.trim().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
@@ -362,7 +372,7 @@ pub fn usage(repo: &Path) -> BTreeMap<Option<String>, usize> {
                 .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
     });
     for entry in files {
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+        let Ok(text) = crate::repofs::read_text(entry.path(), crate::repofs::MAX_MANIFEST_FILE) else {
             continue;
         };
         if !text.contains("SealedSecret") {
@@ -387,10 +397,10 @@ pub fn usage(repo: &Path) -> BTreeMap<Option<String>, usize> {
 }
 
 fn read_state(path: &Path) -> Result<StateFile, StoreError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_saphyr::from_str(&text).map_err(|e| StoreError::Invalid {
+    match crate::repofs::read_text(path, crate::repofs::MAX_SMALL_FILE) {
+        Ok(text) => crate::repofs::from_yaml(&text).map_err(|reason| StoreError::Invalid {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            reason,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateFile::default()),
         Err(e) => Err(io_error(path)(e)),
@@ -400,6 +410,7 @@ fn read_state(path: &Path) -> Result<StateFile, StoreError> {
 /// Writes through a temporary file and a rename: a reader never sees half a file.
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    crate::repofs::ensure_inside_repository(dir).map_err(io_error(path))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".sealant-")
         .tempfile_in(dir)

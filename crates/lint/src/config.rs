@@ -161,12 +161,19 @@ impl Config {
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
         let path = root.join(".sealant.yaml");
         let origin = path.display().to_string();
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return Ok(Self::default());
+        let text = match sealant_keys::repofs::read_text(&path, sealant_keys::repofs::MAX_SMALL_FILE) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => {
+                return Err(ConfigError::Invalid {
+                    path: origin,
+                    message: e.to_string(),
+                });
+            }
         };
-        let file: File = serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
+        let file: File = sealant_keys::repofs::from_yaml(&text).map_err(|message| ConfigError::Invalid {
             path: origin.clone(),
-            message: e.to_string(),
+            message,
         })?;
         Self::from_file(file, &origin)
     }

@@ -72,23 +72,10 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
         };
         let known = known_keys(&base);
         let history = GitHistory::read(&base);
-        let walker = ignore::WalkBuilder::new(root).hidden(false).require_git(false).build();
-        let mut files = Vec::new();
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    report.notices.push(format!("skipped: {e}"));
-                    continue;
-                }
-            };
-            if entry.path().components().any(|c| c.as_os_str() == ".git")
-                || !entry.file_type().is_some_and(|t| t.is_file())
-            {
-                continue;
-            }
-            files.push(entry.into_path());
-        }
+        let files = match tracked_and_unignored(root) {
+            Some(files) => files,
+            None => walk(root, &mut report),
+        };
         // Files are independent: check them on every core, then merge (the order is restored by the sort).
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = files.len().div_ceil(threads).max(1);
@@ -131,6 +118,96 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
     report
 }
 
+/// Inside a git work tree: every tracked file under `root`, and every untracked one that `.gitignore` (or
+/// `.git/info/exclude`) does not exclude. `None` outside a repository (or without git).
+///
+/// Why git's own list: a tracked file is committed whatever an ignore file says, so it must be checked; and a
+/// committed `.ignore` (not a git file, but honoured by generic walkers) or a global exclude must not be able to
+/// hide one.
+fn tracked_and_unignored(root: &Path) -> Option<Vec<PathBuf>> {
+    let (dir, only) = if root.is_dir() {
+        (root.to_path_buf(), None)
+    } else {
+        (root.parent().map(Path::to_path_buf).unwrap_or_default(), root.file_name())
+    };
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let mut command = git_command(&dir);
+    command.args(["ls-files", "-z", "--cached", "--others", "--exclude-per-directory=.gitignore"]);
+    if let Some(info) = git_info_exclude(&dir) {
+        command.arg(format!("--exclude-from={}", info.display()));
+    }
+    if let Some(name) = only {
+        command.arg("--").arg(name);
+    }
+    let out = command.output().ok().filter(|o| o.status.success())?;
+    let mut files: Vec<PathBuf> = out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .map(|p| dir.join(p))
+        // A deleted-but-tracked file is not there to check; a symbolic link stays, to be reported unchecked.
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() || m.file_type().is_symlink()))
+        .collect();
+    files.sort();
+    files.dedup();
+    Some(files)
+}
+
+/// `<git dir>/info/exclude` of the repository holding `dir`, when it exists.
+fn git_info_exclude(dir: &Path) -> Option<PathBuf> {
+    let out = git_command(dir)
+        .args(["rev-parse", "--git-path", "info/exclude"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    let path = if path.is_absolute() { path } else { dir.join(path) };
+    path.is_file().then_some(path)
+}
+
+/// `git -C dir` with what sealant needs of every git it runs: no bare repository found by walking up (a
+/// repository writer could plant one), and paths printed as they are (non-ASCII names unquoted).
+fn git_command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new("git");
+    command
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "safe.bareRepository=explicit", "-c", "core.quotePath=false"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// Outside a repository: every file under `root`, `.gitignore` honoured (not `.ignore`, not global excludes),
+/// `.git/` skipped, symbolic links not followed.
+fn walk(root: &Path, report: &mut Report) -> Vec<PathBuf> {
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .ignore(false)
+        .git_global(false)
+        .parents(false)
+        .build();
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                report.notices.push(format!("skipped: {e}"));
+                continue;
+            }
+        };
+        if entry.path().components().any(|c| c.as_os_str() == ".git")
+            || !entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink())
+        {
+            continue;
+        }
+        files.push(entry.into_path());
+    }
+    files
+}
+
 /// The state of every certificate under `keys/<cluster>/` by fingerprint, if the directory exists.
 fn known_keys(base: &Path) -> Option<KnownKeys> {
     let dir = base.join("keys");
@@ -165,11 +242,8 @@ struct GitHistory {
 impl GitHistory {
     fn read(dir: &Path) -> Option<Self> {
         let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir)
+            git_command(dir)
                 .args(args)
-                .stderr(std::process::Stdio::null())
                 .output()
                 .ok()
                 .filter(|o| o.status.success())
@@ -203,19 +277,76 @@ impl GitHistory {
 
 fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &mut Report) {
     let display = file.rel.display().to_string();
-    if std::fs::metadata(file.full).is_ok_and(|m| m.len() > MAX_FILE) {
-        report
-            .notices
-            .push(format!("{display}: larger than 4 MiB, not checked"));
-        return;
-    }
-    let Ok(bytes) = std::fs::read(file.full) else {
-        report.notices.push(format!("{display}: cannot be read"));
-        return;
+    // Why an error, not a note: a file lint cannot read is a file nobody checked, and an attacker's way past it.
+    let bytes = match sealant_keys::repofs::read(file.full, MAX_FILE) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            report.files += 1;
+            push_unchecked(report, &display, &e.to_string(), config, file.rel);
+            return;
+        }
     };
-    // Binary files are not manifests and carry no PEM text worth finding.
-    let Ok(text) = std::str::from_utf8(&bytes) else { return };
-    lint_source(file.rel, text, file.known, file.changed, config, now, report);
+    match decode(&bytes) {
+        Some(text) => lint_source(file.rel, &text, file.known, file.changed, config, now, report),
+        None => {
+            // Not text: no manifest, but a key may still sit in it among other bytes (one Latin-1 byte in a
+            // PEM block must not hide the block), so the credential scan sees the bytes as lossy text.
+            report.files += 1;
+            let lossy = String::from_utf8_lossy(&bytes);
+            let mut partial = Report::default();
+            lint_credentials(file.rel, &lossy, config, &mut partial);
+            report.findings.extend(partial.findings);
+        }
+    }
+}
+
+/// A file's text: UTF-8 (a BOM is fine), or UTF-16 with a BOM (what PowerShell's `>` writes). `None` for
+/// anything else.
+fn decode(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let utf16 = |big_endian: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+            .collect();
+        String::from_utf16(&units).ok().map(std::borrow::Cow::Owned)
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => utf16(false),
+        [0xFE, 0xFF, ..] => utf16(true),
+        _ => std::str::from_utf8(bytes).ok().map(std::borrow::Cow::Borrowed),
+    }
+}
+
+/// An `unreadable-file` finding (error): the file was not checked.
+fn push_unchecked(report: &mut Report, display: &str, why: &str, config: &Config, rel: &Path) {
+    let Some(rule) = rules::rule("unreadable-file") else { return };
+    let Some(severity) = config.severity(rule, rel) else { return };
+    report.findings.push(Finding {
+        rule: rule.id,
+        severity,
+        path: display.to_string(),
+        line: 1,
+        column: 1,
+        message: format!("not checked: {why}"),
+        help: rule.help,
+    });
+}
+
+/// The credential scan alone, for bytes that are not text.
+fn lint_credentials(rel: &Path, text: &str, config: &Config, report: &mut Report) {
+    let Some(rule) = rules::rule("committed-credential") else { return };
+    let Some(severity) = config.severity(rule, rel) else { return };
+    for (line, column, message) in checks::credentials(text) {
+        report.findings.push(Finding {
+            rule: rule.id,
+            severity,
+            path: rel.display().to_string(),
+            line,
+            column,
+            message,
+            help: rule.help,
+        });
+    }
 }
 
 /// Lints one file's text as if it were at `rel` (its extension picks YAML or JSON), with no `keys/` and no git

@@ -112,6 +112,12 @@ pub const RULES: &[Rule] = &[
         summary: "the file cannot be parsed, so it was not checked",
         help: "fix the syntax; other files are still checked",
     },
+    Rule {
+        id: "unreadable-file",
+        severity: Severity::Error,
+        summary: "the file cannot be read (too large, not a regular file, a symbolic link), so it was not checked",
+        help: "keep manifests under 4 MiB as regular files; a symbolic link is never followed",
+    },
 ];
 
 /// The rule with this id.

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sealant_core::manifest::{self, Format, Object};
-use sealant_core::seal::seal_raw;
+use sealant_core::seal::{ResealError, reseal, seal_raw};
+use sealant_core::unseal::{UnsealError, UnsealOptions};
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, SealedSecret};
 use sealant_core::unseal::decode_blob;
 use sealant_core::{Certificate, Keyring, Scope};
@@ -55,26 +56,25 @@ impl Resealer for Offline<'_> {
         items: &[&str],
         to: &Certificate,
     ) -> Result<BTreeMap<String, String>, String> {
-        let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
-        let label = scope.label(sealed.namespace(), sealed.name());
-        let hint = sealed.annotation(KEY_FINGERPRINT_ANNOTATION);
-        let mut out = BTreeMap::new();
-        for item in items {
-            let blob = sealed
-                .spec
-                .encrypted_data
-                .get(*item)
-                .ok_or_else(|| format!("item {item} vanished"))?;
-            let blob = decode_blob(blob).map_err(|e| format!("item {item}: {e}"))?;
-            let (plain, _) = self
-                .keyring
-                .open(&label, &blob, hint)
-                .map_err(|_| format!("item {item}: none of the given private keys opens it"))?;
-            let new = seal_raw(to, scope, sealed.namespace(), sealed.name(), &plain)
-                .map_err(|e| format!("item {item}: {e}"))?;
-            out.insert((*item).to_string(), new);
+        // The one core re-seal: each item keeps the scope its ciphertext opened under, whatever the file's
+        // annotations (which a repository writer controls) claim.
+        let resealed = reseal(sealed, self.keyring, to, Some(items), UnsealOptions::default()).map_err(|e| match e {
+            ResealError::Unseal(UnsealError::Items(_)) => {
+                format!("{}: none of the given private keys opens it", e_items(&e))
+            }
+            other => other.to_string(),
+        })?;
+        Ok(resealed.items)
+    }
+}
+
+/// `item a, b` from an item error, for messages that name items.
+fn e_items(e: &ResealError) -> String {
+    match e {
+        ResealError::Unseal(UnsealError::Items(items)) => {
+            format!("item {}", items.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>().join(", "))
         }
-        Ok(out)
+        _ => String::new(),
     }
 }
 
@@ -259,11 +259,8 @@ fn rewrite(text: &str, format: Format, found: &Found, edits: &[(Vec<String>, Str
             sealant_core::layout::edit_document(text, number, edits).map_err(|e| e.to_string())?
         }
         (Format::Yaml, Err(_)) => return Err("a SealedSecret inside a List cannot be rewritten in place".into()),
-        (Format::Json, _) => {
-            let (_, objects) = manifest::read(text).map_err(|e| e.to_string())?;
-            if objects.len() != 1 {
-                return Err("a JSON file with several objects cannot be rewritten in place".into());
-            }
+        (Format::Json, Err(_)) => return Err("a SealedSecret inside a List cannot be rewritten in place".into()),
+        (Format::Json, Ok(number)) => {
             let mut merged = found.sealed.clone();
             for (p, value) in edits {
                 match p.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -280,7 +277,8 @@ fn rewrite(text: &str, format: Format, found: &Found, edits: &[(Vec<String>, Str
                     _ => return Err("unexpected edit".into()),
                 }
             }
-            manifest::write_sealed(std::slice::from_ref(&merged), Format::Json)
+            let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
+            manifest::replace_json_document(text, number, &json)?
         }
     };
     let (_, objects) =

@@ -94,11 +94,14 @@ pub struct PathRule {
 pub struct ForgeConfig {
     /// `github`, `gitlab` or `gitea`.
     pub kind: String,
-    /// API base URL; the public service's when omitted (Gitea has none and needs it).
+    /// API base URL. Read only to warn that it is ignored: where the token goes is set by flags or the
+    /// environment.
     #[serde(default)]
     pub url: Option<String>,
-    /// `owner/name` (GitLab: the project's full path).
-    pub repo: String,
+    /// `owner/name` (GitLab: the project's full path). Read only to warn that it is ignored: the repository is
+    /// set by flags or the environment.
+    #[serde(default)]
+    pub repo: Option<String>,
     /// The branch pull requests target; the checked-out branch when omitted.
     #[serde(default)]
     pub base: Option<String>,
@@ -134,7 +137,7 @@ impl RotateConfig {
     /// Reads `.sealant.yaml` in `root` if there is one, else the defaults.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
         let path = root.join(".sealant.yaml");
-        match std::fs::read_to_string(&path) {
+        match sealant_keys::repofs::read_text(&path, sealant_keys::repofs::MAX_SMALL_FILE) {
             Ok(text) => Self::parse(&text, &path.display().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(ConfigError {
@@ -150,7 +153,7 @@ impl RotateConfig {
             path: origin.into(),
             message,
         };
-        let file: File = serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let file: File = sealant_keys::repofs::from_yaml(text).map_err(invalid)?;
         let rotation_days = parse_days(&file.policy.rotation)
             .ok_or_else(|| invalid(format!("policy.rotation {:?}: want e.g. 90d", file.policy.rotation)))?;
         let warn_days = parse_days(&file.policy.warn_before).ok_or_else(|| {

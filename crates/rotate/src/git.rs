@@ -51,7 +51,7 @@ impl Credentials {
     fn callbacks(&self) -> RemoteCallbacks<'_> {
         let mut callbacks = RemoteCallbacks::new();
         let mut tries = 0;
-        callbacks.credentials(move |_url, user_from_url, allowed| {
+        callbacks.credentials(move |url, user_from_url, allowed| {
             // Why a limit: libgit2 asks again after a rejected credential; answering forever would loop.
             tries += 1;
             if tries > 3 {
@@ -65,6 +65,8 @@ impl Credentials {
             if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
                 && let Some(token) = &self.token
             {
+                // Why: over plain http the token would be readable by anyone on the path.
+                crate::forge::check_token_url(url).map_err(|e| git2::Error::from_str(&e))?;
                 let user = if self.user.is_empty() {
                     "x-access-token"
                 } else {
@@ -76,6 +78,20 @@ impl Credentials {
         });
         callbacks
     }
+}
+
+/// Files in the index that the repository's ignore rules match (tracked anyway), relative to the work tree.
+pub fn tracked_but_ignored(repo: &Repository) -> Result<Vec<PathBuf>, GitError> {
+    let index = repo.index().map_err(err("cannot read the index"))?;
+    let mut out = Vec::new();
+    for entry in index.iter() {
+        let Ok(path) = std::str::from_utf8(&entry.path) else { continue };
+        let path = Path::new(path);
+        if repo.is_path_ignored(path).unwrap_or(false) {
+            out.push(path.to_path_buf());
+        }
+    }
+    Ok(out)
 }
 
 /// Clones `url` into `dir`.
@@ -191,8 +207,13 @@ pub fn remote_branches(
         .collect())
 }
 
-/// Fetches `branch` from the remote and returns its tip's message.
-pub fn fetch_message(repo: &Repository, remote: &str, branch: &str, creds: &Credentials) -> Result<String, GitError> {
+/// Fetches `branch` from the remote and returns its tip.
+pub fn fetch_tip<'r>(
+    repo: &'r Repository,
+    remote: &str,
+    branch: &str,
+    creds: &Credentials,
+) -> Result<git2::Commit<'r>, GitError> {
     let mut r = repo.find_remote(remote).map_err(err(format!("no remote {remote}")))?;
     let mut fetch = FetchOptions::new();
     fetch.remote_callbacks(creds.callbacks());
@@ -203,7 +224,7 @@ pub fn fetch_message(repo: &Repository, remote: &str, branch: &str, creds: &Cred
         .find_reference(&tracking)
         .and_then(|r| r.peel_to_commit())
         .map_err(err(format!("cannot read {branch}")))?;
-    Ok(commit.message().unwrap_or_default().to_string())
+    Ok(commit)
 }
 
 /// Pushes `refs/heads/<branch>` to the remote, replacing the remote branch (it is ours: one rotation branch per

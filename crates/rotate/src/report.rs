@@ -205,8 +205,14 @@ pub fn commit_message(plan: &Plan, date: &str) -> String {
     )
 }
 
-/// The plan digest a body or commit message carries.
+/// The plan digest a body or commit message carries: a `Sealant-Plan:` line (or the HTML comment the pull
+/// request body ends with) in its **last paragraph** only, where the job writes it. Why not anywhere: text a
+/// person adds above (a quoted earlier body, a review comment pasted in) must not be taken for the job's mark.
 pub fn digest_in(text: &str) -> Option<&str> {
-    let at = text.find(PLAN_MARKER)? + PLAN_MARKER.len();
-    text[at..].split_whitespace().next()
+    let last = text.trim_end().rsplit("\n\n").next()?;
+    last.lines().find_map(|line| {
+        let line = line.trim();
+        let line = line.strip_prefix("<!--").map_or(line, str::trim_start);
+        line.strip_prefix(PLAN_MARKER)?.split_whitespace().next()
+    })
 }

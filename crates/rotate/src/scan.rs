@@ -77,6 +77,25 @@ pub fn scan(root: &Path) -> Scan {
     all
 }
 
+/// Adds the manifests among `tracked` (paths relative to `root`) that an ignore file hides from the walk.
+///
+/// Why: a file git tracks is deployed whatever a nested `.gitignore` says; rotation must not miss it.
+pub fn add_tracked_but_ignored(scan: &mut Scan, root: &Path, tracked: impl IntoIterator<Item = PathBuf>) {
+    let mut extra = Scan::default();
+    for rel in tracked {
+        if is_manifest(&rel) && !scan.texts.contains_key(&rel) && !scan.skipped.iter().any(|s| s.file == rel) {
+            extra.files += 1;
+            read_file(root, &root.join(&rel), &mut extra);
+        }
+    }
+    scan.files += extra.files;
+    scan.found.extend(extra.found);
+    scan.skipped.extend(extra.skipped);
+    scan.texts.extend(extra.texts);
+    scan.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    scan.skipped.sort_by(|a, b| a.file.cmp(&b.file));
+}
+
 /// One walker thread's findings, handed over when the thread's visitor is dropped at the end of the walk.
 struct Part<'a> {
     scan: Scan,
@@ -113,7 +132,7 @@ fn is_manifest(path: &Path) -> bool {
 
 fn read_file(root: &Path, path: &Path, acc: &mut Scan) {
     let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-    let text = match std::fs::read(path) {
+    let text = match sealant_keys::repofs::read(path, sealant_keys::repofs::MAX_MANIFEST_FILE) {
         Ok(bytes) => bytes,
         Err(e) => {
             acc.skipped.push(Skipped {

@@ -106,12 +106,15 @@ fn connect(kind: Kind, server: &Server, repo: &str) -> Box<dyn forge::Forge> {
 
 fn github_pr(number: u64, head: &str, body: &str) -> Value {
     json!({"number": number, "html_url": format!("https://github.example/org/gitops/pull/{number}"),
-           "state": "open", "head": {"ref": head, "sha": "abc"}, "base": {"ref": "main"}, "body": body})
+           "state": "open", "user": {"login": "rotation-bot"},
+           "head": {"ref": head, "sha": "abc", "repo": {"full_name": "org/gitops"}},
+           "base": {"ref": "main", "repo": {"full_name": "org/gitops"}}, "body": body})
 }
 
 fn gitlab_mr(iid: u64, source: &str, description: &str) -> Value {
     json!({"id": 1000 + iid, "iid": iid, "web_url": format!("https://gitlab.example/org/gitops/-/merge_requests/{iid}"),
-           "state": "opened", "source_branch": source, "target_branch": "main", "description": description})
+           "state": "opened", "source_branch": source, "target_branch": "main", "description": description,
+           "author": {"username": "rotation-bot"}, "source_project_id": 5, "target_project_id": 5})
 }
 
 #[test]
@@ -119,7 +122,7 @@ fn github_finds_opens_and_updates_pull_requests_as_documented() {
     let server = Server::start();
     let gh = connect(Kind::GitHub, &server, "org/gitops");
     server.answer(200, json!([github_pr(7, "feature/x", "")]));
-    assert_eq!(gh.find_open("sealant/rotate-", "main").unwrap(), None);
+    assert_eq!(gh.find_open("sealant/rotate-", "main", None).unwrap(), None);
     server.answer(201, github_pr(8, "sealant/rotate-2026-11-23", "table"));
     let pr = gh
         .create("sealant/rotate-2026-11-23", "main", "Rotate", "table")
@@ -132,7 +135,7 @@ fn github_finds_opens_and_updates_pull_requests_as_documented() {
             github_pr(8, "sealant/rotate-2026-11-23", "table")
         ]),
     );
-    let found = gh.find_open("sealant/rotate-", "main").unwrap().unwrap();
+    let found = gh.find_open("sealant/rotate-", "main", None).unwrap().unwrap();
     assert_eq!(found.number, 8);
     server.answer(200, github_pr(8, "sealant/rotate-2026-11-23", "new table"));
     assert_eq!(gh.update(&found, "Rotate", "new table").unwrap().body, "new table");
@@ -168,14 +171,14 @@ fn gitlab_finds_opens_and_updates_merge_requests_as_documented() {
     let server = Server::start();
     let gl = connect(Kind::GitLab, &server, "platform/infra/gitops");
     server.answer(200, json!([]));
-    assert_eq!(gl.find_open("sealant/rotate-", "main").unwrap(), None);
+    assert_eq!(gl.find_open("sealant/rotate-", "main", None).unwrap(), None);
     server.answer(201, gitlab_mr(3, "sealant/rotate-2026-11-23", "table"));
     let mr = gl
         .create("sealant/rotate-2026-11-23", "main", "Rotate", "table")
         .unwrap();
     assert_eq!(mr.number, 3, "the iid, not the global id");
     server.answer(200, json!([gitlab_mr(3, "sealant/rotate-2026-11-23", "table")]));
-    let found = gl.find_open("sealant/rotate-", "main").unwrap().unwrap();
+    let found = gl.find_open("sealant/rotate-", "main", None).unwrap().unwrap();
     server.answer(200, gitlab_mr(3, "sealant/rotate-2026-11-23", "new"));
     assert_eq!(gl.update(&found, "Rotate", "new").unwrap().body, "new");
 
@@ -213,7 +216,7 @@ fn auth_not_found_conflict_and_rate_limit_answers_become_clear_errors_on_every_f
         let f = connect(kind, &server, "org/gitops");
         let name = f.name();
         server.answer(401, json!({"message": "Bad credentials"}));
-        let e = f.find_open("sealant/rotate-", "main").unwrap_err();
+        let e = f.find_open("sealant/rotate-", "main", None).unwrap_err();
         let text = no_token(&e);
         assert!(matches!(e, ForgeError::Auth { status: 401, .. }), "{name}: {e:?}");
         assert!(text.contains("refused the token (401): Bad credentials"), "{text}");
@@ -246,7 +249,7 @@ fn auth_not_found_conflict_and_rate_limit_answers_become_clear_errors_on_every_f
         assert!(no_token(&e).contains("Another open merge request"), "{name}: {e}");
 
         server.answer_with(429, &[("retry-after", "30")], json!({"message": "Too Many Requests"}));
-        let e = f.find_open("sealant/rotate-", "main").unwrap_err();
+        let e = f.find_open("sealant/rotate-", "main", None).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -265,7 +268,7 @@ fn auth_not_found_conflict_and_rate_limit_answers_become_clear_errors_on_every_f
             &[("x-ratelimit-remaining", "0")],
             json!({"message": "API rate limit exceeded"}),
         );
-        let e = f.find_open("sealant/rotate-", "main").unwrap_err();
+        let e = f.find_open("sealant/rotate-", "main", None).unwrap_err();
         assert!(matches!(e, ForgeError::RateLimited { .. }), "{name}: {e:?}");
 
         server.answer(500, json!({"message": "boom"}));
@@ -276,6 +279,8 @@ fn auth_not_found_conflict_and_rate_limit_answers_become_clear_errors_on_every_f
                     url: String::new(),
                     head: "h".into(),
                     body: String::new(),
+                    author: String::new(),
+                    same_repository: true,
                 },
                 "t",
                 "b",
@@ -305,9 +310,56 @@ fn an_unreachable_forge_says_so_and_a_public_forge_needs_no_url_but_gitea_does()
         SecretString::from(TOKEN.to_string()),
     )
     .unwrap();
-    let e = f.find_open("sealant/rotate-", "main").unwrap_err();
+    let e = f.find_open("sealant/rotate-", "main", None).unwrap_err();
     assert!(matches!(e, ForgeError::Unreachable { .. }), "{e:?}");
     assert!(no_token(&e).starts_with("cannot reach GitLab at http://127.0.0.1:"));
     assert!(forge::connect(Kind::Gitea, None, "o/r", SecretString::from(String::new())).is_err());
     assert!(forge::connect(Kind::GitHub, None, "no-slash", SecretString::from(String::new())).is_err());
+}
+
+#[test]
+fn pull_requests_from_forks_or_other_authors_are_never_adopted() {
+    let server = Server::start();
+    let gh = connect(Kind::GitHub, &server, "org/gitops");
+    let mut fork = github_pr(9, "sealant/rotate-2026-11-23", "Sealant-Plan: x");
+    fork["head"]["repo"]["full_name"] = json!("mallory/gitops");
+    let mut stranger = github_pr(10, "sealant/rotate-2026-11-24", "Sealant-Plan: x");
+    stranger["user"]["login"] = json!("mallory");
+    let ours = github_pr(11, "sealant/rotate-2026-11-25", "");
+    server.answer(200, json!({"login": "rotation-bot"}));
+    assert_eq!(gh.token_user().unwrap(), "rotation-bot");
+    server.answer(200, json!([fork.clone(), stranger.clone()]));
+    assert_eq!(gh.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap(), None);
+    server.answer(200, json!([fork, stranger, ours]));
+    let found = gh.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap().unwrap();
+    assert_eq!(found.number, 11);
+    assert_eq!(server.seen()[0].uri, "/user");
+
+    let gl = connect(Kind::GitLab, &server, "org/gitops");
+    let mut forked = gitlab_mr(4, "sealant/rotate-2026-11-23", "");
+    forked["source_project_id"] = json!(99);
+    server.answer(200, json!({"username": "rotation-bot"}));
+    assert_eq!(gl.token_user().unwrap(), "rotation-bot");
+    server.answer(200, json!([forked]));
+    assert_eq!(gl.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap(), None);
+}
+
+#[test]
+fn a_token_is_never_sent_over_plain_http_to_another_host_nor_after_a_redirect() {
+    for url in ["http://gitea.example/api/v1", "http://10.1.2.3:3000/api/v1", "ftp://x/y"] {
+        let e = forge::connect(Kind::Gitea, Some(url), "org/gitops", SecretString::from(TOKEN.to_string()))
+            .err()
+            .unwrap();
+        assert!(e.contains("token"), "{e}");
+    }
+    for url in ["http://127.0.0.1:3000/api/v1", "http://localhost/api/v1", "http://[::1]:8/x", "https://gitea.example"] {
+        assert!(forge::check_token_url(url).is_ok(), "{url}");
+    }
+    // A 302 to elsewhere: the request is not repeated there (GitLab's PRIVATE-TOKEN would go with it).
+    let target = Server::start();
+    let server = Server::start();
+    let gl = connect(Kind::GitLab, &server, "org/gitops");
+    server.answer_with(302, &[("location", &format!("{}/stolen", target.url))], json!({}));
+    assert!(gl.find_open("sealant/rotate-", "main", None).is_err());
+    assert!(target.seen().is_empty(), "the token followed the redirect");
 }

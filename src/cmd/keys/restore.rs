@@ -20,13 +20,13 @@ use crate::io::{self, Sensitivity};
   sealant keys restore --cluster prod --age-identity ~/break-glass.txt -w keys.yaml   # mode 0600")]
 pub struct KeysRestoreArgs {
     /// The cluster whose escrowed keys to restore (`keys/<cluster>/*.key.age`).
-    #[arg(long, env = "SEALANT_CLUSTER")]
+    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::cli::dns_label)]
     pub cluster: String,
     /// age identity file (`AGE-SECRET-KEY-1…`) that opens the escrow files.
     #[arg(long = "age-identity", env = "SEALANT_AGE_IDENTITY", value_name = "FILE")]
     pub age_identity: PathBuf,
     /// Namespace of the controller the key Secrets are for.
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system")]
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::cli::dns_label)]
     pub controller_namespace: String,
     /// Create the key Secrets in the cluster (kubeconfig from `KUBECONFIG` or `~/.kube/config`); existing ones
     /// are left alone.
@@ -71,7 +71,8 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
             continue;
         };
         let name = path.display().to_string();
-        let ciphertext = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+        let ciphertext = sealant_keys::repofs::read(path, sealant_keys::repofs::MAX_SMALL_FILE)
+            .with_context(|| format!("cannot read {name}"))?;
         let plain = identity.decrypt(&ciphertext, &name)?;
         let key = private_keys_from_pem(&plain)
             .map_err(|e| anyhow!("{name}: decrypted, but not a private key: {e}"))?

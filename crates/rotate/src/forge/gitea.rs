@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, Http, PullRequest, github_style_pr};
+use super::{Forge, ForgeError, Http, PullRequest, adoptable, github_style_pr};
 
 /// Gitea's pull-request API.
 pub struct Gitea {
@@ -25,7 +25,11 @@ impl Forge for Gitea {
         "Gitea"
     }
 
-    fn find_open(&self, prefix: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
+    fn token_user(&self) -> Result<String, ForgeError> {
+        super::token_user(&self.http, "login")
+    }
+
+    fn find_open(&self, prefix: &str, base: &str, author: Option<&str>) -> Result<Option<PullRequest>, ForgeError> {
         let what = "list open pull requests";
         for page in 1..=20 {
             let path = format!("/repos/{}/pulls?state=open&limit=50&page={page}", self.http.repo);
@@ -44,10 +48,10 @@ impl Forge for Gitea {
                 other => other?,
             };
             let prs = list.as_array().cloned().unwrap_or_default();
-            for pr in &prs {
-                let head = pr["head"]["ref"].as_str().unwrap_or_default();
-                if head.starts_with(prefix) && pr["base"]["ref"].as_str() == Some(base) {
-                    return self.pr(pr, what).map(Some);
+            for json in &prs {
+                let pr = self.pr(json, what)?;
+                if json["base"]["ref"].as_str() == Some(base) && adoptable(&pr, prefix, author) {
+                    return Ok(Some(pr));
                 }
             }
             if prs.len() < 50 {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Forge, ForgeError, Http, PullRequest, github_style_pr};
+use super::{Forge, ForgeError, Http, PullRequest, adoptable, github_style_pr};
 
 /// GitHub's pull-request API.
 pub struct GitHub {
@@ -25,13 +25,18 @@ impl Forge for GitHub {
         "GitHub"
     }
 
-    fn find_open(&self, prefix: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
+    fn token_user(&self) -> Result<String, ForgeError> {
+        super::token_user(&self.http, "login")
+    }
+
+    fn find_open(&self, prefix: &str, base: &str, author: Option<&str>) -> Result<Option<PullRequest>, ForgeError> {
         let what = "list open pull requests";
         let path = format!("/repos/{}/pulls?state=open&base={base}&per_page=100", self.http.repo);
         let list = self.http.send("GET", &path, None, what)?;
         for pr in list.as_array().into_iter().flatten() {
-            if pr["head"]["ref"].as_str().is_some_and(|h| h.starts_with(prefix)) {
-                return self.pr(pr, what).map(Some);
+            let pr = self.pr(pr, what)?;
+            if adoptable(&pr, prefix, author) {
+                return Ok(Some(pr));
             }
         }
         Ok(None)

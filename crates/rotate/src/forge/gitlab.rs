@@ -24,6 +24,9 @@ impl GitLab {
             url: f("web_url")?.as_str().unwrap_or_default().to_string(),
             head: json["source_branch"].as_str().unwrap_or_default().to_string(),
             body: json["description"].as_str().unwrap_or_default().to_string(),
+            author: json["author"]["username"].as_str().unwrap_or_default().to_string(),
+            same_repository: json["source_project_id"].as_u64().is_some()
+                && json["source_project_id"] == json["target_project_id"],
         })
     }
 }
@@ -33,7 +36,11 @@ impl Forge for GitLab {
         "GitLab"
     }
 
-    fn find_open(&self, prefix: &str, base: &str) -> Result<Option<PullRequest>, ForgeError> {
+    fn token_user(&self) -> Result<String, ForgeError> {
+        super::token_user(&self.http, "username")
+    }
+
+    fn find_open(&self, prefix: &str, base: &str, author: Option<&str>) -> Result<Option<PullRequest>, ForgeError> {
         let what = "list open merge requests";
         let path = format!(
             "/projects/{}/merge_requests?state=opened&target_branch={base}&per_page=100",
@@ -41,8 +48,9 @@ impl Forge for GitLab {
         );
         let list = self.http.send("GET", &path, None, what)?;
         for mr in list.as_array().into_iter().flatten() {
-            if mr["source_branch"].as_str().is_some_and(|h| h.starts_with(prefix)) {
-                return self.mr(mr, what).map(Some);
+            let mr = self.mr(mr, what)?;
+            if super::adoptable(&mr, prefix, author) {
+                return Ok(Some(mr));
             }
         }
         Ok(None)

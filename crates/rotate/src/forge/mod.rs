@@ -26,6 +26,10 @@ pub struct PullRequest {
     pub head: String,
     /// Body (description).
     pub body: String,
+    /// Who opened it (login or username).
+    pub author: String,
+    /// Whether its source branch is in the base repository itself (not a fork).
+    pub same_repository: bool,
 }
 
 /// What went wrong talking to a forge. Never holds the token.
@@ -102,8 +106,14 @@ pub enum ForgeError {
 pub trait Forge {
     /// `GitHub`, `GitLab` or `Gitea`.
     fn name(&self) -> &'static str;
-    /// The open pull request into `base` whose source branch starts with `prefix`, if any.
-    fn find_open(&self, prefix: &str, base: &str) -> Result<Option<PullRequest>, ForgeError>;
+    /// The login of the token's user.
+    fn token_user(&self) -> Result<String, ForgeError>;
+    /// The open pull request into `base` whose source branch starts with `prefix`, from a branch of the base
+    /// repository itself and, when `author` is given, opened by that user; if any.
+    ///
+    /// Why both filters: anyone can open a pull request from a fork with a branch named `sealant/rotate-…`;
+    /// adopting it would let them steer (or silence, through a plan digest in its body) the rotation job.
+    fn find_open(&self, prefix: &str, base: &str, author: Option<&str>) -> Result<Option<PullRequest>, ForgeError>;
     /// Opens a pull request from `head` into `base`.
     fn create(&self, head: &str, base: &str, title: &str, body: &str) -> Result<PullRequest, ForgeError>;
     /// Replaces the title and body of `pr`.
@@ -139,6 +149,9 @@ pub fn connect(kind: Kind, api: Option<&str>, repo: &str, token: SecretString) -
     if !repo.contains('/') {
         return Err(format!("forge repository {repo:?}: want owner/name"));
     }
+    if let Some(api) = api {
+        check_token_url(api)?;
+    }
     Ok(match kind {
         Kind::GitHub => Box::new(GitHub::new(Http::new(
             "GitHub",
@@ -165,6 +178,35 @@ pub fn connect(kind: Kind, api: Option<&str>, repo: &str, token: SecretString) -
             )))
         }
     })
+}
+
+/// Refuses to send a token over plain `http://` except to this machine (loopback: a forge in a test, or
+/// reached through a local tunnel): anyone on the path would read it.
+pub fn check_token_url(url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("{url:?} is not a URL (want https://…)"));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let host = match host.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or_default(),
+                None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+            };
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "refusing to send a token over plain http to {host}: use https:// (http is accepted for loopback only)"
+                ))
+            }
+        }
+        other => Err(format!("{url:?}: unsupported scheme {other:?} for a token (want https)")),
+    }
 }
 
 /// The shared HTTP side: JSON in and out, the token in one header, statuses mapped to [`ForgeError`].
@@ -194,6 +236,9 @@ impl Http {
             .tls_config(tls)
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
+            // Why no redirects: the token travels in a header (GitLab's `PRIVATE-TOKEN` is not stripped on a
+            // redirect to another host as `Authorization` is), so a 3xx could hand it to whoever it names.
+            .max_redirects(0)
             .user_agent("sealant-rotate")
             .build()
             .into();
@@ -331,12 +376,27 @@ fn message_of(json: &Value, text: &str) -> String {
 /// A pull request as GitHub and Gitea (which mirrors GitHub's API) describe it.
 fn github_style_pr(forge: &'static str, json: &Value, what: &str) -> Result<PullRequest, ForgeError> {
     let f = |k| field(forge, json, k, what);
+    let repo = |side: &str| json[side]["repo"]["full_name"].as_str().map(str::to_ascii_lowercase);
     Ok(PullRequest {
         number: f("number")?.as_u64().unwrap_or_default(),
         url: f("html_url")?.as_str().unwrap_or_default().to_string(),
         head: json["head"]["ref"].as_str().unwrap_or_default().to_string(),
         body: json["body"].as_str().unwrap_or_default().to_string(),
+        author: json["user"]["login"].as_str().unwrap_or_default().to_string(),
+        same_repository: repo("head").is_some() && repo("head") == repo("base"),
     })
+}
+
+/// Whether a listed pull request may be adopted as the rotation pull request (see [`Forge::find_open`]).
+fn adoptable(pr: &PullRequest, prefix: &str, author: Option<&str>) -> bool {
+    pr.head.starts_with(prefix) && pr.same_repository && author.is_none_or(|a| a.eq_ignore_ascii_case(&pr.author))
+}
+
+/// `GET /user`: the token's own account, its `key` field (`login`, GitLab `username`).
+fn token_user(http: &Http, key: &str) -> Result<String, ForgeError> {
+    let what = "read the token's user";
+    let me = http.send("GET", "/user", None, what)?;
+    Ok(field(http.forge, &me, key, what)?.as_str().unwrap_or_default().to_string())
 }
 
 fn field<'v>(forge: &'static str, json: &'v Value, key: &str, what: &str) -> Result<&'v Value, ForgeError> {

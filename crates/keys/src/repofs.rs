@@ -1,0 +1,131 @@
+//! Reading files of a repository that anyone with commit rights shapes: regular files only, never through a
+//! symbolic link, never more than a bound, and YAML errors that quote no line of the file.
+//!
+//! Why: a committed `keys/prod/z.crt -> /dev/zero`, a FIFO named `current`, or `.sealant.yaml` linked to
+//! `~/.config/…/token` would otherwise make lint, `keys list`, `seal` or `rotate` hang, exhaust memory, or print
+//! a file from outside the repository in an error message.
+
+use std::io::Read as _;
+use std::path::Path;
+
+/// The most any configuration, key or state file of a repository may hold.
+pub const MAX_SMALL_FILE: u64 = 1024 * 1024;
+
+/// The most a manifest file may hold (the same bound as manifest input).
+pub const MAX_MANIFEST_FILE: u64 = sealant_core::manifest::MAX_INPUT_BYTES as u64;
+
+/// Reads `path` if it is a regular file (a symbolic link is refused, not followed) of at most `limit` bytes.
+/// A missing file is `ErrorKind::NotFound`, as with `std::fs::read`.
+pub fn read(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(std::io::Error::other("a symbolic link, not followed"));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(buf)
+}
+
+/// [`read`] as UTF-8 text.
+pub fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read(path, limit)?).map_err(|_| std::io::Error::other("not UTF-8 text"))
+}
+
+/// Whether `path` is a real directory (not a symbolic link to one).
+pub fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// Refuses a directory that lies in a git work tree by its path but outside it once symbolic links are resolved.
+///
+/// Why: with `keys/prod -> /etc/…` or `overlays/prod -> ~/.ssh` committed, a write that looks like it goes into the
+/// repository would land wherever the link points. Outside any work tree there is nothing to stay inside.
+pub fn ensure_inside_repository(dir: &Path) -> std::io::Result<()> {
+    // Lexically, `..` resolved: the repository the path *names*, whatever its links resolve to.
+    let mut absolute = std::path::PathBuf::new();
+    for part in std::path::absolute(dir)?.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                absolute.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => absolute.push(other),
+        }
+    }
+    let Some(top) = absolute.ancestors().find(|d| d.join(".git").exists()) else {
+        return Ok(());
+    };
+    let (real_dir, real_top) = (std::fs::canonicalize(&absolute)?, std::fs::canonicalize(top)?);
+    if real_dir.starts_with(&real_top) {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "{} leads outside the repository {} (through a symbolic link); refusing to write there",
+            dir.display(),
+            top.display()
+        )))
+    }
+}
+
+/// Deserializes YAML with source snippets off: the error gives a position and a reason, never a line of the
+/// file (which could be a token or a key).
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { with_snippet: false })
+        .map_err(|e| sealant_core::manifest::redact(&e.without_snippet().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_devices_and_oversized_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside-token");
+        std::fs::write(&outside, "secret-token-value").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert!(read(&link, 100).unwrap_err().to_string().contains("symbolic link"));
+        assert!(read(Path::new("/dev/zero"), 100).unwrap_err().to_string().contains("regular"));
+        assert!(read(&outside, 4).unwrap_err().to_string().contains("larger"));
+        assert_eq!(read(&outside, 100).unwrap(), b"secret-token-value");
+        assert_eq!(
+            read(&dir.path().join("none"), 1).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn a_directory_linked_out_of_the_repository_is_refused_for_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, outside) = (dir.path().join("repo"), dir.path().join("outside"));
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("keys/staging")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, repo.join("keys/prod")).unwrap();
+        assert!(ensure_inside_repository(&repo.join("keys/prod")).is_err());
+        assert!(ensure_inside_repository(&repo.join("keys/staging")).is_ok());
+        assert!(ensure_inside_repository(&outside).is_ok(), "outside any work tree");
+        assert!(ensure_inside_repository(&repo.join("keys/../../outside")).is_ok(), "named outside, lexically");
+    }
+
+    #[test]
+    fn a_yaml_error_quotes_no_line_of_the_file() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Strict {
+            a: u8,
+        }
+        let err = from_yaml::<Strict>("a: secret-token-value-42\n").unwrap_err();
+        assert!(!err.contains("secret-token-value-42"), "{err}");
+    }
+}
