@@ -121,6 +121,8 @@ run "$sealant" seal -f "$work/generated.yaml" -w sealed/api-token-prod.yaml
 git add -A && git -c user.name=demo -c user.email=demo@example.invalid commit -qm "generated token"
 git clone -q --bare . "$work/remote.git" && git remote add origin "file://$work/remote.git"
 later=$(date -u -d '+100 days' +%Y-%m-%dT%H:%M:%SZ)
+# The job seals only to a certificate confirmed outside the repository: here a pin, as a CronJob mounts it.
+export SEALANT_TRUST_CERT=$("$sealant" keys fingerprint "$work/keys2/tls.crt" | cut -d' ' -f1)
 run "$sealant" rotate --dry-run --now "$later"
 run "$sealant" rotate --forge none --now "$later" --log-format text
 branch=$(git --git-dir "$work/remote.git" for-each-ref --format='%(refname:short)' refs/heads/sealant/)

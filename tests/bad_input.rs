@@ -57,6 +57,36 @@ impl Inputs {
         )
     }
 
+    /// A SealedSecret (sealed to `cert` for `billing/db-credentials-prod`) with a 64 KiB item and a template that
+    /// repeats it 8,192 times: half a gigabyte if rendered without a bound.
+    fn template_bomb(&self, cert: &str) -> String {
+        let input = self.secret(
+            "bomb-input.yaml",
+            "{name: db-credentials-prod, namespace: billing}",
+            &format!("  a: {}", "a".repeat(64 * 1024)),
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_sealant"))
+            .args(["seal", "--cert", cert, "-f", &input])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let sealed = String::from_utf8(out.stdout).unwrap();
+        let template = "{{.a}}".repeat(8192);
+        let sealed = sealed.replacen("  template:\n", &format!("  template:\n    data:\n      out: '{template}'\n"), 1);
+        assert!(sealed.contains("out: '{{.a}}"), "{sealed}");
+        self.file("bomb.yaml", sealed)
+    }
+
+    /// A git repository whose `.sealant.yaml` is a symbolic link to a file outside it holding a planted value.
+    fn linked_config_repo(&self, name: &str) -> PathBuf {
+        let repo = self.dir.join(name);
+        std::fs::create_dir_all(&repo).unwrap();
+        assert!(Command::new("git").args(["init", "-q"]).arg(&repo).status().unwrap().success());
+        let outside = self.file(&format!("{name}-outside.yaml"), format!("token: {CANARY}\n"));
+        std::os::unix::fs::symlink(outside, repo.join(".sealant.yaml")).unwrap();
+        repo
+    }
+
     /// A certificate made by `openssl` for the given key options (odd sizes, odd exponents).
     fn openssl_cert(&self, name: &str, keyopts: &[&str]) -> String {
         let key = self.dir.join(format!("{name}.key"));
@@ -366,6 +396,64 @@ fn catalogue(inputs: &Inputs) -> Vec<Case> {
             1,
             "prdo",
         ),
+        // Hostile insiders (SECURITY.md): a template that multiplies one item, a value echoed by a type error,
+        // repository files that point outside the repository or are not files at all.
+        case(
+            "a template that multiplies a 64 KiB item 8,192 times",
+            unseal(&inputs.template_bomb(&cert)),
+            1,
+            "exceeds 1048576 bytes",
+        ),
+        case(
+            "a JSON Secret whose stringData is a string",
+            seal(&inputs.file("string-data.json", format!("{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{{\"name\":\"a\",\"namespace\":\"b\"}},\"stringData\":\"password={CANARY}\"}}"))),
+            1,
+            "invalid type: string, expected",
+        ),
+        case(
+            "a .sealant.yaml linked to a file outside the repository (lint)",
+            args(&["lint", &inputs.linked_config_repo("repo-linked-lint").display().to_string()]),
+            1,
+            "symbolic link",
+        ),
+        case(
+            "a .sealant.yaml linked to a file outside the repository (rotate)",
+            args(&["rotate", "--dry-run", "--repo", &inputs.linked_config_repo("repo-linked-rotate").display().to_string()]),
+            1,
+            "symbolic link",
+        ),
+        case(
+            "a certificate that is /dev/zero and a FIFO as current",
+            {
+                let repo = inputs.dir.join("repo-zero");
+                std::fs::create_dir_all(repo.join("keys/prod")).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", repo.join("keys/prod/z.crt")).unwrap();
+                assert!(Command::new("mkfifo").arg(repo.join("keys/prod/current")).status().unwrap().success());
+                args(&["seal", "--cluster", "prod", "--keys-dir", &repo.join("keys").display().to_string(), "-f", &inputs.secret("ok3.yaml", "{name: a, namespace: b}", &value)])
+            },
+            1,
+            "no current key",
+        ),
+        case(
+            "-w into a directory linked out of the repository",
+            {
+                let repo = inputs.dir.join("repo-linked-dir");
+                std::fs::create_dir_all(repo.join(".git")).unwrap();
+                std::fs::create_dir_all(inputs.dir.join("elsewhere")).unwrap();
+                std::os::unix::fs::symlink(inputs.dir.join("elsewhere"), repo.join("overlays")).unwrap();
+                let mut a = seal(&inputs.secret("ok4.yaml", "{name: a, namespace: b}", &value));
+                a.extend(["-w".to_string(), repo.join("overlays/db.yaml").display().to_string()]);
+                a
+            },
+            1,
+            "outside the repository",
+        ),
+        case(
+            "a cluster name with a newline",
+            args(&["keys", "new", "--out", &inputs.dir.join("nl").display().to_string(), "--controller-namespace", "kube-system\nevil: true"]),
+            2,
+            "lowercase letters",
+        ),
         // Usage.
         case("an unknown scope", args(&["seal", "--cert", &cert, "--scope", "galaxy-wide"]), 2, "galaxy-wide"),
     ];
@@ -463,14 +551,16 @@ fn every_hostile_input_gets_a_clear_error_no_panic_no_plaintext_and_bounded_memo
     }
 }
 
+/// Every regular file under `dir` (the catalogue plants symbolic links to /dev/zero and FIFOs: not followed).
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            out.extend(walk(&entry.path()));
+        } else if kind.is_file() {
+            out.push(entry.path());
         }
     }
     out
