@@ -159,7 +159,12 @@ pub struct SealArgs {
     pub allow_empty_data: bool,
     /// Certificate fingerprints (`SHA256:…`) you have checked; sealing to a certificate picked from keys/ by
     /// `.sealant.yaml` that is not among them prints a warning.
-    #[arg(long = "trust-cert", env = "SEALANT_TRUST_CERT", value_name = "SHA256:…", value_delimiter = ',')]
+    #[arg(
+        long = "trust-cert",
+        env = "SEALANT_TRUST_CERT",
+        value_name = "SHA256:…",
+        value_delimiter = ','
+    )]
     pub trust_cert: Vec<String>,
     /// The `.sealant.yaml` the certificate was picked by, when it was (set while running).
     #[arg(skip)]
@@ -283,11 +288,14 @@ pub fn dns_label(s: &str) -> Result<String, String> {
     let ok = s.len() <= 63
         && edge(s.chars().next())
         && edge(s.chars().last())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(s.to_string())
     } else {
-        Err("want lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit".into())
+        Err(
+            "want lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"
+                .into(),
+        )
     }
 }
-

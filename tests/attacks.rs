@@ -52,6 +52,12 @@ impl Tenant {
             .unwrap();
         (r.status == 200).then(|| item(&r.json(), key))
     }
+
+    /// Waits (up to a minute) for a Secret of the tenant's namespace to exist, then reads its item.
+    fn read_when(&self, name: &str, key: &str) -> Option<String> {
+        wait_secret(&self.namespace, name, |_| true);
+        self.read(name, key)
+    }
 }
 
 fn sealed_for(c: &Controller, ns: &str, name: &str, items: &[(&str, &str)]) -> Value {
@@ -106,7 +112,11 @@ fn a_template_scope_annotation_cannot_widen_a_strict_secret_through_rotate() {
     wait_for("loot Synced=False", Duration::from_secs(30), || {
         synced(&tenant.namespace, "loot").filter(|c| c["status"] == "False")
     });
-    assert_eq!(tenant.read("loot", "password"), None, "the victim's value was unsealed for the attacker");
+    assert_eq!(
+        tenant.read("loot", "password"),
+        None,
+        "the victim's value was unsealed for the attacker"
+    );
     let (status, _) = post(&c, "/v1/verify", &stolen.to_string());
     assert_eq!(status, 409);
     // And the re-sealed object still works where it belongs.
@@ -166,10 +176,7 @@ fn a_b64dec_template_error_puts_no_byte_of_the_value_in_status_events_or_logs() 
     let events = get(&format!("/apis/events.k8s.io/v1/namespaces/{}/events", ns.name)).unwrap();
     let everything = format!("{message}\n{events}\n{}\n{:?}", c.logs(), c.audit_lines());
     for needle in [canary, "symbol", "offset"] {
-        assert!(
-            !everything.contains(needle),
-            "{needle:?} leaked: {message} / {events}"
-        );
+        assert!(!everything.contains(needle), "{needle:?} leaked: {message} / {events}");
     }
 }
 
@@ -190,11 +197,18 @@ fn forged_forwarded_for_headers_do_not_escape_the_rate_limit() {
             .0
         })
         .collect();
-    assert!(statuses.contains(&429), "a new header per request escaped the limit: {statuses:?}");
+    assert!(
+        statuses.contains(&429),
+        "a new header per request escaped the limit: {statuses:?}"
+    );
     // The audit names the peer, not the header.
     let audit = c.audit_lines();
     assert!(audit.iter().any(|l| l["audit"] == "http" && l["client"] == "127.0.0.1"));
-    assert!(!audit.iter().any(|l| l["client"].as_str().is_some_and(|c| c.starts_with("10.9.8."))));
+    assert!(
+        !audit
+            .iter()
+            .any(|l| l["client"].as_str().is_some_and(|c| c.starts_with("10.9.8.")))
+    );
 }
 
 #[test]
@@ -204,7 +218,10 @@ fn invented_methods_are_refused_and_do_not_grow_the_metrics() {
     let addr = c.api.trim_start_matches("http://").to_string();
     for i in 0..200 {
         let method = format!("X{}{i}", "LONGMETHOD".repeat(20));
-        let status = raw_status(&addr, &format!("{method} /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+        let status = raw_status(
+            &addr,
+            &format!("{method} /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+        );
         assert_eq!(status, 405, "{method}");
     }
     let (_, metrics) = http_get(&format!("{}/metrics", c.metrics)).unwrap();
@@ -241,7 +258,11 @@ fn bogus_items_cost_one_items_rsa_work_and_a_body_stream_is_refused_unparsed() {
     let started = Instant::now();
     let (status, _) = http_get(&format!("{}/healthz", c.api)).unwrap();
     assert_eq!(status, 200);
-    assert!(started.elapsed() < Duration::from_secs(2), "/healthz took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "/healthz took {:?}",
+        started.elapsed()
+    );
     for h in flood {
         assert_eq!(h.join().unwrap(), 500);
     }
@@ -326,4 +347,47 @@ fn a_decrypting_command_is_not_dumpable_and_writes_no_core_file() {
     drop(child.stdin.take());
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn editing_the_labels_of_a_failing_sealed_secret_costs_no_new_rsa_work() {
+    let ns = Namespace::new("relabel");
+    let tenant = Tenant::new(&ns, "churner");
+    let c = Controller::start(&ns, "ctl-0", &[&tenant.namespace], &[]);
+    // Sealed for another name: it can never open here, and every try costs three labels' worth of RSA work.
+    let mut moved = sealed_for(&c, &tenant.namespace, "original", &[("k", "value-that-never-opens")]);
+    moved["metadata"]["name"] = json!("moved");
+    moved["spec"]["template"]["metadata"]["name"] = json!("moved");
+    create(&tenant.who, &moved);
+    wait_for("moved Synced=False", Duration::from_secs(30), || {
+        synced(&tenant.namespace, "moved").filter(|c| c["status"] == "False")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let rsa = c.metric("sealant_rsa_private_operations_total");
+    let requests = c.metric("sealed_secrets_controller_unseal_requests_total");
+    let path = format!(
+        "/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/moved",
+        tenant.namespace
+    );
+    for i in 0..20 {
+        let patch = json!({"metadata": {"labels": {"churn": format!("n{i}")}}});
+        let r = plane().request_as(&tenant.who, "PATCH", &path, Some(&patch)).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // Each edit is reconciled (the reconcile counter moves) but decrypts nothing.
+    wait_for("the edits reconciled", Duration::from_secs(30), || {
+        (c.metric("sealed_secrets_controller_unseal_requests_total") > requests).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        c.metric("sealant_rsa_private_operations_total"),
+        rsa,
+        "a label edit made the controller decrypt again"
+    );
+    // A change of the sealed input is tried again.
+    let fixed = sealed_for(&c, &tenant.namespace, "moved", &[("k", "value-that-opens-now")]);
+    let patch = json!({"spec": {"encryptedData": fixed["spec"]["encryptedData"]}});
+    let r = plane().request_as(&tenant.who, "PATCH", &path, Some(&patch)).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(tenant.read_when("moved", "k").as_deref(), Some("value-that-opens-now"));
 }

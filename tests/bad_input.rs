@@ -72,7 +72,11 @@ impl Inputs {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let sealed = String::from_utf8(out.stdout).unwrap();
         let template = "{{.a}}".repeat(8192);
-        let sealed = sealed.replacen("  template:\n", &format!("  template:\n    data:\n      out: '{template}'\n"), 1);
+        let sealed = sealed.replacen(
+            "  template:\n",
+            &format!("  template:\n    data:\n      out: '{template}'\n"),
+            1,
+        );
         assert!(sealed.contains("out: '{{.a}}"), "{sealed}");
         self.file("bomb.yaml", sealed)
     }
@@ -81,7 +85,14 @@ impl Inputs {
     fn linked_config_repo(&self, name: &str) -> PathBuf {
         let repo = self.dir.join(name);
         std::fs::create_dir_all(&repo).unwrap();
-        assert!(Command::new("git").args(["init", "-q"]).arg(&repo).status().unwrap().success());
+        assert!(
+            Command::new("git")
+                .args(["init", "-q"])
+                .arg(&repo)
+                .status()
+                .unwrap()
+                .success()
+        );
         let outside = self.file(&format!("{name}-outside.yaml"), format!("token: {CANARY}\n"));
         std::os::unix::fs::symlink(outside, repo.join(".sealant.yaml")).unwrap();
         repo
@@ -449,6 +460,19 @@ fn catalogue(inputs: &Inputs) -> Vec<Case> {
             "outside the repository",
         ),
         case(
+            "keys fetch into a committed keys/<cluster> that links out of the repository",
+            {
+                let repo = inputs.dir.join("repo-linked-keys");
+                std::fs::create_dir_all(repo.join(".git")).unwrap();
+                std::fs::create_dir_all(repo.join("keys")).unwrap();
+                std::fs::create_dir_all(inputs.dir.join("keys-elsewhere")).unwrap();
+                std::os::unix::fs::symlink(inputs.dir.join("keys-elsewhere"), repo.join("keys/prod")).unwrap();
+                args(&["keys", "fetch", "--cluster", "prod", "--cert", &cert, "--repo", &repo.display().to_string()])
+            },
+            1,
+            "outside the repository",
+        ),
+        case(
             "a cluster name with a newline",
             args(&["keys", "new", "--out", &inputs.dir.join("nl").display().to_string(), "--controller-namespace", "kube-system\nevil: true"]),
             2,
@@ -477,7 +501,7 @@ fn every_hostile_input_gets_a_clear_error_no_panic_no_plaintext_and_bounded_memo
         dir: dir.path().to_path_buf(),
     };
     let cases = catalogue(&inputs);
-    assert!(cases.len() >= 40, "the catalogue has {} cases", cases.len());
+    assert!(cases.len() >= 56, "the catalogue has {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let out = Command::new("bash")

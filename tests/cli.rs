@@ -425,3 +425,123 @@ fn every_flag_reads_its_environment_variable() {
             "sealedsecrets.bitnami.com/cluster-wide: \"true\"",
         ));
 }
+
+#[test]
+fn reseal_and_merge_into_keep_every_other_object_of_a_json_file_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = sealant()
+        .args(["seal", "-o", "json", "--cert"])
+        .arg(cert())
+        .write_stdin(secret_yaml("db-credentials-prod", "billing", "json-stream-value-1"))
+        .assert()
+        .success();
+    let sealed = stdout(&sealed);
+    let before = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"keep-me\"}}\n";
+    let after =
+        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"and-me\"},\"data\":{\"a\":\"b\"}}\n";
+    let file = dir.path().join("stream.json");
+    std::fs::write(&file, format!("{before}{sealed}{after}")).unwrap();
+    // A second key to re-seal to.
+    sealant()
+        .args(["keys", "new", "--bits", "2048", "--out"])
+        .arg(dir.path().join("k2"))
+        .assert()
+        .success();
+    sealant()
+        .args(["reseal", "--cert"])
+        .arg(dir.path().join("k2/tls.crt"))
+        .arg("--key")
+        .arg(key())
+        .arg(&file)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(before) && text.ends_with(after), "{text}");
+    assert!(text.matches("\"kind\"").count() == 3, "an object was dropped: {text}");
+    // --merge-into the same file: the other objects stay too.
+    let item = "apiVersion: v1\nkind: Secret\nmetadata: {name: any}\nstringData: {extra: json-stream-value-2}\n";
+    sealant()
+        .args(["seal", "--cert"])
+        .arg(dir.path().join("k2/tls.crt"))
+        .arg("--merge-into")
+        .arg(&file)
+        .write_stdin(item)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with(before) && text.ends_with(after), "{text}");
+    let sealed_only: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&text)
+        .into_iter::<serde_json::Value>()
+        .map(Result::unwrap)
+        .filter(|o| o["kind"] == "SealedSecret")
+        .collect();
+    assert_eq!(sealed_only.len(), 1);
+    let opened = sealant()
+        .args(["unseal", "-o", "json", "--key"])
+        .arg(dir.path().join("k2/tls.key"))
+        .write_stdin(sealed_only[0].to_string())
+        .assert()
+        .success();
+    let items = decoded_items(&stdout(&opened));
+    assert!(items.contains(&("db-credentials-prod/password".into(), b"json-stream-value-1".to_vec())));
+    assert!(items.contains(&("db-credentials-prod/extra".into(), b"json-stream-value-2".to_vec())));
+}
+
+#[test]
+fn a_certificate_url_that_redirects_is_refused() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 2048];
+        let _ = stream.read(&mut buf);
+        let answer = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/cert.pem\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        stream.write_all(answer.as_bytes()).unwrap();
+    });
+    let out = sealant()
+        .args(["seal", "--cert", &format!("http://{addr}/v1/cert.pem")])
+        .write_stdin(secret_yaml("db-credentials-prod", "billing", "redirect-canary-value"))
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("redirects are not followed"), "{stderr}");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_sealant_yaml_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::MetadataExt as _;
+    // (Root-owned files are accepted: root can write anywhere anyway.)
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    assert!(
+        std::process::Command::new("git")
+            .args(["init", "-q"])
+            .arg(repo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let config = repo.join(".sealant.yaml");
+    std::fs::write(&config, "clusters: [{name: prod}]\n").unwrap();
+    // Handing a file to another user takes root, as the test machines (and CI) run.
+    assert_eq!(std::fs::metadata(&config).unwrap().uid(), 0, "this test runs as root");
+    assert!(
+        std::process::Command::new("chown")
+            .arg("65534")
+            .arg(&config)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = sealant()
+        .current_dir(repo)
+        .args(["seal", "-w", "x.yaml"])
+        .write_stdin(secret_yaml("db-credentials-prod", "billing", "owner-canary-value"))
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+    assert!(!repo.join("x.yaml").exists());
+}

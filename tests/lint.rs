@@ -319,7 +319,9 @@ fn a_utf16_secret_a_latin1_pem_key_and_an_oversized_file_are_not_let_through() {
     utf16.extend(PLAIN_SECRET.encode_utf16().flat_map(u16::to_le_bytes));
     std::fs::write(d.join("ps.yaml"), utf16).unwrap();
     // A PEM private key with one Latin-1 byte in a comment line before it: not UTF-8.
-    let mut pem = b"# cl\xe9\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n".to_vec();
+    let mut pem =
+        b"# cl\xe9\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+            .to_vec();
     pem.extend_from_slice(b"\n");
     std::fs::write(d.join("key.pem"), pem).unwrap();
     std::fs::write(d.join("huge.yaml"), "# x\n".repeat(1_300_000)).unwrap();
@@ -327,7 +329,11 @@ fn a_utf16_secret_a_latin1_pem_key_and_an_oversized_file_are_not_let_through() {
     assert!(found.contains(&("ps.yaml".into(), "plaintext-secret")), "{found:?}");
     assert!(found.contains(&("key.pem".into(), "committed-credential")), "{found:?}");
     assert!(found.contains(&("huge.yaml".into(), "unreadable-file")), "{found:?}");
-    let out = Command::new(env!("CARGO_BIN_EXE_sealant")).arg("lint").arg(d).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sealant"))
+        .arg("lint")
+        .arg(d)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("lint-bypass-canary"));
 }
@@ -370,6 +376,9 @@ fn a_configuration_linked_out_of_the_repository_is_refused_without_printing_it()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
         assert!(!text.contains("forge-token-outside-the-repo"), "{args:?}: {text}");
-        assert!(!out.status.success() || text.contains("symbolic link"), "{args:?}: {text}");
+        assert!(
+            !out.status.success() || text.contains("symbolic link"),
+            "{args:?}: {text}"
+        );
     }
 }

@@ -15,11 +15,12 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 /// Made-up values sealed in these tests: none may appear in any output of rotate.
-const PLAINTEXTS: [&str; 4] = [
+const PLAINTEXTS: [&str; 5] = [
     "hunter2-rotate-db",
     "admin-rotate-user",
     "tok3n-rotate-api",
     "legacy-rotate-value",
+    "hidden-rotate-token",
 ];
 
 fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
@@ -147,7 +148,11 @@ impl GitOps {
         );
         let k2 = ok(root, &["keys", "fingerprint", "k2/tls.crt"], &[]);
         let k2 = k2.split_whitespace().next().unwrap().to_string();
-        std::fs::write(root.join("trusted.txt"), format!("# prod, checked against the controller\n{k2}\n")).unwrap();
+        std::fs::write(
+            root.join("trusted.txt"),
+            format!("# prod, checked against the controller\n{k2}\n"),
+        )
+        .unwrap();
         let now = OffsetDateTime::now_utc() + Duration::days(100);
         let repo = Self {
             dir,
@@ -735,12 +740,20 @@ fn a_certificate_only_the_repository_vouches_for_is_never_a_rotation_target() {
     let work = repo.work();
     // A repository writer adds their own key pair's certificate and makes it current: a routine-looking commit.
     ok(repo.root(), &["keys", "new", "--bits", "2048", "--out", "mallory"], &[]);
-    ok(&work, &["keys", "fetch", "--cluster", "prod", "--cert", "../mallory/tls.crt"], &[]);
+    ok(
+        &work,
+        &["keys", "fetch", "--cluster", "prod", "--cert", "../mallory/tls.crt"],
+        &[],
+    );
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "keys: renew prod"]);
     let before = repo.remote_refs();
 
-    let out = run(&work, &["rotate", "--dry-run", "--now", &repo.now, "--age-identity", "../id.txt"], &[]);
+    let out = run(
+        &work,
+        &["rotate", "--dry-run", "--now", &repo.now, "--age-identity", "../id.txt"],
+        &[],
+    );
     let table = String::from_utf8_lossy(&out.stderr);
     assert!(table.contains("is not confirmed"), "{table}");
 
@@ -764,7 +777,11 @@ fn seal_never_takes_a_sealant_yaml_from_above_the_repository() {
     let dir = tempfile::tempdir().unwrap();
     let parent = dir.path();
     ok(parent, &["keys", "new", "--bits", "2048", "--out", "planted"], &[]);
-    ok(parent, &["keys", "fetch", "--cluster", "prod", "--cert", "planted/tls.crt"], &[]);
+    ok(
+        parent,
+        &["keys", "fetch", "--cluster", "prod", "--cert", "planted/tls.crt"],
+        &[],
+    );
     std::fs::write(parent.join(".sealant.yaml"), "clusters: [{name: prod}]\n").unwrap();
     let work = parent.join("work");
     std::fs::create_dir_all(&work).unwrap();
@@ -778,7 +795,11 @@ fn seal_never_takes_a_sealant_yaml_from_above_the_repository() {
 
     // Inside the repository, the configuration is used and said: which file chose which key, and that the
     // key is not pinned.
-    ok(&work, &["keys", "fetch", "--cluster", "prod", "--cert", "../planted/tls.crt"], &[]);
+    ok(
+        &work,
+        &["keys", "fetch", "--cluster", "prod", "--cert", "../planted/tls.crt"],
+        &[],
+    );
     std::fs::write(work.join(".sealant.yaml"), "clusters: [{name: prod}]\n").unwrap();
     let said = ok(&work, &["seal", "-f", input.to_str().unwrap(), "-w", "db.yaml"], &[]);
     assert!(said.contains("chosen by") && said.contains(".sealant.yaml"), "{said}");
@@ -796,7 +817,13 @@ fn a_forged_plan_trailer_on_the_rotation_branch_does_not_silence_rotation() {
     git(&work, &["checkout", "-q", "-b", &repo.branch()]);
     git(
         &work,
-        &["commit", "-q", "--allow-empty", "-m", &format!("chore\n\nSealant-Plan: {digest}\n")],
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("chore\n\nSealant-Plan: {digest}\n"),
+        ],
     );
     git(&work, &["push", "-q", "origin", &repo.branch()]);
     git(&work, &["checkout", "-q", "main"]);
@@ -841,16 +868,28 @@ fn a_pull_request_from_a_fork_named_like_the_rotation_branch_is_never_adopted() 
     let digest = plan["digest"].as_str().unwrap().to_string();
     let work = repo.work();
     git(&work, &["checkout", "-q", "-b", &repo.branch()]);
-    git(&work, &["commit", "-q", "--allow-empty", "-m", &format!("x\n\nSealant-Plan: {digest}\n")]);
-    let fork_url = format!("{}/mallory/gitops.git", gitea.url).replace("http://", &format!("http://mallory:{mallory}@"));
+    git(
+        &work,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("x\n\nSealant-Plan: {digest}\n"),
+        ],
+    );
+    let fork_url =
+        format!("{}/mallory/gitops.git", gitea.url).replace("http://", &format!("http://mallory:{mallory}@"));
     git(&work, &["push", "-q", &fork_url, &repo.branch()]);
     git(&work, &["checkout", "-q", "main"]);
     let (status, pr) = gitea.api_as(
         &mallory,
         "POST",
         "/repos/sealant/gitops/pulls",
-        Some(&json!({"title": "Rotate secrets", "head": format!("mallory:{}", repo.branch()), "base": "main",
-                     "body": format!("<!-- Sealant-Plan: {digest} -->")})),
+        Some(
+            &json!({"title": "Rotate secrets", "head": format!("mallory:{}", repo.branch()), "base": "main",
+                     "body": format!("<!-- Sealant-Plan: {digest} -->")}),
+        ),
     );
     assert_eq!(status, 201, "{pr}");
 
@@ -858,9 +897,21 @@ fn a_pull_request_from_a_fork_named_like_the_rotation_branch_is_never_adopted() 
     let out = run(
         repo.root(),
         &[
-            "rotate", "--clone", &gitea.clone_url("gitops"), "--base", "main", "--age-identity",
-            repo.root().join("id.txt").to_str().unwrap(), "--now", &repo.now, "--forge", "gitea", "--forge-url", &api,
-            "--forge-repo", "sealant/gitops",
+            "rotate",
+            "--clone",
+            &gitea.clone_url("gitops"),
+            "--base",
+            "main",
+            "--age-identity",
+            repo.root().join("id.txt").to_str().unwrap(),
+            "--now",
+            &repo.now,
+            "--forge",
+            "gitea",
+            "--forge-url",
+            &api,
+            "--forge-repo",
+            "sealant/gitops",
         ],
         &[
             ("SEALANT_GIT_TOKEN", gitea.token.as_str()),
@@ -870,7 +921,53 @@ fn a_pull_request_from_a_fork_named_like_the_rotation_branch_is_never_adopted() 
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("opened Gitea pull request #2"), "the fork's pull request was adopted: {stderr}");
+    assert!(
+        stderr.contains("opened Gitea pull request #2"),
+        "the fork's pull request was adopted: {stderr}"
+    );
     let (_, fork_pr) = gitea.api("GET", "/repos/sealant/gitops/pulls/1", None);
-    assert_eq!(fork_pr["body"], format!("<!-- Sealant-Plan: {digest} -->"), "the fork's pull request was rewritten");
+    assert_eq!(
+        fork_pr["body"],
+        format!("<!-- Sealant-Plan: {digest} -->"),
+        "the fork's pull request was rewritten"
+    );
+}
+
+#[test]
+fn a_tracked_sealed_secret_under_a_nested_gitignore_is_rotated_and_crlf_checkouts_are_named() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    // A nested .gitignore that matches a file git tracks anyway (added with -f).
+    repo.seal(
+        "apps/hidden/token.yaml",
+        "k2",
+        &secret(
+            "hidden-api-token-prod",
+            &[("token", PLAINTEXTS[4])],
+            &[("sealant.dev/generate.token", "hex:16")],
+        ),
+    );
+    std::fs::write(work.join("apps/hidden/.gitignore"), "token.yaml\n").unwrap();
+    git(&work, &["add", "-f", "apps/hidden"]);
+    git(&work, &["commit", "-q", "-m", "hidden"]);
+    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<&str> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["file"].as_str())
+        .collect();
+    assert!(files.contains(&"apps/hidden/token.yaml"), "{files:?}");
+
+    // A checkout that turned LF into CRLF (.gitattributes eol=crlf): the error says so.
+    std::fs::write(work.join(".gitattributes"), "apps/** text eol=crlf\n").unwrap();
+    git(&work, &["add", ".gitattributes"]);
+    git(&work, &["commit", "-q", "-m", "crlf"]);
+    git(&work, &["rm", "-q", "-r", "--cached", "apps"]);
+    git(&work, &["reset", "-q", "--hard"]);
+    let out = repo.rotate(&["--forge", "none"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("CRLF line endings"), "{stderr}");
 }

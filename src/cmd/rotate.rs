@@ -104,7 +104,12 @@ pub struct RotateArgs {
     /// Certificate fingerprints (`SHA256:…`) new values may be sealed to. A certificate under keys/ is a target only
     /// when pinned here (or in --trust-file), or confirmed by the live controller (--controller): a repository
     /// writer must not be able to name the key that every rotated value is sealed to.
-    #[arg(long = "trust-cert", env = "SEALANT_TRUST_CERT", value_name = "SHA256:…", value_delimiter = ',')]
+    #[arg(
+        long = "trust-cert",
+        env = "SEALANT_TRUST_CERT",
+        value_name = "SHA256:…",
+        value_delimiter = ','
+    )]
     pub trust_cert: Vec<String>,
     /// A file of pinned fingerprints, one per line (`#` starts a comment), e.g. mounted from a Secret or
     /// ConfigMap that repository writers cannot change.
@@ -514,10 +519,13 @@ fn already_proposed(
         let item_at = |commit: &git2::Commit<'_>| -> Option<String> {
             let text = String::from_utf8(git::file_at(repo, commit, &action.file)?).ok()?;
             let (_, objects) = manifest::read(&text).ok()?;
-            objects.into_iter().find(|l| l.document == action.document).and_then(|l| match l.object {
-                manifest::Object::SealedSecret(ss) => ss.spec.encrypted_data.get(&action.item).cloned(),
-                _ => None,
-            })
+            objects
+                .into_iter()
+                .find(|l| l.document == action.document)
+                .and_then(|l| match l.object {
+                    manifest::Object::SealedSecret(ss) => ss.spec.encrypted_data.get(&action.item).cloned(),
+                    _ => None,
+                })
         };
         let now = item_at(&tip)?;
         Some(item_at(ctx.base) != Some(now))
@@ -553,7 +561,11 @@ fn check_clean(
         let stored = git::file_at(repo, base, file);
         if on_disk != stored {
             let lf = |b: &Vec<u8>| String::from_utf8_lossy(b).replace("\r\n", "\n");
-            if on_disk.as_ref().map(lf).is_some_and(|d| stored.as_ref().map(lf) == Some(d)) {
+            if on_disk
+                .as_ref()
+                .map(lf)
+                .is_some_and(|d| stored.as_ref().map(lf) == Some(d))
+            {
                 bail!(
                     "{}: checked out with CRLF line endings (a .gitattributes eol=crlf rule) while the repository stores \
                      LF; rotation rewrites files as they are checked out, which would change every line: drop the \

@@ -288,6 +288,8 @@ pub struct Controller {
     pub audit: PathBuf,
     /// stderr (logs).
     pub log: PathBuf,
+    /// The namespaces it watches (their events and SealedSecret statuses are checked for values on drop).
+    pub namespaces: Vec<String>,
 }
 
 impl Controller {
@@ -345,6 +347,7 @@ impl Controller {
             metrics: format!("http://127.0.0.1:{metrics_port}"),
             audit,
             log,
+            namespaces: watched.iter().map(ToString::to_string).collect(),
         };
         controller.wait_serving();
         controller
@@ -411,7 +414,22 @@ impl Drop for Controller {
         // Secrets hygiene, for every controller of every test: its log and audit log hold none of the values
         // the tests sealed. (Not while unwinding: a second panic would abort and hide the first.)
         if !std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.audit).unwrap_or_default() + &self.logs();
+            let mut text = std::fs::read_to_string(&self.audit).unwrap_or_default() + &self.logs();
+            // What the controller wrote into the cluster for people to read: events and status conditions.
+            for ns in &self.namespaces {
+                for path in [
+                    format!("/apis/events.k8s.io/v1/namespaces/{ns}/events"),
+                    format!("/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets"),
+                ] {
+                    if let Ok(r) = plane().request_as(plane().admin(), "GET", &path, None) {
+                        let v = r.json();
+                        for obj in v["items"].as_array().into_iter().flatten() {
+                            text.push_str(&obj["note"].to_string());
+                            text.push_str(&obj["status"].to_string());
+                        }
+                    }
+                }
+            }
             let leaked = PLAINTEXTS.lock().unwrap().iter().filter(|v| text.contains(*v)).count();
             assert_eq!(
                 leaked, 0,

@@ -149,8 +149,10 @@ impl Gitea {
         let (status, body) = self.api(
             "POST",
             "/admin/users",
-            Some(&serde_json::json!({"username": name, "email": format!("{name}@example.invalid"),
-                                     "password": password, "must_change_password": false})),
+            Some(
+                &serde_json::json!({"username": name, "email": format!("{name}@example.invalid"),
+                                     "password": password, "must_change_password": false}),
+            ),
         );
         assert_eq!(status, 201, "{body}");
         use base64::Engine as _;

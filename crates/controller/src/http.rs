@@ -329,14 +329,22 @@ async fn admit_and_run<T: Send + 'static>(
                 error: Some(e),
                 ..Handled::default()
             };
-            Err(Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)))
+            Err(Box::new(respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Body::empty(),
+                handled,
+            )))
         }
         Err(e) => {
             let handled = Handled {
                 error: Some(e.to_string()),
                 ..Handled::default()
             };
-            Err(Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled)))
+            Err(Box::new(respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Body::empty(),
+                handled,
+            )))
         }
     }
 }

@@ -163,7 +163,12 @@ where
         if !targets.wants(&kind, &name, workload.pod_spec(), secret) {
             continue;
         }
-        if workload.meta().annotations.as_ref().and_then(|a| a.get(ACCEPT_RESTARTS_ANNOTATION)).map(String::as_str)
+        if workload
+            .meta()
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ACCEPT_RESTARTS_ANNOTATION))
+            .map(String::as_str)
             != Some("true")
         {
             tracing::info!(

@@ -173,7 +173,9 @@ pub fn more_than_one_document(text: &str) -> bool {
             // Documents with content so far, and whether the current one has any.
             let (mut full, mut current) = (0, false);
             for line in text.lines() {
-                let is_marker = line.strip_prefix("---").is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']));
+                let is_marker = line
+                    .strip_prefix("---")
+                    .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']));
                 let t = line.trim();
                 if is_marker {
                     full += usize::from(current);
@@ -737,7 +739,10 @@ items:
         ] {
             let err = read(text).unwrap_err().to_string();
             assert!(!err.contains("canary") && !err.contains("12345678987654321"), "{err}");
-            assert!(err.contains("invalid type") || err.contains("expected mapping"), "{err}");
+            assert!(
+                err.contains("invalid type") || err.contains("expected mapping"),
+                "{err}"
+            );
         }
         assert_eq!(
             redact(r#"invalid type: string "x, y", expected a map; invalid value: integer `7`, expected u8"#),

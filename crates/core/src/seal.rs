@@ -11,11 +11,11 @@ use time::format_description::well_known::Rfc3339;
 use crate::envelope::KeyError;
 use crate::keys::{Certificate, Keyring};
 use crate::scope::Scope;
-use crate::unseal::{self, ItemError, Labels, UnsealError, UnsealOptions};
 use crate::types::{
     KEY_FINGERPRINT_ANNOTATION, LAST_APPLIED_ANNOTATIONS, SEALED_AT_ANNOTATION, SEALED_SECRET_API_VERSION,
     SEALED_SECRET_KIND, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec,
 };
+use crate::unseal::{self, ItemError, Labels, UnsealError, UnsealOptions};
 
 /// Why a Secret cannot be sealed. The messages are kubeseal's (spec 4.13) so scripts keep matching them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -367,7 +367,12 @@ pub fn reseal(
 
 /// A legacy `spec.data` object becomes an `encryptedData` one (as upstream's `/v1/rotate` does), sealed under the
 /// scope its ciphertext opened with, whatever the decrypted Secret's own annotations say.
-fn reseal_legacy(ss: &SealedSecret, keyring: &Keyring, to: &Certificate, opts: UnsealOptions) -> Result<Resealed, ResealError> {
+fn reseal_legacy(
+    ss: &SealedSecret,
+    keyring: &Keyring,
+    to: &Certificate,
+    opts: UnsealOptions,
+) -> Result<Resealed, ResealError> {
     let unsealed = unseal::unseal(ss, keyring, opts)?;
     let mut secret = unsealed.secret;
     secret.metadata.owner_references = None;

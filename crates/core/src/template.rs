@@ -43,7 +43,11 @@ pub fn render(
         name: name.to_string(),
         message,
     };
-    let over = || fail(format!("rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"));
+    let over = || {
+        fail(format!(
+            "rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"
+        ))
+    };
     let mut out = Zeroizing::new(String::new());
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
@@ -105,7 +109,9 @@ fn eval_pipeline(
         });
         // An intermediate value (`b64enc` grows its input by a third) counts against the same budget.
         if value.as_ref().is_some_and(|v| v.len() > budget) {
-            return Err(format!("rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"));
+            return Err(format!(
+                "rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"
+            ));
         }
     }
     value.ok_or_else(|| "missing value for command".to_string())
@@ -327,7 +333,10 @@ mod tests {
     fn a_b64dec_error_names_no_byte_of_the_value() {
         let err = r("{{ .a | b64dec }}", &[("a", "canary!value")]).unwrap_err();
         let text = err.to_string();
-        assert!(!text.contains("33") && !text.contains("offset") && !text.contains("canary"), "{text}");
+        assert!(
+            !text.contains("33") && !text.contains("offset") && !text.contains("canary"),
+            "{text}"
+        );
         assert!(text.contains("not valid base64"), "{text}");
     }
 }

@@ -22,7 +22,9 @@ fn a_reseal_costs_one_private_key_operation_per_item() {
         },
         type_: None,
         immutable: None,
-        data: (0..5).map(|i| (format!("k{i}"), secret_value(vec![b'v'; 10]))).collect(),
+        data: (0..5)
+            .map(|i| (format!("k{i}"), secret_value(vec![b'v'; 10])))
+            .collect(),
     };
     let opts = SealOptions {
         scope: Some(Scope::NamespaceWide),

@@ -95,7 +95,12 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&outside, &link).unwrap();
         assert!(read(&link, 100).unwrap_err().to_string().contains("symbolic link"));
-        assert!(read(Path::new("/dev/zero"), 100).unwrap_err().to_string().contains("regular"));
+        assert!(
+            read(Path::new("/dev/zero"), 100)
+                .unwrap_err()
+                .to_string()
+                .contains("regular")
+        );
         assert!(read(&outside, 4).unwrap_err().to_string().contains("larger"));
         assert_eq!(read(&outside, 100).unwrap(), b"secret-token-value");
         assert_eq!(
@@ -115,7 +120,10 @@ mod tests {
         assert!(ensure_inside_repository(&repo.join("keys/prod")).is_err());
         assert!(ensure_inside_repository(&repo.join("keys/staging")).is_ok());
         assert!(ensure_inside_repository(&outside).is_ok(), "outside any work tree");
-        assert!(ensure_inside_repository(&repo.join("keys/../../outside")).is_ok(), "named outside, lexically");
+        assert!(
+            ensure_inside_repository(&repo.join("keys/../../outside")).is_ok(),
+            "named outside, lexically"
+        );
     }
 
     #[test]

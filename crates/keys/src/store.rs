@@ -191,11 +191,11 @@ impl KeysDir {
             let cert = crate::repofs::read(file, crate::repofs::MAX_SMALL_FILE)
                 .map_err(io_error(file))
                 .and_then(|data| {
-                Certificate::from_pem(&data).map_err(|e| StoreError::Invalid {
-                    path: file.display().to_string(),
-                    reason: format!("not a sealing certificate: {e}"),
-                })
-            });
+                    Certificate::from_pem(&data).map_err(|e| StoreError::Invalid {
+                        path: file.display().to_string(),
+                        reason: format!("not a sealing certificate: {e}"),
+                    })
+                });
             match cert {
                 Ok(cert) => {
                     let fingerprint = cert.fingerprint().to_string();

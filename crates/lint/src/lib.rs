@@ -128,11 +128,24 @@ fn tracked_and_unignored(root: &Path) -> Option<Vec<PathBuf>> {
     let (dir, only) = if root.is_dir() {
         (root.to_path_buf(), None)
     } else {
-        (root.parent().map(Path::to_path_buf).unwrap_or_default(), root.file_name())
+        (
+            root.parent().map(Path::to_path_buf).unwrap_or_default(),
+            root.file_name(),
+        )
     };
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let mut command = git_command(&dir);
-    command.args(["ls-files", "-z", "--cached", "--others", "--exclude-per-directory=.gitignore"]);
+    command.args([
+        "ls-files",
+        "-z",
+        "--cached",
+        "--others",
+        "--exclude-per-directory=.gitignore",
+    ]);
     if let Some(info) = git_info_exclude(&dir) {
         command.arg(format!("--exclude-from={}", info.display()));
     }
@@ -306,7 +319,13 @@ fn decode(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
     let utf16 = |big_endian: bool| {
         let units: Vec<u16> = bytes[2..]
             .chunks_exact(2)
-            .map(|p| if big_endian { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+            .map(|p| {
+                if big_endian {
+                    u16::from_be_bytes([p[0], p[1]])
+                } else {
+                    u16::from_le_bytes([p[0], p[1]])
+                }
+            })
             .collect();
         String::from_utf16(&units).ok().map(std::borrow::Cow::Owned)
     };
@@ -319,8 +338,12 @@ fn decode(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
 
 /// An `unreadable-file` finding (error): the file was not checked.
 fn push_unchecked(report: &mut Report, display: &str, why: &str, config: &Config, rel: &Path) {
-    let Some(rule) = rules::rule("unreadable-file") else { return };
-    let Some(severity) = config.severity(rule, rel) else { return };
+    let Some(rule) = rules::rule("unreadable-file") else {
+        return;
+    };
+    let Some(severity) = config.severity(rule, rel) else {
+        return;
+    };
     report.findings.push(Finding {
         rule: rule.id,
         severity,
@@ -334,8 +357,12 @@ fn push_unchecked(report: &mut Report, display: &str, why: &str, config: &Config
 
 /// The credential scan alone, for bytes that are not text.
 fn lint_credentials(rel: &Path, text: &str, config: &Config, report: &mut Report) {
-    let Some(rule) = rules::rule("committed-credential") else { return };
-    let Some(severity) = config.severity(rule, rel) else { return };
+    let Some(rule) = rules::rule("committed-credential") else {
+        return;
+    };
+    let Some(severity) = config.severity(rule, rel) else {
+        return;
+    };
     for (line, column, message) in checks::credentials(text) {
         report.findings.push(Finding {
             rule: rule.id,

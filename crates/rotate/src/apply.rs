@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use sealant_core::manifest::{self, Format, Object};
 use sealant_core::seal::{ResealError, reseal, seal_raw};
-use sealant_core::unseal::{UnsealError, UnsealOptions};
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, SealedSecret};
 use sealant_core::unseal::decode_blob;
+use sealant_core::unseal::{UnsealError, UnsealOptions};
 use sealant_core::{Certificate, Keyring, Scope};
 use sealant_keys::KeysDir;
 use time::OffsetDateTime;
@@ -58,12 +58,13 @@ impl Resealer for Offline<'_> {
     ) -> Result<BTreeMap<String, String>, String> {
         // The one core re-seal: each item keeps the scope its ciphertext opened under, whatever the file's
         // annotations (which a repository writer controls) claim.
-        let resealed = reseal(sealed, self.keyring, to, Some(items), UnsealOptions::default()).map_err(|e| match e {
-            ResealError::Unseal(UnsealError::Items(_)) => {
-                format!("{}: none of the given private keys opens it", e_items(&e))
-            }
-            other => other.to_string(),
-        })?;
+        let resealed =
+            reseal(sealed, self.keyring, to, Some(items), UnsealOptions::default()).map_err(|e| match e {
+                ResealError::Unseal(UnsealError::Items(_)) => {
+                    format!("{}: none of the given private keys opens it", e_items(&e))
+                }
+                other => other.to_string(),
+            })?;
         Ok(resealed.items)
     }
 }
@@ -72,7 +73,10 @@ impl Resealer for Offline<'_> {
 fn e_items(e: &ResealError) -> String {
     match e {
         ResealError::Unseal(UnsealError::Items(items)) => {
-            format!("item {}", items.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>().join(", "))
+            format!(
+                "item {}",
+                items.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>().join(", ")
+            )
         }
         _ => String::new(),
     }

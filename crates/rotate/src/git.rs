@@ -85,7 +85,9 @@ pub fn tracked_but_ignored(repo: &Repository) -> Result<Vec<PathBuf>, GitError> 
     let index = repo.index().map_err(err("cannot read the index"))?;
     let mut out = Vec::new();
     for entry in index.iter() {
-        let Ok(path) = std::str::from_utf8(&entry.path) else { continue };
+        let Ok(path) = std::str::from_utf8(&entry.path) else {
+            continue;
+        };
         let path = Path::new(path);
         if repo.is_path_ignored(path).unwrap_or(false) {
             out.push(path.to_path_buf());

@@ -329,9 +329,15 @@ fn pull_requests_from_forks_or_other_authors_are_never_adopted() {
     server.answer(200, json!({"login": "rotation-bot"}));
     assert_eq!(gh.token_user().unwrap(), "rotation-bot");
     server.answer(200, json!([fork.clone(), stranger.clone()]));
-    assert_eq!(gh.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap(), None);
+    assert_eq!(
+        gh.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap(),
+        None
+    );
     server.answer(200, json!([fork, stranger, ours]));
-    let found = gh.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap().unwrap();
+    let found = gh
+        .find_open("sealant/rotate-", "main", Some("rotation-bot"))
+        .unwrap()
+        .unwrap();
     assert_eq!(found.number, 11);
     assert_eq!(server.seen()[0].uri, "/user");
 
@@ -341,18 +347,35 @@ fn pull_requests_from_forks_or_other_authors_are_never_adopted() {
     server.answer(200, json!({"username": "rotation-bot"}));
     assert_eq!(gl.token_user().unwrap(), "rotation-bot");
     server.answer(200, json!([forked]));
-    assert_eq!(gl.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap(), None);
+    assert_eq!(
+        gl.find_open("sealant/rotate-", "main", Some("rotation-bot")).unwrap(),
+        None
+    );
 }
 
 #[test]
 fn a_token_is_never_sent_over_plain_http_to_another_host_nor_after_a_redirect() {
-    for url in ["http://gitea.example/api/v1", "http://10.1.2.3:3000/api/v1", "ftp://x/y"] {
-        let e = forge::connect(Kind::Gitea, Some(url), "org/gitops", SecretString::from(TOKEN.to_string()))
-            .err()
-            .unwrap();
+    for url in [
+        "http://gitea.example/api/v1",
+        "http://10.1.2.3:3000/api/v1",
+        "ftp://x/y",
+    ] {
+        let e = forge::connect(
+            Kind::Gitea,
+            Some(url),
+            "org/gitops",
+            SecretString::from(TOKEN.to_string()),
+        )
+        .err()
+        .unwrap();
         assert!(e.contains("token"), "{e}");
     }
-    for url in ["http://127.0.0.1:3000/api/v1", "http://localhost/api/v1", "http://[::1]:8/x", "https://gitea.example"] {
+    for url in [
+        "http://127.0.0.1:3000/api/v1",
+        "http://localhost/api/v1",
+        "http://[::1]:8/x",
+        "https://gitea.example",
+    ] {
         assert!(forge::check_token_url(url).is_ok(), "{url}");
     }
     // A 302 to elsewhere: the request is not repeated there (GitLab's PRIVATE-TOKEN would go with it).

@@ -205,7 +205,9 @@ pub fn check_token_url(url: &str) -> Result<(), String> {
                 ))
             }
         }
-        other => Err(format!("{url:?}: unsupported scheme {other:?} for a token (want https)")),
+        other => Err(format!(
+            "{url:?}: unsupported scheme {other:?} for a token (want https)"
+        )),
     }
 }
 
@@ -396,7 +398,10 @@ fn adoptable(pr: &PullRequest, prefix: &str, author: Option<&str>) -> bool {
 fn token_user(http: &Http, key: &str) -> Result<String, ForgeError> {
     let what = "read the token's user";
     let me = http.send("GET", "/user", None, what)?;
-    Ok(field(http.forge, &me, key, what)?.as_str().unwrap_or_default().to_string())
+    Ok(field(http.forge, &me, key, what)?
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
 }
 
 fn field<'v>(forge: &'static str, json: &'v Value, key: &str, what: &str) -> Result<&'v Value, ForgeError> {
