@@ -15,7 +15,7 @@ use crate::types::{
     KEY_FINGERPRINT_ANNOTATION, LAST_APPLIED_ANNOTATIONS, SEALED_AT_ANNOTATION, SEALED_SECRET_API_VERSION,
     SEALED_SECRET_KIND, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec,
 };
-use crate::unseal::{self, ItemError, Labels, UnsealError, UnsealOptions};
+use crate::unseal::{self, ItemError, Labels, Learned, UnsealError, UnsealOptions};
 
 /// Why a Secret cannot be sealed. The messages are kubeseal's (spec 4.13) so scripts keep matching them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -308,9 +308,9 @@ pub fn reseal(
         return reseal_legacy(ss, keyring, to, opts);
     }
     unseal::check_size(ss)?;
-    let hint = ss.annotation(crate::types::KEY_FINGERPRINT_ANNOTATION);
     let annotated = Scope::from_annotations(ss.metadata.annotations.as_ref());
-    let labels = Labels::new(annotated, ss.namespace(), ss.name());
+    let mut labels = Labels::new(annotated, ss.namespace(), ss.name());
+    let mut learned = Learned::new(ss.annotation(crate::types::KEY_FINGERPRINT_ANNOTATION));
     let wanted: Vec<&str> = match items {
         Some(items) => items.to_vec(),
         None => ss.spec.encrypted_data.keys().map(String::as_str).collect(),
@@ -332,12 +332,14 @@ pub fn reseal(
             .ok_or_else(|| ResealError::NoItem(item.to_string()))?;
         let fail = |e: ItemError| ResealError::Unseal(UnsealError::Items(vec![(item.to_string(), e)]));
         let blob = unseal::decode_blob(text).map_err(|e| fail(ItemError::Base64(e)))?;
-        let (plain, fingerprint, scope) = labels.open(keyring, &blob, hint).map_err(|_| fail(ItemError::NoKey))?;
+        let (plain, fingerprint, scope) = learned
+            .open(&mut labels, keyring, &blob)
+            .map_err(|_| fail(ItemError::NoKey))?;
         let new = key
             .seal(&scope.label(ss.namespace(), ss.name()), &plain)
             .map_err(|e| ResealError::Seal(e.into()))?;
         let new = base64::engine::general_purpose::STANDARD.encode(new);
-        out.keys_used.insert(item.to_string(), fingerprint.to_string());
+        out.keys_used.insert(item.to_string(), fingerprint);
         out.sealed.spec.encrypted_data.insert(item.to_string(), new.clone());
         out.items.insert(item.to_string(), new);
         narrowest = Some(narrowest.map_or(scope, |s| s.min(scope)));
