@@ -57,18 +57,15 @@ pub fn read_secret_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 
 /// Reads a file given on the command line, at most `limit` bytes; it must be a regular file once symlinks are
 /// followed (mounted Secrets are symlinks), so a FIFO or a device cannot hang or flood the command.
-pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let name = path.display().to_string();
-    let meta = fs::metadata(path).with_context(|| format!("cannot read {name}"))?;
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let meta = fs::metadata(path)?;
     if !meta.is_file() {
-        bail!("{name}: not a regular file");
+        return Err(std::io::Error::other("not a regular file"));
     }
     let mut buf = Vec::new();
-    fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
-        .with_context(|| format!("cannot read {name}"))?;
+    fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
-        bail!("{name}: larger than {limit} bytes");
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
     }
     Ok(buf)
 }
@@ -183,12 +180,14 @@ pub fn write_atomic(path: &Path, data: &[u8], sensitivity: Sensitivity) -> Resul
 /// Reads a certificate from a file path or an `http://`, `https://` or `file://` URL.
 pub fn read_cert(location: &str) -> Result<Vec<u8>> {
     let scheme = location.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    // Files are bounded like a fetched answer: a certificate is a few kilobytes, and a FIFO or device must not
+    // hang the command or fill its memory.
+    let file = |path: &str| {
+        read_bounded(Path::new(path), 1024 * 1024).with_context(|| format!("cannot read certificate {location}"))
+    };
     match scheme.as_deref() {
-        None => fs::read(location).with_context(|| format!("cannot read certificate {location}")),
-        Some("file") => {
-            let path = &location["file://".len()..];
-            fs::read(path).with_context(|| format!("cannot read certificate {location}"))
-        }
+        None => file(location),
+        Some("file") => file(&location["file://".len()..]),
         Some("http" | "https") => fetch(location),
         Some(other) => bail!("cannot fetch {location:?}: unsupported URL scheme {other:?} (use http, https or file)"),
     }

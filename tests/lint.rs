@@ -382,3 +382,61 @@ fn a_configuration_linked_out_of_the_repository_is_refused_without_printing_it()
         );
     }
 }
+
+#[test]
+fn a_tracked_file_is_checked_whatever_its_name_and_inside_submodules() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git_at(d, &["init", "-q"], "2026-11-01T00:00:00Z");
+    std::fs::create_dir_all(d.join("apps")).unwrap();
+    let odd = d.join("apps").join(std::ffi::OsStr::from_bytes(b"db\xff.yaml"));
+    std::fs::write(&odd, PLAIN_SECRET).unwrap();
+    // A submodule: a git repository of its own, tracked as a gitlink.
+    let sub = d.join("vendor/shared");
+    std::fs::create_dir_all(&sub).unwrap();
+    git_at(&sub, &["init", "-q"], "2026-11-01T00:00:00Z");
+    std::fs::write(sub.join("secret.yaml"), PLAIN_SECRET).unwrap();
+    git_at(&sub, &["add", "."], "2026-11-01T00:00:00Z");
+    git_at(&sub, &["commit", "-qm", "s"], "2026-11-01T00:00:00Z");
+    git_at(d, &["add", "."], "2026-11-01T00:00:00Z");
+    git_at(d, &["commit", "-qm", "x"], "2026-11-01T00:00:00Z");
+    let found = rules_in(d);
+    let plaintext: Vec<&String> = found
+        .iter()
+        .filter(|(_, r)| *r == "plaintext-secret")
+        .map(|(f, _)| f)
+        .collect();
+    assert!(plaintext.iter().any(|f| f.starts_with("apps/db")), "{found:?}");
+    assert!(
+        plaintext.iter().any(|f| f.as_str() == "vendor/shared/secret.yaml"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn when_git_cannot_list_the_tracked_files_every_file_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git_at(d, &["init", "-q"], "2026-11-01T00:00:00Z");
+    std::fs::write(d.join(".gitignore"), "ignored.yaml\n").unwrap();
+    std::fs::write(d.join("ignored.yaml"), PLAIN_SECRET).unwrap();
+    git_at(d, &["add", "-f", "."], "2026-11-01T00:00:00Z");
+    git_at(d, &["commit", "-qm", "x"], "2026-11-01T00:00:00Z");
+    // A repository git refuses to read (a broken HEAD stands for "dubious ownership" or no git at all).
+    std::fs::write(d.join(".git/HEAD"), "garbage\n").unwrap();
+    let report = sealant_lint::lint(&[d.to_path_buf()], &Config::default(), fixed_now());
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.path == "ignored.yaml" && f.rule == "plaintext-secret"),
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        report.notices.iter().any(|n| n.contains("checking every file")),
+        "{:?}",
+        report.notices
+    );
+}

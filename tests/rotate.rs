@@ -37,6 +37,7 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         "SEALANT_FORGE_URL",
         "SEALANT_FORGE_REPO",
         "SEALANT_CONTROLLER_URL",
+        "SEALANT_FORGE_USER",
     ] {
         cmd.env_remove(var);
     }

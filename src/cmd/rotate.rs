@@ -86,6 +86,10 @@ pub struct RotateArgs {
     /// The forge repository, owner/name. Never read from `.sealant.yaml` (see --forge-url).
     #[arg(long, env = "SEALANT_FORGE_REPO", value_name = "OWNER/NAME")]
     pub forge_repo: Option<String>,
+    /// The login the job's pull requests are opened as; only those are reused (default: the token's user, from
+    /// the forge's `GET /user`). GitHub's `GITHUB_TOKEN` cannot read `/user`: give `github-actions[bot]`.
+    #[arg(long, env = "SEALANT_FORGE_USER", value_name = "LOGIN")]
+    pub forge_user: Option<String>,
     /// File holding the forge token (else SEALANT_FORGE_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub forge_token_file: Option<PathBuf>,
@@ -101,17 +105,18 @@ pub struct RotateArgs {
     /// Log format: text on a terminal and JSON lines otherwise (CronJob and CI logs), unless set.
     #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
-    /// Certificate fingerprints (`SHA256:…`) new values may be sealed to. A certificate under keys/ is a target only
-    /// when pinned here (or in --trust-file), or confirmed by the live controller (--controller): a repository
-    /// writer must not be able to name the key that every rotated value is sealed to.
+    /// Certificates new values may be sealed to: `CLUSTER=SHA256:…`, or a bare `SHA256:…` for a certificate that
+    /// sits under one cluster only. A certificate under keys/ is a target only when pinned here (or in
+    /// --trust-file), or confirmed by the live controller (--controller): a repository writer must not be able to
+    /// name the key that every rotated value is sealed to.
     #[arg(
         long = "trust-cert",
         env = "SEALANT_TRUST_CERT",
-        value_name = "SHA256:…",
+        value_name = "[CLUSTER=]SHA256:…",
         value_delimiter = ','
     )]
     pub trust_cert: Vec<String>,
-    /// A file of pinned fingerprints, one per line (`#` starts a comment), e.g. mounted from a Secret or
+    /// A file of pins (as --trust-cert), one per line (`#` starts a comment), e.g. mounted from a Secret or
     /// ConfigMap that repository writers cannot change.
     #[arg(long = "trust-file", env = "SEALANT_TRUST_FILE", value_name = "FILE")]
     pub trust_file: Option<PathBuf>,
@@ -244,14 +249,14 @@ pub fn run(args: RotateArgs) -> Result<()> {
         });
     }
     let pinned = pinned_certs(&args)?;
-    let unconfirmed = unconfirmed_targets(&plan, &pinned);
+    let unconfirmed = unconfirmed_targets(&plan, &pinned, &keys);
     if args.dry_run {
-        for (fingerprint, cluster) in &unconfirmed {
+        for (cluster, fingerprint) in &unconfirmed {
             plan.problems.push(plan::Problem {
                 file: PathBuf::from(format!("keys/{cluster}")),
                 document: "-".into(),
                 message: format!(
-                    "certificate {fingerprint} is not confirmed: a real run needs --trust-cert {fingerprint} (if you checked it) or --controller"
+                    "certificate {fingerprint} is not confirmed: a real run needs --trust-cert {cluster}={fingerprint} (if you checked it) or --controller"
                 ),
             });
         }
@@ -276,7 +281,12 @@ pub fn run(args: RotateArgs) -> Result<()> {
     };
     let existing = match &forge {
         Some(forge) => {
-            let me = forge.token_user()?;
+            let me = match &args.forge_user {
+                Some(login) => login.clone(),
+                None => forge.token_user().map_err(|e| {
+                    anyhow!("{e}; to name the pull requests' author yourself, give --forge-user (SEALANT_FORGE_USER)")
+                })?,
+            };
             forge.find_open(BRANCH_PREFIX, &base, Some(&me))?
         }
         None => None,
@@ -315,11 +325,11 @@ pub fn run(args: RotateArgs) -> Result<()> {
     };
     // Why before any sealing: a certificate the repository alone vouches for (a writer can commit their own
     // with `keys fetch` and move `current`) would receive every regenerated and re-sealed value.
-    let confirmed_by_controller: BTreeSet<&str> = controller.as_ref().map(|c| c.confirmed()).unwrap_or_default();
+    let confirmed_by_controller = controller.as_ref().map(|c| c.served.clone()).unwrap_or_default();
     let refused: Vec<String> = unconfirmed
         .iter()
-        .filter(|(fp, _)| !confirmed_by_controller.contains(fp.as_str()))
-        .map(|(fp, cluster)| format!("{fp} (keys/{cluster}/current)"))
+        .filter(|target| !confirmed_by_controller.contains(target))
+        .map(|(cluster, fp)| format!("{fp} (keys/{cluster}/current)"))
         .collect();
     if !refused.is_empty() {
         bail!(
@@ -371,11 +381,12 @@ pub fn run(args: RotateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Fingerprints pinned outside the repository: `--trust-cert` and the lines of `--trust-file`.
+/// Pins given outside the repository: `--trust-cert` and the lines of `--trust-file`, each `cluster=SHA256:…` or a
+/// bare `SHA256:…`.
 fn pinned_certs(args: &RotateArgs) -> Result<BTreeSet<String>> {
     let mut pinned: BTreeSet<String> = args.trust_cert.iter().map(|f| f.trim().to_string()).collect();
     if let Some(file) = &args.trust_file {
-        let text = io::read_bounded(file, 1 << 20)?;
+        let text = io::read_bounded(file, 1 << 20).with_context(|| format!("cannot read {}", file.display()))?;
         let text = String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8", file.display()))?;
         pinned.extend(
             text.lines()
@@ -388,13 +399,25 @@ fn pinned_certs(args: &RotateArgs) -> Result<BTreeSet<String>> {
     Ok(pinned)
 }
 
-/// The certificates the plan would seal to (regenerate or re-seal) that no pin confirms, with their cluster.
-fn unconfirmed_targets(plan: &plan::Plan, pinned: &BTreeSet<String>) -> BTreeMap<String, String> {
+/// The (cluster, certificate) pairs the plan would seal to (regenerate or re-seal) that no pin confirms.
+///
+/// A pin `cluster=SHA256:…` confirms that certificate for that cluster only. A bare `SHA256:…` confirms it only
+/// while it sits under one cluster: why, a writer could otherwise copy one cluster's pinned certificate into
+/// another's `keys/` and have that cluster's values sealed to a key a different cluster holds.
+fn unconfirmed_targets(plan: &plan::Plan, pinned: &BTreeSet<String>, keys: &KeysDir) -> BTreeSet<(String, String)> {
+    let clusters_holding = |fp: &str| {
+        keys.clusters()
+            .iter()
+            .filter(|c| c.keys.iter().any(|k| k.fingerprint == fp))
+            .count()
+    };
     plan.actions
         .iter()
         .filter(|a| matches!(a.kind, plan::Kind::Regenerate | plan::Kind::Reseal))
-        .filter_map(|a| Some((a.new_key.clone()?, a.cluster.clone().unwrap_or_default())))
-        .filter(|(fp, _)| !pinned.contains(fp))
+        .filter_map(|a| Some((a.cluster.clone().unwrap_or_default(), a.new_key.clone()?)))
+        .filter(|(cluster, fp)| {
+            !(pinned.contains(&format!("{cluster}={fp}")) || (pinned.contains(fp) && clusters_holding(fp) == 1))
+        })
         .collect()
 }
 
@@ -587,8 +610,8 @@ struct ControllerResealer<'k> {
     keys: &'k KeysDir,
     endpoints: BTreeMap<String, Endpoint>,
     runtime: tokio::runtime::Runtime,
-    /// Fingerprints the live controllers serve (checked against keys/<cluster>/current).
-    served: Vec<String>,
+    /// (cluster, fingerprint) each live controller serves (checked against keys/<cluster>/current).
+    served: BTreeSet<(String, String)>,
 }
 
 enum Endpoint {
@@ -637,10 +660,11 @@ impl<'k> ControllerResealer<'k> {
             keys,
             endpoints,
             runtime,
-            served: Vec::new(),
+            served: BTreeSet::new(),
         };
         // Why the certificate is compared first: the controller seals to its own newest key, and the plan
         // promised keys/<cluster>/current; a mismatch means keys/ is stale (or the wrong cluster).
+        let mut served = BTreeSet::new();
         for cluster in this.endpoints.keys() {
             let pem = this.call(cluster, "/v1/cert.pem", None)?;
             let cert =
@@ -656,14 +680,10 @@ impl<'k> ControllerResealer<'k> {
                     current.unwrap_or("missing")
                 );
             }
-            this.served.push(cert.fingerprint().to_string());
+            served.insert((cluster.clone(), cert.fingerprint().to_string()));
         }
+        this.served = served;
         Ok(this)
-    }
-
-    /// The certificates the live controllers confirmed (they hold the private keys).
-    fn confirmed(&self) -> BTreeSet<&str> {
-        self.served.iter().map(String::as_str).collect()
     }
 
     fn call(&self, cluster: &str, path: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>> {
@@ -737,5 +757,58 @@ impl Resealer for ControllerResealer<'_> {
                     .ok_or_else(|| format!("the controller's answer lacks item {item}"))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(cluster: &str, new_key: &str) -> plan::Action {
+        plan::Action {
+            file: "apps/db.yaml".into(),
+            document: "1".into(),
+            namespace: "web".into(),
+            name: "db".into(),
+            item: "password".into(),
+            kind: plan::Kind::Regenerate,
+            generator: Some("base64:32".into()),
+            reason: "due".into(),
+            age_days: Some(100),
+            old_key: None,
+            new_key: Some(new_key.into()),
+            cluster: Some(cluster.into()),
+            restarts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_bare_pin_confirms_a_certificate_only_while_one_cluster_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let now = OffsetDateTime::now_utc();
+        let (_, prod) =
+            sealant_core::keys::generate_key_and_cert(2048, now, sealant_core::keys::DEFAULT_CERT_VALIDITY).unwrap();
+        let fp = prod.fingerprint().to_string();
+        KeysDir::add(&keys, "prod", &prod, None, true).unwrap();
+        let plan = plan::Plan {
+            actions: vec![action("prod", &fp), action("staging", &fp)],
+            ..plan::Plan::default()
+        };
+        let pins = BTreeSet::from([fp.clone()]);
+        let one = KeysDir::load(&keys).unwrap();
+        assert!(
+            unconfirmed_targets(&plan, &pins, &one)
+                .iter()
+                .all(|(c, _)| c == "staging")
+        );
+        // A writer copies prod's pinned certificate into staging: the bare pin no longer vouches for either.
+        KeysDir::add(&keys, "staging", &prod, None, true).unwrap();
+        let two = KeysDir::load(&keys).unwrap();
+        assert_eq!(unconfirmed_targets(&plan, &pins, &two).len(), 2);
+        // A per-cluster pin confirms exactly its cluster.
+        let per_cluster = BTreeSet::from([format!("prod={fp}")]);
+        let left = unconfirmed_targets(&plan, &per_cluster, &two);
+        assert_eq!(left, BTreeSet::from([("staging".to_string(), fp.clone())]));
     }
 }

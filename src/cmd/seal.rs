@@ -266,6 +266,9 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
     }
     for (path, out) in outputs {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Checked before creating anything: a linked directory must not get new directories outside.
+            sealant_keys::repofs::ensure_inside_repository(dir)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         io::write_atomic(&path, out.as_bytes(), Sensitivity::Public)?;

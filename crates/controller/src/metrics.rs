@@ -26,10 +26,10 @@ use tokio::sync::watch;
 use crate::Error;
 use crate::keys::KeySet;
 
-/// Annotation naming a SealedSecret's own rotation period (`90d`, `30d`).
-pub const ROTATE_EVERY_ANNOTATION: &str = "sealant.dev/rotate-every";
 /// The rotation period when a SealedSecret names none (the security policy's 90 days).
-pub const DEFAULT_ROTATION_DAYS: i64 = 90;
+pub use sealant_core::types::DEFAULT_ROTATION_DAYS;
+/// Annotation naming a SealedSecret's own rotation period (`90d`, `30d`).
+pub use sealant_core::types::ROTATE_EVERY_ANNOTATION;
 
 /// `reason` and `namespace` of an unseal error (upstream's labels).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -286,7 +286,7 @@ pub fn age_inventory(objects: &[Arc<DynamicObject>], now: OffsetDateTime) -> ([(
         buckets[index].1 += 1;
         let period = annotations
             .and_then(|a| a.get(ROTATE_EVERY_ANNOTATION))
-            .and_then(|v| v.strip_suffix('d')?.parse::<i64>().ok())
+            .and_then(|v| sealant_core::types::parse_days(v))
             .unwrap_or(DEFAULT_ROTATION_DAYS);
         if days >= period {
             overdue += 1;
@@ -322,4 +322,36 @@ pub async fn serve(
         .await
         .map_err(|source| Error::Listen { addr, source })?;
     Ok(crate::listener::spawn(listener, app, limits, stop))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed(age_days: i64, rotate_every: Option<&str>, now: OffsetDateTime) -> Arc<DynamicObject> {
+        let at = (now - time::Duration::days(age_days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let mut annotations = std::collections::BTreeMap::from([(SEALED_AT_ANNOTATION.to_string(), at)]);
+        if let Some(period) = rotate_every {
+            annotations.insert(ROTATE_EVERY_ANNOTATION.to_string(), period.to_string());
+        }
+        let mut obj = DynamicObject::new("x", &crate::reconcile::api_resource());
+        obj.metadata.annotations = Some(annotations);
+        Arc::new(obj)
+    }
+
+    #[test]
+    fn the_overdue_gauge_reads_periods_with_the_grammar_lint_and_rotate_use() {
+        let now = OffsetDateTime::now_utc();
+        // 85 days old: overdue for 12w (84 days) and 2016h (84 days), not for the 90-day default or 13w.
+        let objects = [
+            sealed(85, Some("12w"), now),
+            sealed(85, Some("2016h"), now),
+            sealed(85, None, now),
+            sealed(85, Some("13w"), now),
+        ];
+        let (_, overdue) = age_inventory(&objects, now);
+        assert_eq!(overdue, 2);
+    }
 }

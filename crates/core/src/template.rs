@@ -25,6 +25,9 @@ pub struct TemplateError {
 /// memory. Every template of one object shares this budget with the decrypted items.
 pub const MAX_SECRET_BYTES: usize = 1024 * 1024;
 
+/// The most arguments a template function call may have (`default` takes two, the others one).
+const MAX_ARGUMENTS: usize = 2;
+
 /// The longest template source accepted (all templates of one object together).
 pub const MAX_TEMPLATE_SOURCE_BYTES: usize = 64 * 1024;
 
@@ -95,7 +98,27 @@ fn eval_pipeline(
     for command in split_outside_quotes(action, '|') {
         let tokens = tokenize(command.trim())?;
         let (head, args) = tokens.split_first().ok_or("missing value for command")?;
-        let mut args: Vec<Zeroizing<String>> = args.iter().map(|t| operand(t, items)).collect::<Result<_, _>>()?;
+        // Why before evaluating any: each operand copies an item, so `{{x .a .a …}}` with thousands of arguments
+        // would allocate gigabytes before the function is even looked up. No function here takes more than two.
+        if args.len() > MAX_ARGUMENTS {
+            return Err(format!(
+                "too many arguments ({}) for {head}: at most {MAX_ARGUMENTS}",
+                args.len()
+            ));
+        }
+        let mut spent = 0usize;
+        let mut evaluated = Vec::with_capacity(args.len());
+        for token in args {
+            let value = operand(token, items)?;
+            spent += value.len();
+            if spent > budget {
+                return Err(format!(
+                    "rendered data exceeds {MAX_SECRET_BYTES} bytes, the most a Secret can hold"
+                ));
+            }
+            evaluated.push(value);
+        }
+        let mut args = evaluated;
         if let Some(piped) = value.take() {
             args.push(piped);
         }
@@ -327,6 +350,17 @@ mod tests {
         // An intermediate value counts too: b64enc of an item close to the limit.
         let near = "b".repeat(MAX_SECRET_BYTES - 10);
         assert!(r("{{ .a | b64enc | b64dec | trim }}", &[("a", &near)]).is_err());
+    }
+
+    #[test]
+    fn a_call_with_thousands_of_arguments_is_refused_before_copying_them() {
+        let big = "a".repeat(200_000);
+        let call = format!("{{{{x {}}}}}", ".a ".repeat(21_000));
+        let err = r(&call, &[("a", &big)]).unwrap_err();
+        assert!(err.message.contains("too many arguments"), "{err}");
+        // Two large arguments still count against the budget as they are evaluated.
+        let near = "b".repeat(600_000);
+        assert!(r("{{ default .a .a }}", &[("a", &near)]).is_err());
     }
 
     #[test]

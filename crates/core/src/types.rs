@@ -190,6 +190,14 @@ impl Secret {
     }
 }
 
+/// Annotation: the rotation period of one SealedSecret (`90d`, `12w`, `2160h`), read by lint, rotate and the
+/// controller's overdue metric through [`parse_days`], so all three agree.
+pub const ROTATE_EVERY_ANNOTATION: &str = "sealant.dev/rotate-every";
+/// The rotation period when neither the SealedSecret nor `.sealant.yaml` names one (the security policy's 90 days).
+pub const DEFAULT_ROTATION_DAYS: i64 = 90;
+/// How long before the period ends a secret counts as due soon, by default.
+pub const DEFAULT_WARN_DAYS: i64 = 14;
+
 /// A period such as `sealant.dev/rotate-every` or `policy.rotation`: `90d`, `12w`, `2160h` → days.
 pub fn parse_days(text: &str) -> Option<i64> {
     let text = text.trim();

@@ -17,10 +17,19 @@ pub const MAX_MANIFEST_FILE: u64 = sealant_core::manifest::MAX_INPUT_BYTES as u6
 /// Reads `path` if it is a regular file (a symbolic link is refused, not followed) of at most `limit` bytes.
 /// A missing file is `ErrorKind::NotFound`, as with `std::fs::read`.
 pub fn read(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let meta = std::fs::symlink_metadata(path)?;
-    if meta.file_type().is_symlink() {
-        return Err(std::io::Error::other("a symbolic link, not followed"));
-    }
+    use std::os::unix::fs::OpenOptionsExt as _;
+    // Why the checks on the open file, not the path: a link swapped in between a check and an open would be
+    // followed. O_NOFOLLOW refuses a link as the last component; O_NONBLOCK keeps a FIFO from blocking the open;
+    // fstat then says what was opened.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => std::io::Error::other("a symbolic link, not followed"),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
@@ -28,7 +37,7 @@ pub fn read(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other(format!("larger than {limit} bytes")));
     }
     let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
+    file.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
         return Err(std::io::Error::other(format!("larger than {limit} bytes")));
     }
@@ -50,21 +59,27 @@ pub fn is_real_dir(path: &Path) -> bool {
 /// Why: with `keys/prod -> /etc/…` or `overlays/prod -> ~/.ssh` committed, a write that looks like it goes into the
 /// repository would land wherever the link points. Outside any work tree there is nothing to stay inside.
 pub fn ensure_inside_repository(dir: &Path) -> std::io::Result<()> {
-    // Lexically, `..` resolved: the repository the path *names*, whatever its links resolve to.
-    let mut absolute = std::path::PathBuf::new();
-    for part in std::path::absolute(dir)?.components() {
+    let absolute = std::path::absolute(dir)?;
+    // The repository the path *names*: `..` resolved lexically, and only real directories (not links) count as
+    // its top, so `repo/link -> ../other-repo` is not taken for a repository of its own.
+    let mut named = std::path::PathBuf::new();
+    for part in absolute.components() {
         match part {
             std::path::Component::ParentDir => {
-                absolute.pop();
+                named.pop();
             }
             std::path::Component::CurDir => {}
-            other => absolute.push(other),
+            other => named.push(other),
         }
     }
-    let Some(top) = absolute.ancestors().find(|d| d.join(".git").exists()) else {
+    let is_top = |d: &Path| is_real_dir(d) && d.join(".git").exists();
+    let Some(top) = named.ancestors().find(|d| is_top(d)) else {
         return Ok(());
     };
-    let (real_dir, real_top) = (std::fs::canonicalize(&absolute)?, std::fs::canonicalize(top)?);
+    // Where the write really goes: the nearest existing directory on the way, resolved as the kernel does
+    // (links first, then `..`), which is what a later create and rename will follow.
+    let existing = absolute.ancestors().find(|d| d.exists()).unwrap_or(Path::new("/"));
+    let (real_dir, real_top) = (std::fs::canonicalize(existing)?, std::fs::canonicalize(top)?);
     if real_dir.starts_with(&real_top) {
         Ok(())
     } else {
@@ -124,6 +139,16 @@ mod tests {
             ensure_inside_repository(&repo.join("keys/../../outside")).is_ok(),
             "named outside, lexically"
         );
+        // `..` after a link goes where the kernel takes it: out of the repository.
+        assert!(ensure_inside_repository(&repo.join("keys/prod/../escaped")).is_err());
+        // A directory not made yet, under a link: judged by the nearest one that exists.
+        assert!(ensure_inside_repository(&repo.join("keys/prod/new/deeper")).is_err());
+        assert!(ensure_inside_repository(&repo.join("keys/staging/new")).is_ok());
+        // A link to another repository is not a repository of its own.
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(other.join(".git")).unwrap();
+        std::os::unix::fs::symlink(&other, repo.join("linked-repo")).unwrap();
+        assert!(ensure_inside_repository(&repo.join("linked-repo")).is_err());
     }
 
     #[test]

@@ -292,6 +292,7 @@ impl KeysDir {
             )));
         }
         let dir = root.join(cluster);
+        crate::repofs::ensure_inside_repository(&dir).map_err(io_error(&dir))?;
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         let stem = file_stem(cert.fingerprint());
         let mut written = vec![dir.join(format!("{stem}.crt"))];

@@ -178,7 +178,7 @@ fn sealed_secret(obj: &Value, base: &[Step], ctx: &Context, hits: &mut Vec<Hit>)
         ),
     };
     if let Some(at) = sealed_at {
-        let period = annotation("sealant.dev/rotate-every")
+        let period = annotation(sealant_core::types::ROTATE_EVERY_ANNOTATION)
             .and_then(parse_days)
             .unwrap_or(ctx.config.rotation_days);
         let age = (ctx.now - at).whole_days();

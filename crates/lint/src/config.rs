@@ -39,8 +39,8 @@ struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            rotation: "90d".into(),
-            warn_before: "14d".into(),
+            rotation: format!("{}d", sealant_core::types::DEFAULT_ROTATION_DAYS),
+            warn_before: format!("{}d", sealant_core::types::DEFAULT_WARN_DAYS),
         }
     }
 }

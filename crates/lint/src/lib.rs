@@ -72,9 +72,18 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
         };
         let known = known_keys(&base);
         let history = GitHistory::read(&base);
-        let files = match tracked_and_unignored(root) {
+        let files = match tracked_and_unignored(root, &mut report) {
             Some(files) => files,
-            None => walk(root, &mut report),
+            // Why everything when git cannot answer inside a work tree (a repository git refuses as of dubious
+            // ownership, no git in the image): `.gitignore` alone would hide files that are tracked anyway.
+            None if in_work_tree(root) => {
+                report.notices.push(format!(
+                    "{}: git could not list the tracked files; checking every file",
+                    root.display()
+                ));
+                walk(root, false, &mut report)
+            }
+            None => walk(root, true, &mut report),
         };
         // Files are independent: check them on every core, then merge (the order is restored by the sort).
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -124,7 +133,7 @@ pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
 /// Why git's own list: a tracked file is committed whatever an ignore file says, so it must be checked; and a
 /// committed `.ignore` (not a git file, but honoured by generic walkers) or a global exclude must not be able to
 /// hide one.
-fn tracked_and_unignored(root: &Path) -> Option<Vec<PathBuf>> {
+fn tracked_and_unignored(root: &Path, report: &mut Report) -> Option<Vec<PathBuf>> {
     let (dir, only) = if root.is_dir() {
         (root.to_path_buf(), None)
     } else {
@@ -153,15 +162,19 @@ fn tracked_and_unignored(root: &Path) -> Option<Vec<PathBuf>> {
         command.arg("--").arg(name);
     }
     let out = command.output().ok().filter(|o| o.status.success())?;
-    let mut files: Vec<PathBuf> = out
-        .stdout
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| std::str::from_utf8(p).ok())
-        .map(|p| dir.join(p))
-        // A deleted-but-tracked file is not there to check; a symbolic link stays, to be reported unchecked.
-        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() || m.file_type().is_symlink()))
-        .collect();
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut files = Vec::new();
+    for name in out.stdout.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        // Names as bytes: a name that is not UTF-8 is still a file to check.
+        let path = dir.join(std::ffi::OsStr::from_bytes(name));
+        match std::fs::symlink_metadata(&path) {
+            // A deleted-but-tracked file is not there to check; a symbolic link stays, to be reported unchecked.
+            Ok(m) if m.is_file() || m.file_type().is_symlink() => files.push(path),
+            // A submodule (a tracked directory): its files are deployed too, all of them are checked.
+            Ok(m) if m.is_dir() => files.extend(walk(&path, false, report)),
+            _ => {}
+        }
+    }
     files.sort();
     files.dedup();
     Some(files)
@@ -192,14 +205,21 @@ fn git_command(dir: &Path) -> std::process::Command {
     command
 }
 
-/// Outside a repository: every file under `root`, `.gitignore` honoured (not `.ignore`, not global excludes),
-/// `.git/` skipped, symbolic links not followed.
-fn walk(root: &Path, report: &mut Report) -> Vec<PathBuf> {
+/// Whether `root` lies in a git work tree (a `.git` in it or above it).
+fn in_work_tree(root: &Path) -> bool {
+    std::path::absolute(root).is_ok_and(|a| a.ancestors().any(|d| d.join(".git").exists()))
+}
+
+/// Every file under `root`, `.git/` skipped, symbolic links listed (to be reported) but not followed; with
+/// `gitignore`, `.gitignore` files are honoured (never `.ignore` files or global excludes).
+fn walk(root: &Path, gitignore: bool, report: &mut Report) -> Vec<PathBuf> {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
         .ignore(false)
         .git_global(false)
+        .git_ignore(gitignore)
+        .git_exclude(gitignore)
         .parents(false)
         .build();
     let mut files = Vec::new();

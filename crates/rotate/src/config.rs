@@ -35,8 +35,8 @@ struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Self {
-            rotation: "90d".into(),
-            warn_before: "14d".into(),
+            rotation: format!("{}d", sealant_core::types::DEFAULT_ROTATION_DAYS),
+            warn_before: format!("{}d", sealant_core::types::DEFAULT_WARN_DAYS),
         }
     }
 }
@@ -124,8 +124,8 @@ pub struct RotateConfig {
 impl Default for RotateConfig {
     fn default() -> Self {
         Self {
-            rotation_days: 90,
-            warn_days: 14,
+            rotation_days: sealant_core::types::DEFAULT_ROTATION_DAYS,
+            warn_days: sealant_core::types::DEFAULT_WARN_DAYS,
             clusters: Vec::new(),
             rules: Vec::new(),
             forge: None,

@@ -85,10 +85,10 @@ pub fn tracked_but_ignored(repo: &Repository) -> Result<Vec<PathBuf>, GitError> 
     let index = repo.index().map_err(err("cannot read the index"))?;
     let mut out = Vec::new();
     for entry in index.iter() {
-        let Ok(path) = std::str::from_utf8(&entry.path) else {
-            continue;
-        };
-        let path = Path::new(path);
+        // Names as bytes: one that is not UTF-8 is still a tracked file.
+        let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
+            &entry.path,
+        ));
         if repo.is_path_ignored(path).unwrap_or(false) {
             out.push(path.to_path_buf());
         }

@@ -31,6 +31,6 @@ pub const GENERATE_ANNOTATION_PREFIX: &str = "sealant.dev/generate.";
 /// SealedSecret are still due, so the regenerated one is not regenerated again on the next run.
 pub const ROTATED_AT_ANNOTATION_PREFIX: &str = "sealant.dev/rotated-at.";
 /// The per-secret rotation period.
-pub const ROTATE_EVERY_ANNOTATION: &str = "sealant.dev/rotate-every";
+pub use sealant_core::types::ROTATE_EVERY_ANNOTATION;
 /// Workloads to restart after the Secret changes (`true` or a list of `kind/name`).
 pub const ROLLOUT_RESTART_ANNOTATION: &str = "sealant.dev/rollout-restart";

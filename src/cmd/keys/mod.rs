@@ -37,6 +37,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
 
 fn new(args: KeysNewArgs) -> Result<()> {
     let dir = &args.out;
+    sealant_keys::repofs::ensure_inside_repository(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     let files = ["tls.crt", "tls.key", "key-secret.yaml"].map(|f| dir.join(f));
     if let Some(existing) = files.iter().find(|f| !args.force && f.exists()) {
