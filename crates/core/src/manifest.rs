@@ -186,7 +186,8 @@ pub fn more_than_one_document(text: &str) -> bool {
                     current = false;
                 }
                 let t = after.trim();
-                if !t.is_empty() && !t.starts_with('#') && !(marker.is_none() && line.starts_with('%')) {
+                let directive = marker.is_none() && line.starts_with('%');
+                if !(t.is_empty() || t.starts_with('#') || directive) {
                     current = true;
                     if full >= 1 {
                         return true;
