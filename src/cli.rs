@@ -258,8 +258,9 @@ pub struct KeysNewArgs {
     /// Namespace written into the key Secret (the controller's namespace).
     #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = dns_label)]
     pub controller_namespace: String,
-    /// Replace existing files.
-    #[arg(long, env = "SEALANT_FORCE")]
+    /// Replace existing files. Its own variable, `SEALANT_OVERWRITE`: `SEALANT_FORCE` lets `unseal` and
+    /// `keys restore` print plaintext to a terminal, and one export must not switch on both.
+    #[arg(long, env = "SEALANT_OVERWRITE")]
     pub force: bool,
 }
 

@@ -545,3 +545,27 @@ fn a_sealant_yaml_owned_by_another_user_is_refused() {
     assert!(stderr.contains("owned by uid 65534"), "{stderr}");
     assert!(!repo.join("x.yaml").exists());
 }
+
+#[test]
+fn the_plaintext_guard_and_the_overwrite_guard_answer_to_different_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k");
+    sealant()
+        .args(["keys", "new", "--bits", "2048", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    // SEALANT_FORCE (the plaintext-to-terminal guard of unseal) does not make `keys new` overwrite a key.
+    sealant()
+        .args(["keys", "new", "--bits", "2048", "--out"])
+        .arg(&out)
+        .env("SEALANT_FORCE", "true")
+        .assert()
+        .failure();
+    sealant()
+        .args(["keys", "new", "--bits", "2048", "--out"])
+        .arg(&out)
+        .env("SEALANT_OVERWRITE", "true")
+        .assert()
+        .success();
+}

@@ -440,3 +440,28 @@ fn when_git_cannot_list_the_tracked_files_every_file_is_checked() {
         report.notices
     );
 }
+
+#[test]
+fn a_misspelt_section_or_key_of_sealant_yaml_is_an_error_not_a_silent_default() {
+    for (text, key) in [
+        ("polcy: {rotation: 30d}\n", "polcy"),
+        ("lint:\n  dissable: [secret-naming]\n", "dissable"),
+        ("policy: {rotation: 30d, warnBefor: 3d}\n", "warnBefor"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".sealant.yaml"), text).unwrap();
+        let err = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(".sealant.yaml") && err.contains(key) && err.contains("line"),
+            "{err}"
+        );
+    }
+    // The rotation job's sections are the rotation job's: lint accepts them.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".sealant.yaml"),
+        "clusters: [{name: prod}]\npaths: [{glob: 'a/**', clusters: [prod]}]\nforge: {kind: github}\n",
+    )
+    .unwrap();
+    assert!(Config::load(dir.path()).is_ok());
+}

@@ -22,15 +22,21 @@ pub enum ConfigError {
     },
 }
 
+/// The whole file: the sections lint reads, and the rotation job's (read there). Why every section is named and
+/// anything else refused: a misspelt section (`polcy:`) would otherwise be ignored in silence, and the policy
+/// everyone believes in would not be the one in force.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct File {
     policy: Policy,
     lint: LintSection,
+    clusters: serde::de::IgnoredAny,
+    paths: serde::de::IgnoredAny,
+    forge: serde::de::IgnoredAny,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct Policy {
     rotation: String,
     warn_before: String,
@@ -46,7 +52,7 @@ impl Default for Policy {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct LintSection {
     disable: Vec<String>,
     severity: BTreeMap<String, String>,
@@ -57,7 +63,7 @@ struct LintSection {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IgnoreRule {
     path: String,
     #[serde(default)]
@@ -66,7 +72,7 @@ struct IgnoreRule {
 
 /// Allowed parts of a secret name.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Naming {
     /// Last part of a name.
     pub environments: Vec<String>,

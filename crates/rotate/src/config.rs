@@ -16,17 +16,20 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// The whole file: the sections rotation reads, and lint's (read there). Every section is named and anything else
+/// refused, so a misspelt section is an error instead of a policy silently not in force.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct File {
     policy: Policy,
     clusters: Vec<Cluster>,
     paths: Vec<PathRule>,
     forge: Option<ForgeConfig>,
+    lint: serde::de::IgnoredAny,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct Policy {
     rotation: String,
     warn_before: String,
@@ -214,6 +217,21 @@ impl RotateConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_key_anywhere_is_an_error_naming_the_file_line_and_key() {
+        for (text, key, line) in [
+            ("polcy: {rotation: 30d}\n", "polcy", 1),
+            ("policy:\n  rotaton: 30d\n", "rotaton", 2),
+            ("clusters:\n  - name: prod\n    contoller: {}\n", "contoller", 3),
+        ] {
+            let err = RotateConfig::parse(text, "repo/.sealant.yaml").unwrap_err().to_string();
+            assert!(err.contains("repo/.sealant.yaml") && err.contains(key), "{err}");
+            assert!(err.contains(&format!("line {line}")), "{err}");
+        }
+        // The lint section is lint's: rotation accepts it without reading it.
+        assert!(RotateConfig::parse("lint: {disable: [secret-naming]}\n", "x").is_ok());
+    }
 
     #[test]
     fn path_rules_pick_the_first_matching_glob() {
