@@ -215,22 +215,7 @@ fn a_suppression_needs_a_reason_and_config_can_disable_or_downgrade_rules() {
 #[test]
 fn a_sealed_secret_without_sealed_at_is_aged_from_git_history() {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str], date: &str| {
-        let ok = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(args)
-            .env("GIT_AUTHOR_DATE", date)
-            .env("GIT_COMMITTER_DATE", date)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
+    let git = |args: &[&str], date: &str| git_at(dir.path(), args, date);
     git(&["init", "-q"], "2026-01-01T00:00:00Z");
     // As kubeseal writes it: no sealant annotations.
     let bitnami = |name: &str| {

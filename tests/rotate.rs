@@ -291,6 +291,19 @@ impl GitOps {
         run(&self.work(), &args, envs)
     }
 
+    /// What an attacker can make from public data: an empty commit on the job's branch name (checked out, then
+    /// left) whose message ends with the dry run's plan digest. Returns the digest.
+    fn forge_plan_commit(&self) -> String {
+        let out = self.rotate(&["--dry-run", "-o", "json"], &[]);
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let digest = plan["digest"].as_str().unwrap().to_string();
+        let work = self.work();
+        git(&work, &["checkout", "-q", "-b", &self.branch()]);
+        let message = format!("chore\n\nSealant-Plan: {digest}\n");
+        git(&work, &["commit", "-q", "--allow-empty", "-m", &message]);
+        digest
+    }
+
     fn remote_refs(&self) -> String {
         git(&self.remote(), &["for-each-ref", "--format=%(refname) %(objectname)"])
     }
@@ -557,9 +570,8 @@ fn an_unreachable_forge_or_controller_fails_clearly_and_pushes_nothing() {
     assert_eq!(git(&repo.work(), &["branch", "--list", "sealant/*"]), "");
 }
 
-#[test]
-fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_never_duplicated() {
-    let repo = GitOps::new();
+/// A real Gitea holding `sealant/gitops` with the repository's `main` pushed.
+fn gitea_with(repo: &GitOps) -> gitea::Gitea {
     let gitea = gitea::Gitea::start();
     let (status, created) = gitea.api(
         "POST",
@@ -567,10 +579,14 @@ fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_nev
         Some(&json!({"name": "gitops", "default_branch": "main"})),
     );
     assert_eq!(status, 201, "{created}");
-    let authed = gitea
-        .clone_url("gitops")
-        .replace("http://", &format!("http://{}:{}@", gitea.user, gitea.token));
-    git(&repo.work(), &["push", "-q", &authed, "main"]);
+    git(&repo.work(), &["push", "-q", &gitea.authed_clone_url("gitops"), "main"]);
+    gitea
+}
+
+#[test]
+fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_never_duplicated() {
+    let repo = GitOps::new();
+    let gitea = gitea_with(&repo);
 
     let clone_url = gitea.clone_url("gitops");
     let api = format!("{}/api/v1", gitea.url);
@@ -656,7 +672,7 @@ fn over_http_on_a_real_gitea_one_pull_request_is_opened_then_left_or_updated_nev
     );
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "new secret"]);
-    git(&work, &["push", "-q", &authed, "main"]);
+    git(&work, &["push", "-q", &gitea.authed_clone_url("gitops"), "main"]);
     let out = rotate();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{stderr}");
@@ -811,21 +827,8 @@ fn seal_never_takes_a_sealant_yaml_from_above_the_repository() {
 fn a_forged_plan_trailer_on_the_rotation_branch_does_not_silence_rotation() {
     let repo = GitOps::new();
     let work = repo.work();
-    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let digest = plan["digest"].as_str().unwrap().to_string();
     // A repository writer pushes an empty commit carrying the public digest to the branch the job would use.
-    git(&work, &["checkout", "-q", "-b", &repo.branch()]);
-    git(
-        &work,
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            &format!("chore\n\nSealant-Plan: {digest}\n"),
-        ],
-    );
+    repo.forge_plan_commit();
     git(&work, &["push", "-q", "origin", &repo.branch()]);
     git(&work, &["checkout", "-q", "main"]);
     let forged = git(&repo.remote(), &["rev-parse", &repo.branch()]);
@@ -847,38 +850,15 @@ fn a_forged_plan_trailer_on_the_rotation_branch_does_not_silence_rotation() {
 #[test]
 fn a_pull_request_from_a_fork_named_like_the_rotation_branch_is_never_adopted() {
     let repo = GitOps::new();
-    let gitea = gitea::Gitea::start();
-    let (status, created) = gitea.api(
-        "POST",
-        "/user/repos",
-        Some(&json!({"name": "gitops", "default_branch": "main"})),
-    );
-    assert_eq!(status, 201, "{created}");
-    let authed = gitea
-        .clone_url("gitops")
-        .replace("http://", &format!("http://{}:{}@", gitea.user, gitea.token));
-    git(&repo.work(), &["push", "-q", &authed, "main"]);
+    let gitea = gitea_with(&repo);
 
     // Mallory forks, pushes a branch named like the job's, and opens a pull request whose body carries the plan's
     // (public) digest.
     let mallory = gitea.add_user("mallory");
     let (status, fork) = gitea.api_as(&mallory, "POST", "/repos/sealant/gitops/forks", Some(&json!({})));
     assert_eq!(status, 202, "{fork}");
-    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let digest = plan["digest"].as_str().unwrap().to_string();
     let work = repo.work();
-    git(&work, &["checkout", "-q", "-b", &repo.branch()]);
-    git(
-        &work,
-        &[
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            &format!("x\n\nSealant-Plan: {digest}\n"),
-        ],
-    );
+    let digest = repo.forge_plan_commit();
     let fork_url =
         format!("{}/mallory/gitops.git", gitea.url).replace("http://", &format!("http://mallory:{mallory}@"));
     git(&work, &["push", "-q", &fork_url, &repo.branch()]);

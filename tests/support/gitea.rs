@@ -207,6 +207,12 @@ impl Gitea {
         }
     }
 
+    /// The HTTP clone URL of `repo` with the admin's token in it, for the test's own pushes.
+    pub fn authed_clone_url(&self, repo: &str) -> String {
+        self.clone_url(repo)
+            .replace("http://", &format!("http://{}:{}@", self.user, self.token))
+    }
+
     /// The HTTP clone URL of `repo` (no credentials in it).
     pub fn clone_url(&self, repo: &str) -> String {
         format!("{}/{}/{repo}.git", self.url, self.user)

@@ -8,6 +8,22 @@ use sealant_core::types::secret_value;
 use sealant_core::unseal::UnsealOptions;
 use sealant_core::{Scope, Secret};
 
+/// `prod/db` with `items` ten-byte items.
+fn secret_with_items(items: usize) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some("db".into()),
+            namespace: Some("prod".into()),
+            ..Default::default()
+        },
+        type_: None,
+        immutable: None,
+        data: (0..items)
+            .map(|i| (format!("k{i:02}"), secret_value(vec![b'v'; 10])))
+            .collect(),
+    }
+}
+
 /// Held by each test while it counts.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -18,18 +34,7 @@ fn a_reseal_costs_one_private_key_operation_per_item() {
     let (key, cert) = keys::generate_key_and_cert(2048, now, keys::DEFAULT_CERT_VALIDITY).unwrap();
     let mut ring = Keyring::new();
     ring.add(key).unwrap();
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some("db".into()),
-            namespace: Some("prod".into()),
-            ..Default::default()
-        },
-        type_: None,
-        immutable: None,
-        data: (0..5)
-            .map(|i| (format!("k{i}"), secret_value(vec![b'v'; 10])))
-            .collect(),
-    };
+    let secret = secret_with_items(5);
     let opts = SealOptions {
         scope: Some(Scope::NamespaceWide),
         ..SealOptions::default()
@@ -54,18 +59,7 @@ fn items_without_a_key_annotation_cost_about_one_operation_each_whatever_the_num
         last = Some(cert);
     }
     let cert = last.unwrap();
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some("db".into()),
-            namespace: Some("prod".into()),
-            ..Default::default()
-        },
-        type_: None,
-        immutable: None,
-        data: (0..20)
-            .map(|i| (format!("k{i:02}"), secret_value(vec![b'v'; 10])))
-            .collect(),
-    };
+    let secret = secret_with_items(20);
     // Cluster-wide and without sealant's key annotation, as kubeseal writes it: nothing hints the key or scope.
     let opts = SealOptions {
         scope: Some(Scope::ClusterWide),

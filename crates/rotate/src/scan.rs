@@ -66,15 +66,22 @@ pub fn scan(root: &Path) -> Scan {
     });
     let mut all = Scan::default();
     for part in parts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-        all.files += part.files;
-        all.found.extend(part.found);
-        all.skipped.extend(part.skipped);
-        all.texts.extend(part.texts);
+        all.merge(part);
     }
-    // Threads finish in any order: sort, so plans, tables and commits are the same on every run.
-    all.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    all.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     all
+}
+
+impl Scan {
+    /// Adds another part's findings, keeping the path order: parts come in any order (threads finish when they
+    /// do), and plans, tables and commits must be the same on every run.
+    fn merge(&mut self, part: Scan) {
+        self.files += part.files;
+        self.found.extend(part.found);
+        self.skipped.extend(part.skipped);
+        self.texts.extend(part.texts);
+        self.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    }
 }
 
 /// Adds the manifests among `tracked` (paths relative to `root`) that an ignore file hides from the walk.
@@ -88,12 +95,7 @@ pub fn add_tracked_but_ignored(scan: &mut Scan, root: &Path, tracked: impl IntoI
             read_file(root, &root.join(&rel), &mut extra);
         }
     }
-    scan.files += extra.files;
-    scan.found.extend(extra.found);
-    scan.skipped.extend(extra.skipped);
-    scan.texts.extend(extra.texts);
-    scan.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    scan.skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    scan.merge(extra);
 }
 
 /// One walker thread's findings, handed over when the thread's visitor is dropped at the end of the walk.
