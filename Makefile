@@ -23,6 +23,12 @@ demo: ## The whole offline pipeline on examples/: key, seal, diff-friendly re-se
 test: ## Run every test (unit, vectors, property, CLI golden, bad input, real apiserver + etcd)
 	$(CARGO) test --workspace --locked
 
+.PHONY: test-fast
+test-fast: ## The tests that need no Go-built tool (no control plane, Gitea or age CLI): the quick loop
+	$(CARGO) test --locked -p sealant-core -p sealant-keys -p sealant-lint -p sealant-rotate
+	$(CARGO) test --locked -p sealant-controller --lib
+	$(CARGO) test --locked -p sealant --bins --test cli --test golden --test bad_input --test lint --test image
+
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver + etcd from Go modules into ~/.cache/sealant (once; tests do it when missing)
 	bash tests/control-plane/build.sh

@@ -952,3 +952,46 @@ fn a_tracked_sealed_secret_under_a_nested_gitignore_is_rotated_and_crlf_checkout
     assert!(!out.status.success());
     assert!(stderr.contains("CRLF line endings"), "{stderr}");
 }
+
+#[test]
+fn a_widened_scope_annotation_does_not_widen_a_regenerated_value_when_the_keys_can_tell() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    // A repository writer marks a strict SealedSecret cluster-wide (a one-line, routine-looking change).
+    let path = work.join("apps/web/api.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let widened = text.replacen(
+        "  annotations:\n",
+        "  annotations:\n    sealedsecrets.bitnami.com/cluster-wide: \"true\"\n",
+        1,
+    );
+    assert_ne!(widened, text);
+    std::fs::write(&path, widened).unwrap();
+    git(&work, &["commit", "-q", "-am", "widen"]);
+    let out = repo.rotate(&["--forge", "none"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The regenerated token, moved to another name: it must not open (it is still strict).
+    let rotated = git(
+        &repo.remote(),
+        &["show", &format!("{}:apps/web/api.yaml", repo.branch())],
+    );
+    let moved = rotated.replace("name: web-api-token-prod", "name: somewhere-else");
+    assert_ne!(moved, rotated);
+    let input = repo.root().join("moved.yaml");
+    std::fs::write(&input, moved).unwrap();
+    let out = run(
+        repo.root(),
+        &[
+            "unseal",
+            "--key",
+            "k2/tls.key",
+            "-f",
+            input.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    assert!(!out.status.success(), "the regenerated value opens under another name");
+    assert!(repo.unseal_at(&repo.branch(), "apps/web/api.yaml", "k2").is_some());
+}

@@ -204,6 +204,18 @@ pub fn unseal(ss: &SealedSecret, keyring: &Keyring, opts: UnsealOptions) -> Resu
     })
 }
 
+/// The scope one item's ciphertext opens under with `keyring`; `None` when no key opens it.
+///
+/// Why callers ask: a new value for an existing item must keep the scope of the old ciphertext, not whatever the
+/// (writer-editable) annotations now claim.
+pub fn item_scope(ss: &SealedSecret, item: &str, keyring: &Keyring) -> Option<Scope> {
+    let blob = decode_blob(ss.spec.encrypted_data.get(item)?).ok()?;
+    let annotated = Scope::from_annotations(ss.metadata.annotations.as_ref());
+    let labels = Labels::new(annotated, ss.namespace(), ss.name());
+    let hint = ss.annotation(KEY_FINGERPRINT_ANNOTATION);
+    labels.open(keyring, &blob, hint).ok().map(|(_, _, scope)| scope)
+}
+
 /// The OAEP labels to try for one object: the annotated scope first, then the others, narrowest first.
 pub(crate) struct Labels {
     order: Vec<(Scope, Vec<u8>)>,

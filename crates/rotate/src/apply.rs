@@ -41,6 +41,11 @@ pub trait Resealer {
         items: &[&str],
         to: &Certificate,
     ) -> Result<BTreeMap<String, String>, String>;
+
+    /// The scope `item`'s current ciphertext opens under, when this re-sealer can tell (it holds the keys).
+    fn scope_of(&self, _sealed: &SealedSecret, _item: &str) -> Option<Scope> {
+        None
+    }
 }
 
 /// Re-sealing with private keys at hand (escrowed keys opened with an age identity, or key files).
@@ -66,6 +71,10 @@ impl Resealer for Offline<'_> {
                 other => other.to_string(),
             })?;
         Ok(resealed.items)
+    }
+
+    fn scope_of(&self, sealed: &SealedSecret, item: &str) -> Option<Scope> {
+        sealant_core::unseal::item_scope(sealed, item, self.keyring)
     }
 }
 
@@ -199,6 +208,9 @@ fn edits_for(
             .parse()
             .map_err(|e| format!("item {}: {e}", a.item))?;
         let value = generator.generate().map_err(|e| format!("item {}: {e}", a.item))?;
+        // Why the old ciphertext's scope when the keys can tell it: the annotation is the repository writer's to
+        // edit, and a widened annotation must not widen the new value.
+        let scope = resealer.and_then(|r| r.scope_of(ss, &a.item)).unwrap_or(scope);
         let ciphertext =
             seal_raw(cert, scope, ss.namespace(), ss.name(), &value).map_err(|e| format!("item {}: {e}", a.item))?;
         sealed.insert(a.item.clone(), ciphertext);
