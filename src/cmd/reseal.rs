@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use sealant_core::manifest::{self, Format, Object};
+use sealant_core::manifest::{self, Object};
 use sealant_core::seal::reseal;
 use sealant_core::types::KEY_FINGERPRINT_ANNOTATION;
 use sealant_core::unseal::UnsealOptions;
@@ -123,17 +123,8 @@ fn reseal_text(name: &str, text: &str, keyring: &sealant_core::Keyring, cert: &C
             ],
             cert.fingerprint().to_string(),
         ));
-        match (format, located.document.parse::<usize>()) {
-            (Format::Yaml, Ok(number)) => {
-                out = sealant_core::layout::edit_document(&out, number, &paths).map_err(|e| anyhow!("{at}: {e}"))?;
-            }
-            (Format::Yaml, Err(_)) => bail!("{at}: a SealedSecret inside a List cannot be re-sealed in place"),
-            (Format::Json, Ok(number)) => {
-                let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
-                out = manifest::replace_json_document(&out, number, &json).map_err(|e| anyhow!("{at}: {e}"))?;
-            }
-            (Format::Json, Err(_)) => bail!("{at}: a SealedSecret inside a List cannot be re-sealed in place"),
-        }
+        out = sealant_core::rewrite::rewrite_sealed(&out, format, &located.document, ss, &paths)
+            .map_err(|e| anyhow!("{at}: {e}"))?;
         changed.push(merged);
     }
     check(name, &out, &changed)?;

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealant_core::keys::Certificate;
-use sealant_core::layout;
-use sealant_core::manifest::{self, Format, Located, Object};
+use sealant_core::manifest::{self, Located, Object};
 use sealant_core::seal::{self, SealOptions};
 use sealant_core::types::SealedSecret;
 use sealant_core::{Scope, Secret};
@@ -398,21 +397,8 @@ fn merge_into(
             .insert(key.clone(), value.clone());
         paths.push((vec!["metadata".into(), "annotations".into(), key], value));
     }
-    let out = match (format, located.document.parse::<usize>()) {
-        (Format::Yaml, Ok(number)) => {
-            layout::edit_document(&text, number, &paths).map_err(|e| anyhow!("{name}: {e}"))?
-        }
-        (Format::Yaml, Err(_)) => {
-            bail!("{name}: the SealedSecret is inside a List; --merge-into needs a top-level one")
-        }
-        (Format::Json, Ok(number)) => {
-            let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
-            manifest::replace_json_document(&text, number, &json).map_err(|e| anyhow!("{name}: {e}"))?
-        }
-        (Format::Json, Err(_)) => {
-            bail!("{name}: the SealedSecret is inside a List; --merge-into needs a top-level one")
-        }
-    };
+    let out = sealant_core::rewrite::rewrite_sealed(&text, format, &located.document, existing, &paths)
+        .map_err(|e| anyhow!("{name}: {e}; --merge-into needs a top-level SealedSecret"))?;
     check_merged(&out, &merged)
         .map_err(|e| anyhow!("{name}: merge produced an unexpected result, file left unchanged: {e}"))?;
     io::write_atomic(target, out.as_bytes(), Sensitivity::Public)

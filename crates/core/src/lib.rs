@@ -33,6 +33,7 @@ pub mod envelope;
 pub mod keys;
 pub mod layout;
 pub mod manifest;
+pub mod rewrite;
 pub mod scope;
 pub mod seal;
 pub mod template;

@@ -270,33 +270,8 @@ fn path(parts: &[&str]) -> Vec<String> {
 
 /// Applies `edits` to the object's document, then re-reads the result to prove it holds exactly those values.
 fn rewrite(text: &str, format: Format, found: &Found, edits: &[(Vec<String>, String)]) -> Result<String, String> {
-    let out = match (format, found.document.parse::<usize>()) {
-        (Format::Yaml, Ok(number)) => {
-            sealant_core::layout::edit_document(text, number, edits).map_err(|e| e.to_string())?
-        }
-        (Format::Yaml, Err(_)) => return Err("a SealedSecret inside a List cannot be rewritten in place".into()),
-        (Format::Json, Err(_)) => return Err("a SealedSecret inside a List cannot be rewritten in place".into()),
-        (Format::Json, Ok(number)) => {
-            let mut merged = found.sealed.clone();
-            for (p, value) in edits {
-                match p.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-                    ["spec", "encryptedData", item] => {
-                        merged.spec.encrypted_data.insert(item.to_string(), value.clone());
-                    }
-                    ["metadata", "annotations", key] => {
-                        merged
-                            .metadata
-                            .annotations
-                            .get_or_insert_with(Default::default)
-                            .insert(key.to_string(), value.clone());
-                    }
-                    _ => return Err("unexpected edit".into()),
-                }
-            }
-            let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
-            manifest::replace_json_document(text, number, &json)?
-        }
-    };
+    let out = sealant_core::rewrite::rewrite_sealed(text, format, &found.document, &found.sealed, edits)
+        .map_err(|e| e.to_string())?;
     let (_, objects) =
         manifest::read(&out).map_err(|e| format!("the rewritten file does not parse, nothing written: {e}"))?;
     let got = objects
