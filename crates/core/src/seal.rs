@@ -315,7 +315,6 @@ pub fn reseal(
         Some(items) => items.to_vec(),
         None => ss.spec.encrypted_data.keys().map(String::as_str).collect(),
     };
-    let key = to.public_key();
     let mut out = Resealed {
         sealed: ss.clone(),
         items: BTreeMap::new(),
@@ -335,10 +334,7 @@ pub fn reseal(
         let (plain, fingerprint, scope) = learned
             .open(&mut labels, keyring, &blob)
             .map_err(|_| fail(ItemError::NoKey))?;
-        let new = key
-            .seal(&scope.label(ss.namespace(), ss.name()), &plain)
-            .map_err(|e| ResealError::Seal(e.into()))?;
-        let new = base64::engine::general_purpose::STANDARD.encode(new);
+        let new = seal_raw(to, scope, ss.namespace(), ss.name(), &plain).map_err(|e| ResealError::Seal(e.into()))?;
         out.keys_used.insert(item.to_string(), fingerprint);
         out.sealed.spec.encrypted_data.insert(item.to_string(), new.clone());
         out.items.insert(item.to_string(), new);

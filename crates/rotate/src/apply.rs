@@ -9,7 +9,7 @@ use sealant_core::manifest::{self, Format, Object};
 use sealant_core::seal::{ResealError, reseal, seal_raw};
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, SealedSecret};
 use sealant_core::unseal::decode_blob;
-use sealant_core::unseal::{UnsealError, UnsealOptions};
+use sealant_core::unseal::{ItemError, UnsealError, UnsealOptions};
 use sealant_core::{Certificate, Keyring, Scope};
 use sealant_keys::KeysDir;
 use time::OffsetDateTime;
@@ -65,8 +65,9 @@ impl Resealer for Offline<'_> {
         // annotations (which a repository writer controls) claim.
         let resealed =
             reseal(sealed, self.keyring, to, Some(items), UnsealOptions::default()).map_err(|e| match e {
-                ResealError::Unseal(UnsealError::Items(_)) => {
-                    format!("{}: none of the given private keys opens it", e_items(&e))
+                ResealError::Unseal(UnsealError::Items(items)) if items.iter().all(|(_, e)| *e == ItemError::NoKey) => {
+                    let names: Vec<&str> = items.iter().map(|(i, _)| i.as_str()).collect();
+                    format!("item {}: none of the given private keys opens it", names.join(", "))
                 }
                 other => other.to_string(),
             })?;
@@ -75,19 +76,6 @@ impl Resealer for Offline<'_> {
 
     fn scope_of(&self, sealed: &SealedSecret, item: &str) -> Option<Scope> {
         sealant_core::unseal::item_scope(sealed, item, self.keyring)
-    }
-}
-
-/// `item a, b` from an item error, for messages that name items.
-fn e_items(e: &ResealError) -> String {
-    match e {
-        ResealError::Unseal(UnsealError::Items(items)) => {
-            format!(
-                "item {}",
-                items.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>().join(", ")
-            )
-        }
-        _ => String::new(),
     }
 }
 
