@@ -5,8 +5,6 @@ use std::fs;
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealant_core::manifest::MAX_INPUT_BYTES;
@@ -188,42 +186,7 @@ pub fn read_cert(location: &str) -> Result<Vec<u8>> {
     match scheme.as_deref() {
         None => file(location),
         Some("file") => file(&location["file://".len()..]),
-        Some("http" | "https") => fetch(location),
+        Some("http" | "https") => Ok(sealant_client::fetch_cert(location)?),
         Some(other) => bail!("cannot fetch {location:?}: unsupported URL scheme {other:?} (use http, https or file)"),
     }
-}
-
-fn fetch(url: &str) -> Result<Vec<u8>> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = ureq::tls::TlsConfig::builder()
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-        .unversioned_rustls_crypto_provider(provider)
-        .build();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .tls_config(tls)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .http_status_as_error(false)
-        // Why no redirects: a certificate comes only from the scheme and origin asked for; an `https://` URL
-        // that redirects to plain `http://` elsewhere would let anyone on that path choose the sealing key.
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .header("Accept", "application/x-pem-file, */*")
-        .call()
-        .map_err(|e| anyhow!("cannot fetch {url:?}: {e}"))?;
-    let status = response.status();
-    if status.is_redirection() {
-        bail!("cannot fetch {url:?}: {status}: redirects are not followed for certificates; use the final URL");
-    }
-    if !status.is_success() {
-        bail!("cannot fetch {url:?}: {status}");
-    }
-    response
-        .body_mut()
-        .with_config()
-        .limit(1024 * 1024)
-        .read_to_vec()
-        .map_err(|e| anyhow!("cannot fetch {url:?}: {e}"))
 }

@@ -11,7 +11,7 @@ use sealant_core::manifest::{self, Format, Object};
 
 use crate::cli::{Io, KeyArgs, OutputFormat, ScopeArg, SealArgs, UnsealArgs};
 use crate::io::{self, Sensitivity};
-use crate::kube::{self, ControllerProxy};
+use sealant_client::Controller;
 
 /// kubeseal's flags (spec 4.2), with the same names, defaults and environment variables.
 #[derive(Debug, Parser)]
@@ -156,22 +156,13 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         eprintln!("warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal");
     }
     if k.validate || k.re_encrypt {
-        return kube::runtime()?.block_on(through_controller(&k, format, output));
+        return through_controller(&k, format, output);
     }
     let cert = if k.cert.is_empty() {
         // No --cert: ask the controller through the API server, as kubeseal does; sealing goes on from a file.
-        let pem = kube::runtime()?.block_on(async {
-            let client = kube::client(k.kubeconfig.as_deref()).await?;
-            let proxy = ControllerProxy::new(client, &k.controller_namespace, &k.controller_name).await?;
-            let reply = proxy
-                .call("/v1/cert.pem", None)
-                .await
-                .map_err(|e| anyhow!("cannot fetch certificate: {e:#}"))?;
-            if reply.status != 200 {
-                bail!("cannot fetch certificate: status {}", reply.status);
-            }
-            Ok(reply.body)
-        })?;
+        let pem = controller(&k)?
+            .cert_pem()
+            .map_err(|e| anyhow!("cannot fetch certificate: {e:#}"))?;
         let file = tempfile::NamedTempFile::new()?;
         std::fs::write(file.path(), &pem)?;
         Some(file)
@@ -210,6 +201,15 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
     })
 }
 
+/// The controller the flags name, through the API server's service proxy.
+fn controller(k: &Kubeseal) -> Result<Controller> {
+    Ok(Controller::through_proxy(
+        k.kubeconfig.as_deref(),
+        &k.controller_namespace,
+        &k.controller_name,
+    )?)
+}
+
 /// The kubeconfig context's namespace, used for Secrets without one (spec 4.3). None without a kubeconfig.
 fn context_namespace(kubeconfig: Option<&std::path::Path>) -> Option<String> {
     let config = match kubeconfig {
@@ -222,7 +222,7 @@ fn context_namespace(kubeconfig: Option<&std::path::Path>) -> Option<String> {
 }
 
 /// `--validate` and `--re-encrypt`: each SealedSecret POSTed to the controller's `/v1/verify` or `/v1/rotate`.
-async fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<PathBuf>) -> Result<()> {
+fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<PathBuf>) -> Result<()> {
     let input = io::read_input(
         k.secret_file.as_deref(),
         "tty detected: expecting json/yaml k8s resource in stdin",
@@ -232,36 +232,29 @@ async fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<P
         Err(_) if k.validate => bail!("unable to decrypt sealed secret"),
         Err(e) => bail!("cannot re-encrypt secret: {e}"),
     };
-    let client = kube::client(k.kubeconfig.as_deref()).await?;
-    let proxy = ControllerProxy::new(client, &k.controller_namespace, &k.controller_name).await?;
+    let controller = controller(k)?;
     let mut rotated = Vec::new();
     for located in &objects {
         let Object::SealedSecret(ss) = &located.object else {
             continue;
         };
-        let body = serde_json::to_vec(ss.as_ref())?;
         if k.validate {
-            let reply = proxy
-                .call("/v1/verify", Some(body))
-                .await
-                .map_err(|e| anyhow!("cannot validate sealed secret: {e:#}"))?;
-            match reply.status {
-                200 => {}
-                409 => bail!("unable to decrypt sealed secret: {}", ss.name()),
-                s => bail!("cannot validate sealed secret: the server answered {s}"),
+            match controller.verify(ss) {
+                Ok(true) => {}
+                Ok(false) => bail!("unable to decrypt sealed secret: {}", ss.name()),
+                Err(sealant_client::Error::Status { status, .. }) => {
+                    bail!("cannot validate sealed secret: the server answered {status}")
+                }
+                Err(e) => bail!("cannot validate sealed secret: {e:#}"),
             }
         } else {
-            let reply = proxy
-                .call("/v1/rotate", Some(body))
-                .await
-                .map_err(|e| anyhow!("cannot re-encrypt secret: {e:#}"))?;
-            match reply.status {
-                200 => rotated.push(
-                    serde_json::from_slice::<sealant_core::SealedSecret>(&reply.body)
-                        .map_err(|e| anyhow!("cannot re-encrypt secret: {e}"))?,
-                ),
-                409 => bail!("unable to rotate secret"),
-                s => bail!("cannot re-encrypt secret: the server answered {s}"),
+            match controller.rotate(ss) {
+                Ok(Some(new)) => rotated.push(new),
+                Ok(None) => bail!("unable to rotate secret"),
+                Err(sealant_client::Error::Status { status, .. }) => {
+                    bail!("cannot re-encrypt secret: the server answered {status}")
+                }
+                Err(e) => bail!("cannot re-encrypt secret: {e:#}"),
             }
         }
     }

@@ -3,7 +3,6 @@
 mod cli;
 mod cmd;
 mod io;
-mod kube;
 mod kubeseal;
 
 use std::process::ExitCode;

@@ -2,22 +2,21 @@
 //! commits on `sealant/rotate-<date>` without touching the work tree, pushes, and opens (or updates) one pull
 //! request. Safe to interrupt: nothing reaches the remote before the push, and the push is the last git step.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
-use sealant_core::manifest;
-use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, SealedSecret};
-use sealant_core::{Certificate, Keyring};
+use sealant_client::Controller;
+use sealant_core::Keyring;
 use sealant_keys::KeysDir;
-use sealant_rotate::apply::{self, Offline, Resealer};
 use sealant_rotate::config::RotateConfig;
-use sealant_rotate::forge::{self, Forge, PullRequest};
+use sealant_rotate::forge::{self, Forge};
 use sealant_rotate::git::{self, Credentials};
-use sealant_rotate::git2;
-use sealant_rotate::plan::{self, Facts};
-use sealant_rotate::{BRANCH_PREFIX, history, report, scan};
+use sealant_rotate::pipeline::{self, Publish, Request};
+use sealant_rotate::report;
+use sealant_rotate::resealer::{Offline, Resealer, ThroughControllers};
+use sealant_rotate::trust::Pins;
 use secrecy::SecretString;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -195,7 +194,7 @@ fn token(file: Option<&PathBuf>, env: &str) -> Result<Option<SecretString>> {
         .map(SecretString::from))
 }
 
-/// Runs the command.
+/// Runs the command: flags to a [`pipeline::plan`], the plan printed, then [`pipeline::propose`].
 pub fn run(args: RotateArgs) -> Result<()> {
     init_logging(args.log_format);
     let now = args.now.unwrap_or_else(OffsetDateTime::now_utc);
@@ -220,124 +219,42 @@ pub fn run(args: RotateArgs) -> Result<()> {
         .workdir()
         .ok_or_else(|| anyhow!("the repository has no work tree"))?
         .to_path_buf();
-    let config = RotateConfig::load(&root)?;
-    let base = match args
-        .base
-        .clone()
-        .or_else(|| config.forge.as_ref().and_then(|f| f.base.clone()))
-    {
-        Some(base) => base,
-        None => git::current_branch(&repo)?,
-    };
-    let base_commit = git::base_commit(&repo, &args.remote, &base)?;
-    let keys = KeysDir::load(&root.join("keys")).map_err(|e| anyhow!("{e}"))?;
-    for problem in &keys.problems {
-        tracing::warn!("{problem}");
-    }
     let keyring = offline_keyring(&args, &root)?;
-
-    let mut scanned = scan::scan(&root);
-    scan::add_tracked_but_ignored(&mut scanned, &root, git::tracked_but_ignored(&repo)?);
-    let facts = facts(&repo, base_commit.id(), &scanned, keyring.as_ref())?;
-    let plan = plan::plan(&scanned.found, &facts, &keys, &config, now);
-    let mut plan = plan;
-    for skipped in &scanned.skipped {
-        plan.problems.push(plan::Problem {
-            file: skipped.file.clone(),
-            document: "-".into(),
-            message: skipped.message.clone(),
-        });
-    }
-    let pinned = pinned_certs(&args)?;
-    let unconfirmed = unconfirmed_targets(&plan, &pinned, &keys);
+    let request = Request {
+        base: args.base.clone(),
+        remote: args.remote.clone(),
+        now,
+        keyring: keyring.as_ref(),
+    };
+    let mut planned = pipeline::plan(&repo, &request)?;
+    let pinned = pins(&args)?.unconfirmed(&planned.plan, &planned.keys);
     if args.dry_run {
-        for (cluster, fingerprint) in &unconfirmed {
-            plan.problems.push(plan::Problem {
-                file: PathBuf::from(format!("keys/{cluster}")),
-                document: "-".into(),
-                message: format!(
-                    "certificate {fingerprint} is not confirmed: a real run needs --trust-cert {cluster}={fingerprint} (if you checked it) or --controller"
-                ),
-            });
-        }
+        planned.note_unconfirmed(&pinned);
     }
     match args.format {
-        PlanFormat::Table => eprint!("{}", report::table(&plan)),
-        PlanFormat::Json => println!("{}", report::json(&plan)),
+        PlanFormat::Table => eprint!("{}", report::table(&planned.plan)),
+        PlanFormat::Json => println!("{}", report::json(&planned.plan)),
     }
     if args.dry_run {
         return Ok(());
     }
-    if !plan.changes_files() {
-        tracing::info!("nothing to re-seal or regenerate: no commit, no push, no pull request");
-        return Ok(());
-    }
-
-    // Everything that can fail without side effects comes first: the forge, the remote, the re-sealer.
-    let forge = if args.no_push {
+    // Everything that can fail without side effects comes first: the forge and the re-sealer (only when there
+    // is something to do: a run with nothing due needs neither).
+    let busy = planned.plan.changes_files();
+    let forge = if args.no_push || !busy {
         None
     } else {
-        connect_forge(&args, &config)?
+        connect_forge(&args, &planned.config)?
     };
-    let existing = match &forge {
-        Some(forge) => {
-            let me = match &args.forge_user {
-                Some(login) => login.clone(),
-                None => forge.token_user().map_err(|e| {
-                    anyhow!("{e}; to name the pull requests' author yourself, give --forge-user (SEALANT_FORGE_USER)")
-                })?,
-            };
-            forge.find_open(BRANCH_PREFIX, &base, Some(&me))?
-        }
-        None => None,
-    };
-    let digest = plan.digest();
-    let date = now.date().to_string();
-    let branch = existing
-        .as_ref()
-        .map(|pr| pr.head.clone())
-        .unwrap_or_else(|| format!("{BRANCH_PREFIX}{date}"));
-    let proposal = Proposal {
-        digest: &digest,
-        base: &base_commit,
-        plan: &plan,
-    };
-    if !args.no_push && already_proposed(&repo, &args, &branch, existing.as_ref(), &proposal, &creds)? {
-        match &existing {
-            Some(pr) => tracing::info!(
-                pull_request = pr.number,
-                url = %pr.url,
-                digest = %digest,
-                "pull request #{} ({}) already carries this plan: nothing pushed",
-                pr.number,
-                pr.url
-            ),
-            None => {
-                tracing::info!(%branch, digest = %digest, "branch {branch} already carries this plan: nothing pushed")
-            }
-        }
-        return Ok(());
-    }
-    let controller = if keyring.is_none() && (args.controller || args.controller_url.is_some()) {
-        Some(ControllerResealer::new(&args, &config, &keys)?)
+    let controller = if busy && keyring.is_none() && (args.controller || args.controller_url.is_some()) {
+        Some(ThroughControllers::connect(
+            &planned.keys,
+            controllers(&args, &planned.config, &planned.keys)?,
+        )?)
     } else {
         None
     };
-    // Why before any sealing: a certificate the repository alone vouches for (a writer can commit their own
-    // with `keys fetch` and move `current`) would receive every regenerated and re-sealed value.
-    let confirmed_by_controller = controller.as_ref().map(|c| c.served.clone()).unwrap_or_default();
-    let refused: Vec<String> = unconfirmed
-        .iter()
-        .filter(|target| !confirmed_by_controller.contains(target))
-        .map(|(cluster, fp)| format!("{fp} (keys/{cluster}/current)"))
-        .collect();
-    if !refused.is_empty() {
-        bail!(
-            "refusing to seal to a certificate the repository alone vouches for: {}; pin it with --trust-cert \
-             (or SEALANT_TRUST_CERT, --trust-file) after checking it, or re-seal through the live controller with --controller",
-            refused.join(", ")
-        );
-    }
+    let served = controller.as_ref().map(|c| c.served().clone()).unwrap_or_default();
     let offline;
     let resealer: Option<&(dyn Resealer + Sync)> = if let Some(ring) = &keyring {
         offline = Offline { keyring: ring };
@@ -347,78 +264,33 @@ pub fn run(args: RotateArgs) -> Result<()> {
     } else {
         None
     };
-
-    let bar = progress_bar(plan.actions.len());
-    let changes = apply::apply(&plan, &scanned, &keys, resealer, now, &|n| bar.inc(n as u64))?;
+    let bar = progress_bar(planned.plan.actions.len());
+    let publish = Publish {
+        remote: &args.remote,
+        creds: &creds,
+        push: !args.no_push,
+        forge: forge.as_deref(),
+        forge_user: args.forge_user.as_deref(),
+        resealer,
+        unconfirmed: pinned.difference(&served).cloned().collect(),
+        progress: &|n| bar.inc(n as u64),
+    };
+    let outcome = pipeline::propose(&repo, &planned, &publish, now);
     bar.finish_and_clear();
-    check_clean(&repo, &base_commit, &root, &changes)?;
-    let message = report::commit_message(&plan, &date);
-    let oid = git::commit_changes(&repo, &base_commit, &changes, &branch, &message)?;
-    tracing::info!(%branch, commit = %oid, files = changes.len(), "committed {} file(s) on {branch} ({oid})", changes.len());
-    if args.no_push {
-        return Ok(());
-    }
-    git::push(&repo, &args.remote, &branch, &creds)?;
-    tracing::info!(%branch, remote = %args.remote, "pushed {branch} to {}", args.remote);
-    if let Some(forge) = &forge {
-        let title = report::title(&date);
-        let body = report::body(&plan);
-        let pr = match &existing {
-            Some(pr) => forge.update(pr, &title, &body)?,
-            None => forge.create(&branch, &base, &title, &body)?,
-        };
-        let verb = if existing.is_some() { "updated" } else { "opened" };
-        tracing::info!(
-            forge = forge.name(),
-            pull_request = pr.number,
-            url = %pr.url,
-            "{verb} {} pull request #{}: {}",
-            forge.name(),
-            pr.number,
-            pr.url
-        );
-    }
+    outcome?;
     Ok(())
 }
 
-/// Pins given outside the repository: `--trust-cert` and the lines of `--trust-file`, each `cluster=SHA256:…` or a
-/// bare `SHA256:…`.
-fn pinned_certs(args: &RotateArgs) -> Result<BTreeSet<String>> {
-    let mut pinned: BTreeSet<String> = args.trust_cert.iter().map(|f| f.trim().to_string()).collect();
-    if let Some(file) = &args.trust_file {
-        let text = io::read_bounded(file, 1 << 20).with_context(|| format!("cannot read {}", file.display()))?;
-        let text = String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8", file.display()))?;
-        pinned.extend(
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or_default().trim())
-                .filter(|l| !l.is_empty())
-                .map(str::to_string),
-        );
-    }
-    pinned.retain(|f| !f.is_empty());
-    Ok(pinned)
-}
-
-/// The (cluster, certificate) pairs the plan would seal to (regenerate or re-seal) that no pin confirms.
-///
-/// A pin `cluster=SHA256:…` confirms that certificate for that cluster only. A bare `SHA256:…` confirms it only
-/// while it sits under one cluster: why, a writer could otherwise copy one cluster's pinned certificate into
-/// another's `keys/` and have that cluster's values sealed to a key a different cluster holds.
-fn unconfirmed_targets(plan: &plan::Plan, pinned: &BTreeSet<String>, keys: &KeysDir) -> BTreeSet<(String, String)> {
-    let clusters_holding = |fp: &str| {
-        keys.clusters()
-            .iter()
-            .filter(|c| c.keys.iter().any(|k| k.fingerprint == fp))
-            .count()
+/// Pins given outside the repository: `--trust-cert` and the lines of `--trust-file`.
+fn pins(args: &RotateArgs) -> Result<Pins> {
+    let file = match &args.trust_file {
+        Some(file) => {
+            let text = io::read_bounded(file, 1 << 20).with_context(|| format!("cannot read {}", file.display()))?;
+            String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8", file.display()))?
+        }
+        None => String::new(),
     };
-    plan.actions
-        .iter()
-        .filter(|a| matches!(a.kind, plan::Kind::Regenerate | plan::Kind::Reseal))
-        .filter_map(|a| Some((a.cluster.clone().unwrap_or_default(), a.new_key.clone()?)))
-        .filter(|(cluster, fp)| {
-            !(pinned.contains(&format!("{cluster}={fp}")) || (pinned.contains(fp) && clusters_holding(fp) == 1))
-        })
-        .collect()
+    Ok(Pins::new(args.trust_cert.iter().map(String::as_str), [file.as_str()]))
 }
 
 /// A progress bar on a terminal; hidden otherwise (CronJob and CI logs get the summary lines only).
@@ -444,33 +316,7 @@ fn offline_keyring(args: &RotateArgs, root: &std::path::Path) -> Result<Option<K
     Ok(Some(super::load_keyring(&key_args)?))
 }
 
-/// Age from git for SealedSecrets without `sealed-at`; key by trial for those without a key annotation.
-fn facts(
-    repo: &git2::Repository,
-    tip: git2::Oid,
-    scanned: &scan::Scan,
-    keyring: Option<&Keyring>,
-) -> Result<Vec<Facts>> {
-    let wanted: BTreeSet<PathBuf> = scanned
-        .found
-        .iter()
-        .filter(|f| f.sealed.annotation(SEALED_AT_ANNOTATION).is_none())
-        .map(|f| f.file.clone())
-        .collect();
-    let changes = history::last_changes(repo, tip, &wanted).context("cannot read the git history")?;
-    Ok(scanned
-        .found
-        .iter()
-        .map(|f| Facts {
-            last_change: changes.get(&f.file).copied(),
-            key: match (keyring, f.sealed.annotation(KEY_FINGERPRINT_ANNOTATION)) {
-                (Some(ring), None) => apply::identify_key(&f.sealed, ring),
-                _ => None,
-            },
-        })
-        .collect())
-}
-
+/// The forge from `--forge` (else `forge.kind` in `.sealant.yaml`), `--forge-repo`, `--forge-url` and the token.
 fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<dyn Forge>>> {
     let kind = args
         .forge
@@ -479,7 +325,7 @@ fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<
     let Some(kind) = kind.filter(|k| k != "none") else {
         return Ok(None);
     };
-    let kind: forge::Kind = kind.parse().map_err(|e: String| anyhow!(e))?;
+    let kind: forge::Kind = kind.parse()?;
     // Why flags and environment only: a repository writer who could set these would receive the forge token
     // (forge.url) or have it used on a repository of their choosing (forge.repo).
     if let Some(f) = &config.forge {
@@ -494,321 +340,41 @@ fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<
         .forge_repo
         .clone()
         .ok_or_else(|| anyhow!("the forge needs a repository: --forge-repo owner/name (or SEALANT_FORGE_REPO)"))?;
-    let url = args.forge_url.clone();
     let token = token(args.forge_token_file.as_ref(), "SEALANT_FORGE_TOKEN")?
         .ok_or_else(|| anyhow!("the forge needs a token: --forge-token-file FILE or SEALANT_FORGE_TOKEN"))?;
-    Ok(Some(
-        forge::connect(kind, url.as_deref(), &repo, token).map_err(|e| anyhow!(e))?,
-    ))
+    Ok(Some(forge::connect(kind, args.forge_url.as_deref(), &repo, token)?))
 }
 
-/// Whether the open pull request (or, without a forge, the remote branch) already holds this plan.
-///
-/// Why so strict: "already proposed" stops the run with success, so anything a repository writer can forge
-/// would silence rotation (even after a key compromise). The digest must be in the last paragraph, and the
-/// branch must be what this job makes: one commit on top of the current base that changes every planned item.
-/// The pull request itself was already checked to be ours (same repository, the token's user).
-fn already_proposed(
-    repo: &git2::Repository,
-    args: &RotateArgs,
-    branch: &str,
-    existing: Option<&PullRequest>,
-    ctx: &Proposal<'_>,
-    creds: &Credentials,
-) -> Result<bool> {
-    if let Some(pr) = existing
-        && report::digest_in(&pr.body) != Some(ctx.digest)
-    {
-        return Ok(false);
-    }
-    if existing.is_none() {
-        if args.forge.as_deref().is_some_and(|f| f != "none") {
-            return Ok(false);
-        }
-        let branches = git::remote_branches(repo, &args.remote, BRANCH_PREFIX, creds)?;
-        if !branches.iter().any(|(b, _)| b == branch) {
-            return Ok(false);
-        }
-    }
-    let tip = git::fetch_tip(repo, &args.remote, branch, creds)?;
-    if report::digest_in(tip.message().unwrap_or_default()) != Some(ctx.digest) {
-        return Ok(false);
-    }
-    if tip.parent_count() != 1 || tip.parent_id(0).ok() != Some(ctx.base.id()) {
-        tracing::warn!(%branch, "branch {branch} is not one commit on the current base: proposing again");
-        return Ok(false);
-    }
-    let changed = |action: &plan::Action| -> Option<bool> {
-        let item_at = |commit: &git2::Commit<'_>| -> Option<String> {
-            let text = String::from_utf8(git::file_at(repo, commit, &action.file)?).ok()?;
-            let (_, objects) = manifest::read(&text).ok()?;
-            objects
-                .into_iter()
-                .find(|l| l.document == action.document)
-                .and_then(|l| match l.object {
-                    manifest::Object::SealedSecret(ss) => ss.spec.encrypted_data.get(&action.item).cloned(),
-                    _ => None,
-                })
-        };
-        let now = item_at(&tip)?;
-        Some(item_at(ctx.base) != Some(now))
-    };
-    let all_changed = ctx
-        .plan
-        .actions
-        .iter()
-        .filter(|a| a.kind != plan::Kind::Report)
-        .all(|a| changed(a) == Some(true));
-    if !all_changed {
-        tracing::warn!(%branch, "branch {branch} carries the plan's digest but not its changes: proposing again");
-    }
-    Ok(all_changed)
-}
-
-/// What a run proposes, for [`already_proposed`].
-struct Proposal<'a> {
-    digest: &'a str,
-    base: &'a git2::Commit<'a>,
-    plan: &'a plan::Plan,
-}
-
-/// Refuses to commit over uncommitted edits: each changed file must be, in the work tree, what the base has.
-fn check_clean(
-    repo: &git2::Repository,
-    base: &git2::Commit<'_>,
-    root: &std::path::Path,
-    changes: &[(PathBuf, String)],
-) -> Result<()> {
-    for (file, _) in changes {
-        let on_disk = std::fs::read(root.join(file)).ok();
-        let stored = git::file_at(repo, base, file);
-        if on_disk != stored {
-            let lf = |b: &Vec<u8>| String::from_utf8_lossy(b).replace("\r\n", "\n");
-            if on_disk
-                .as_ref()
-                .map(lf)
-                .is_some_and(|d| stored.as_ref().map(lf) == Some(d))
-            {
-                bail!(
-                    "{}: checked out with CRLF line endings (a .gitattributes eol=crlf rule) while the repository stores \
-                     LF; rotation rewrites files as they are checked out, which would change every line: drop the \
-                     eol=crlf rule for manifests",
-                    file.display()
-                );
-            }
+/// Each cluster's controller: `--controller-url` for a repository with one cluster, else the service proxy to
+/// `clusters[].controller` of `.sealant.yaml`.
+fn controllers(args: &RotateArgs, config: &RotateConfig, keys: &KeysDir) -> Result<BTreeMap<String, Controller>> {
+    let mut controllers = BTreeMap::new();
+    if let Some(url) = &args.controller_url {
+        let [cluster] = keys.clusters() else {
             bail!(
-                "{}: the work tree differs from the base branch; commit or stash it, or use --clone",
-                file.display()
+                "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller"
+            );
+        };
+        controllers.insert(cluster.name.clone(), Controller::at_url(url));
+        return Ok(controllers);
+    }
+    for cluster in &config.clusters {
+        let Some(controller) = &cluster.controller else {
+            continue;
+        };
+        // Why not `controller.url`: a repository writer could point it at a server of their own that answers
+        // /v1/rotate with ciphertexts of values they know. Only flags name a URL.
+        if controller.url.is_some() {
+            tracing::warn!(
+                cluster = %cluster.name,
+                "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
             );
         }
+        let proxied = Controller::through_proxy(args.kubeconfig.as_deref(), &controller.namespace, &controller.name)?;
+        controllers.insert(cluster.name.clone(), proxied);
     }
-    Ok(())
-}
-
-/// Re-sealing through a controller's `/v1/rotate`, per cluster.
-struct ControllerResealer<'k> {
-    keys: &'k KeysDir,
-    endpoints: BTreeMap<String, Endpoint>,
-    runtime: tokio::runtime::Runtime,
-    /// (cluster, fingerprint) each live controller serves (checked against keys/<cluster>/current).
-    served: BTreeSet<(String, String)>,
-}
-
-enum Endpoint {
-    Url(String),
-    Proxy(crate::kube::ControllerProxy),
-}
-
-impl<'k> ControllerResealer<'k> {
-    fn new(args: &RotateArgs, config: &RotateConfig, keys: &'k KeysDir) -> Result<Self> {
-        let runtime = crate::kube::runtime()?;
-        let mut endpoints = BTreeMap::new();
-        if let Some(url) = &args.controller_url {
-            let [cluster] = keys.clusters() else {
-                bail!(
-                    "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller"
-                );
-            };
-            endpoints.insert(
-                cluster.name.clone(),
-                Endpoint::Url(url.trim_end_matches('/').to_string()),
-            );
-        } else {
-            for cluster in &config.clusters {
-                let Some(controller) = &cluster.controller else {
-                    continue;
-                };
-                // Why not `controller.url`: a repository writer could point it at a server of their own that
-                // answers /v1/rotate with ciphertexts of values they know. Only flags name a URL.
-                if controller.url.is_some() {
-                    tracing::warn!(
-                        cluster = %cluster.name,
-                        "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
-                    );
-                }
-                let endpoint = Endpoint::Proxy(runtime.block_on(async {
-                    let client = crate::kube::client(args.kubeconfig.as_deref()).await?;
-                    crate::kube::ControllerProxy::new(client, &controller.namespace, &controller.name).await
-                })?);
-                endpoints.insert(cluster.name.clone(), endpoint);
-            }
-        }
-        if endpoints.is_empty() {
-            bail!("--controller: no cluster in .sealant.yaml has a controller (clusters[].controller)");
-        }
-        let mut this = Self {
-            keys,
-            endpoints,
-            runtime,
-            served: BTreeSet::new(),
-        };
-        // Why the certificate is compared first: the controller seals to its own newest key, and the plan
-        // promised keys/<cluster>/current; a mismatch means keys/ is stale (or the wrong cluster).
-        let mut served = BTreeSet::new();
-        for cluster in this.endpoints.keys() {
-            let pem = this.call(cluster, "/v1/cert.pem", None)?;
-            let cert =
-                Certificate::from_pem(&pem).map_err(|e| anyhow!("controller of {cluster}: /v1/cert.pem: {e}"))?;
-            let current = keys
-                .cluster(cluster)
-                .and_then(|c| c.current())
-                .map(|r| r.fingerprint.as_str());
-            if current != Some(cert.fingerprint()) {
-                bail!(
-                    "the controller of {cluster} seals to {}, but keys/{cluster}/current is {}: run sealant keys fetch --cluster {cluster}",
-                    cert.fingerprint(),
-                    current.unwrap_or("missing")
-                );
-            }
-            served.insert((cluster.clone(), cert.fingerprint().to_string()));
-        }
-        this.served = served;
-        Ok(this)
+    if controllers.is_empty() {
+        bail!("--controller: no cluster in .sealant.yaml has a controller (clusters[].controller)");
     }
-
-    fn call(&self, cluster: &str, path: &str, body: Option<Vec<u8>>) -> Result<Vec<u8>> {
-        let endpoint = self
-            .endpoints
-            .get(cluster)
-            .ok_or_else(|| anyhow!("cluster {cluster} has no controller configured"))?;
-        let (status, answer) = match endpoint {
-            Endpoint::Url(base) => {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .timeout_global(Some(std::time::Duration::from_secs(30)))
-                    .build()
-                    .into();
-                let url = format!("{base}{path}");
-                let response = match body {
-                    Some(body) => agent
-                        .post(&url)
-                        .header("Content-Type", "application/json")
-                        .send(&body[..]),
-                    None => agent.get(&url).call(),
-                };
-                let mut response =
-                    response.map_err(|e| anyhow!("cannot reach the controller of {cluster} at {url}: {e}"))?;
-                let status = response.status().as_u16();
-                (status, response.body_mut().read_to_vec().unwrap_or_default())
-            }
-            Endpoint::Proxy(proxy) => {
-                let reply = self.runtime.block_on(proxy.call(path, body))?;
-                (reply.status, reply.body)
-            }
-        };
-        if !(200..300).contains(&status) {
-            bail!(
-                "the controller of {cluster} answered {path} with HTTP {status}: {}",
-                String::from_utf8_lossy(&answer).chars().take(200).collect::<String>()
-            );
-        }
-        Ok(answer)
-    }
-}
-
-impl Resealer for ControllerResealer<'_> {
-    fn reseal(
-        &self,
-        sealed: &SealedSecret,
-        items: &[&str],
-        to: &Certificate,
-    ) -> Result<BTreeMap<String, String>, String> {
-        let cluster = self
-            .keys
-            .find(to.fingerprint())
-            .map(|r| r.cluster.clone())
-            .ok_or("the new key is not under keys/")?;
-        let body = serde_json::to_vec(sealed).map_err(|e| e.to_string())?;
-        let answer = self
-            .call(&cluster, "/v1/rotate", Some(body))
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8(answer).map_err(|_| "the controller's answer is not UTF-8".to_string())?;
-        let (_, objects) = manifest::read(&text).map_err(|e| format!("the controller's answer: {e}"))?;
-        let Some(manifest::Object::SealedSecret(new)) = objects.into_iter().next().map(|l| l.object) else {
-            return Err("the controller's answer is not a SealedSecret".into());
-        };
-        items
-            .iter()
-            .map(|item| {
-                new.spec
-                    .encrypted_data
-                    .get(*item)
-                    .map(|c| ((*item).to_string(), c.clone()))
-                    .ok_or_else(|| format!("the controller's answer lacks item {item}"))
-            })
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn action(cluster: &str, new_key: &str) -> plan::Action {
-        plan::Action {
-            file: "apps/db.yaml".into(),
-            document: "1".into(),
-            namespace: "web".into(),
-            name: "db".into(),
-            item: "password".into(),
-            kind: plan::Kind::Regenerate,
-            generator: Some("base64:32".into()),
-            reason: "due".into(),
-            age_days: Some(100),
-            old_key: None,
-            new_key: Some(new_key.into()),
-            cluster: Some(cluster.into()),
-            restarts: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_bare_pin_confirms_a_certificate_only_while_one_cluster_holds_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let keys = dir.path().join("keys");
-        let now = OffsetDateTime::now_utc();
-        let (_, prod) =
-            sealant_core::keys::generate_key_and_cert(2048, now, sealant_core::keys::DEFAULT_CERT_VALIDITY).unwrap();
-        let fp = prod.fingerprint().to_string();
-        KeysDir::add(&keys, "prod", &prod, None, true).unwrap();
-        let plan = plan::Plan {
-            actions: vec![action("prod", &fp), action("staging", &fp)],
-            ..plan::Plan::default()
-        };
-        let pins = BTreeSet::from([fp.clone()]);
-        let one = KeysDir::load(&keys).unwrap();
-        assert!(
-            unconfirmed_targets(&plan, &pins, &one)
-                .iter()
-                .all(|(c, _)| c == "staging")
-        );
-        // A writer copies prod's pinned certificate into staging: the bare pin no longer vouches for either.
-        KeysDir::add(&keys, "staging", &prod, None, true).unwrap();
-        let two = KeysDir::load(&keys).unwrap();
-        assert_eq!(unconfirmed_targets(&plan, &pins, &two).len(), 2);
-        // A per-cluster pin confirms exactly its cluster.
-        let per_cluster = BTreeSet::from([format!("prod={fp}")]);
-        let left = unconfirmed_targets(&plan, &per_cluster, &two);
-        assert_eq!(left, BTreeSet::from([("staging".to_string(), fp.clone())]));
-    }
+    Ok(controllers)
 }

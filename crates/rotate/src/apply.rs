@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use sealant_core::Scope;
 use sealant_core::manifest::{self, Format, Object};
-use sealant_core::seal::{ResealError, reseal, seal_raw};
-use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, SealedSecret};
-use sealant_core::unseal::decode_blob;
-use sealant_core::unseal::{ItemError, UnsealError, UnsealOptions};
-use sealant_core::{Certificate, Keyring, Scope};
+use sealant_core::seal::seal_raw;
+use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION};
 use sealant_keys::KeysDir;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -18,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::ROTATED_AT_ANNOTATION_PREFIX;
 use crate::generate::Generator;
 use crate::plan::{self, Action, Kind, Plan};
+use crate::resealer::{Resealer, chain};
 use crate::scan::{Found, Scan};
 
 /// Why a plan could not be carried out. Names the file, document and item; never a value.
@@ -30,64 +29,6 @@ pub struct ApplyError {
     pub document: String,
     /// What failed.
     pub message: String,
-}
-
-/// Re-encrypts existing items to another key.
-pub trait Resealer {
-    /// New ciphertexts (base64, as in `encryptedData`) for `items` of `sealed`, sealed to `to`.
-    fn reseal(
-        &self,
-        sealed: &SealedSecret,
-        items: &[&str],
-        to: &Certificate,
-    ) -> Result<BTreeMap<String, String>, String>;
-
-    /// The scope `item`'s current ciphertext opens under, when this re-sealer can tell (it holds the keys).
-    fn scope_of(&self, _sealed: &SealedSecret, _item: &str) -> Option<Scope> {
-        None
-    }
-}
-
-/// Re-sealing with private keys at hand (escrowed keys opened with an age identity, or key files).
-pub struct Offline<'a> {
-    /// The keys that can open the current ciphertexts.
-    pub keyring: &'a Keyring,
-}
-
-impl Resealer for Offline<'_> {
-    fn reseal(
-        &self,
-        sealed: &SealedSecret,
-        items: &[&str],
-        to: &Certificate,
-    ) -> Result<BTreeMap<String, String>, String> {
-        // The one core re-seal: each item keeps the scope its ciphertext opened under, whatever the file's
-        // annotations (which a repository writer controls) claim.
-        let resealed =
-            reseal(sealed, self.keyring, to, Some(items), UnsealOptions::default()).map_err(|e| match e {
-                ResealError::Unseal(UnsealError::Items(items)) if items.iter().all(|(_, e)| *e == ItemError::NoKey) => {
-                    let names: Vec<&str> = items.iter().map(|(i, _)| i.as_str()).collect();
-                    format!("item {}: none of the given private keys opens it", names.join(", "))
-                }
-                other => other.to_string(),
-            })?;
-        Ok(resealed.items)
-    }
-
-    fn scope_of(&self, sealed: &SealedSecret, item: &str) -> Option<Scope> {
-        sealant_core::unseal::item_scope(sealed, item, self.keyring)
-    }
-}
-
-/// Finds which key of `keyring` a SealedSecret without a key annotation is sealed to (its first item).
-pub fn identify_key(sealed: &SealedSecret, keyring: &Keyring) -> Option<String> {
-    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
-    let (_, blob) = sealed.spec.encrypted_data.iter().next()?;
-    let blob = decode_blob(blob).ok()?;
-    let (_, fp) = keyring
-        .open(&scope.label(sealed.namespace(), sealed.name()), &blob, None)
-        .ok()?;
-    Some(fp.to_string())
 }
 
 /// New contents of every changed file, in path order. The sealing work (generation, RSA) is spread over the
@@ -212,7 +153,7 @@ fn edits_for(
         let resealer = resealer.ok_or(
             "re-sealing needs the old key: give --age-identity (escrowed keys) or --key, or use the controller (--controller)",
         )?;
-        let new = resealer.reseal(ss, &reseal, cert)?;
+        let new = resealer.reseal(ss, &reseal, cert).map_err(|e| chain(&e))?;
         for item in reseal {
             let ciphertext = new
                 .get(item)

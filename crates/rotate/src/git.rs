@@ -66,7 +66,7 @@ impl Credentials {
                 && let Some(token) = &self.token
             {
                 // Why: over plain http the token would be readable by anyone on the path.
-                crate::forge::check_token_url(url).map_err(|e| git2::Error::from_str(&e))?;
+                crate::forge::check_token_url(url).map_err(|e| git2::Error::from_str(&e.to_string()))?;
                 let user = if self.user.is_empty() {
                     "x-access-token"
                 } else {

@@ -2,9 +2,11 @@
 //! (regenerate, re-seal, report), produce the new files in memory, commit them on a branch without touching the
 //! work tree, push, and open or update one pull request on GitHub, GitLab or Gitea.
 //!
-//! The stages are separate so each can be tested alone: [`scan`] and [`history`] read, [`plan`] is pure,
-//! [`apply`] computes new file contents, [`git`] commits and pushes, [`forge`] talks to the forge, [`report`]
-//! renders the plan. Nothing here prints: the CLI decides what to show.
+//! [`pipeline`] is the run (`plan`, then `propose`); its stages are separate so each can be tested alone:
+//! [`scan`] and [`history`] read, [`plan`] is pure, [`trust`] says which certificates may be sealed to,
+//! [`apply`] computes new file contents with a [`resealer`], [`git`] commits and pushes, [`forge`] talks to the
+//! forge, [`report`] renders the plan. Nothing here prints: progress is `tracing` events, and the CLI decides
+//! what to show.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -19,9 +21,12 @@ pub mod forge;
 pub mod generate;
 pub mod git;
 pub mod history;
+pub mod pipeline;
 pub mod plan;
 pub mod report;
+pub mod resealer;
 pub mod scan;
+pub mod trust;
 
 /// The prefix of every rotation branch: `sealant/rotate-<date>`.
 pub const BRANCH_PREFIX: &str = "sealant/rotate-";

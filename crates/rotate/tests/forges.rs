@@ -367,7 +367,8 @@ fn a_token_is_never_sent_over_plain_http_to_another_host_nor_after_a_redirect() 
             SecretString::from(TOKEN.to_string()),
         )
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
         assert!(e.contains("token"), "{e}");
     }
     for url in [

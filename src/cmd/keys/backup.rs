@@ -55,7 +55,7 @@ pub fn run(args: KeysBackupArgs) -> Result<()> {
     let recipients = recipients(&args)?;
     let pairs = match &args.key_secrets {
         Some(file) => pairs_from_file(file)?,
-        None => crate::kube::runtime()?.block_on(pairs_from_cluster(&args.controller_namespace))?,
+        None => sealant_client::cluster::runtime()?.block_on(pairs_from_cluster(&args.controller_namespace))?,
     };
     if pairs.is_empty() {
         bail!("no key Secrets found: nothing to back up");
@@ -122,7 +122,7 @@ fn pairs_from_file(file: &std::path::Path) -> Result<Vec<KeyPair>> {
 
 async fn pairs_from_cluster(namespace: &str) -> Result<Vec<KeyPair>> {
     use k8s_openapi::api::core::v1::Secret;
-    let client = crate::kube::client(None).await?;
+    let client = sealant_client::cluster::client(None).await?;
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     let list = api
         .list(&kube::api::ListParams::default().labels(super::KEY_LABEL))

@@ -52,17 +52,10 @@ pub fn run(args: KeysFetchArgs) -> Result<()> {
                 "the controller {}/{} through the API server",
                 args.controller_namespace, args.controller_name
             );
-            let pem = crate::kube::runtime()?.block_on(async {
-                let client = crate::kube::client(None).await?;
-                let proxy =
-                    crate::kube::ControllerProxy::new(client, &args.controller_namespace, &args.controller_name)
-                        .await?;
-                let reply = proxy.call("/v1/cert.pem", None).await?;
-                if reply.status != 200 {
-                    bail!("cannot fetch the certificate from {origin}: status {}", reply.status);
-                }
-                Ok(reply.body)
-            })?;
+            let pem =
+                sealant_client::Controller::through_proxy(None, &args.controller_namespace, &args.controller_name)
+                    .and_then(|c| c.cert_pem())
+                    .with_context(|| format!("cannot fetch the certificate from {origin}"))?;
             (pem, origin)
         }
     };
@@ -107,8 +100,8 @@ fn escrow(args: &KeysFetchArgs, source: &str) -> Result<Vec<(Certificate, String
     let bundle: BTreeMap<String, String> = if source == "configmap" {
         let ns = args.controller_namespace.clone();
         let name = args.escrow_configmap.clone();
-        crate::kube::runtime()?.block_on(async move {
-            let client = crate::kube::client(None).await?;
+        sealant_client::cluster::runtime()?.block_on(async move {
+            let client = sealant_client::cluster::client(None).await?;
             let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client, &ns);
             let cm = api
                 .get(&name)

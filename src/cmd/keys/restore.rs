@@ -94,7 +94,7 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         bail!("no escrowed key for cluster {} under {}", args.cluster, root.display());
     }
     if args.apply {
-        return crate::kube::runtime()?.block_on(apply(&restored, &args.controller_namespace));
+        return sealant_client::cluster::runtime()?.block_on(apply(&restored, &args.controller_namespace));
     }
     let mut out = Zeroizing::new(String::new());
     for r in &restored {
@@ -127,7 +127,7 @@ async fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
     use k8s_openapi::ByteString;
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::{ObjectMeta, PostParams};
-    let client = crate::kube::client(None).await?;
+    let client = sealant_client::cluster::client(None).await?;
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     for r in restored {
         // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).

@@ -6,8 +6,6 @@ mod gitea;
 mod github;
 mod gitlab;
 
-use std::time::Duration;
-
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
@@ -90,6 +88,9 @@ pub enum ForgeError {
         /// Seconds to wait, when the forge says.
         retry_after: Option<u64>,
     },
+    /// The settings name no usable forge (kind, repository, URL): nothing was sent.
+    #[error("{0}")]
+    Settings(String),
     /// Any other status, or an answer that is not what the API documents.
     #[error("{forge}: {what}: {message}")]
     Unexpected {
@@ -132,22 +133,26 @@ pub enum Kind {
 }
 
 impl std::str::FromStr for Kind {
-    type Err = String;
+    type Err = ForgeError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "github" => Ok(Kind::GitHub),
             "gitlab" => Ok(Kind::GitLab),
             "gitea" | "forgejo" => Ok(Kind::Gitea),
-            other => Err(format!("unknown forge {other:?}: want github, gitlab or gitea")),
+            other => Err(ForgeError::Settings(format!(
+                "unknown forge {other:?}: want github, gitlab or gitea"
+            ))),
         }
     }
 }
 
 /// Connects to a forge. `api` is the API base URL (`None`: the public service; Gitea needs it).
-pub fn connect(kind: Kind, api: Option<&str>, repo: &str, token: SecretString) -> Result<Box<dyn Forge>, String> {
+pub fn connect(kind: Kind, api: Option<&str>, repo: &str, token: SecretString) -> Result<Box<dyn Forge>, ForgeError> {
     if !repo.contains('/') {
-        return Err(format!("forge repository {repo:?}: want owner/name"));
+        return Err(ForgeError::Settings(format!(
+            "forge repository {repo:?}: want owner/name"
+        )));
     }
     if let Some(api) = api {
         check_token_url(api)?;
@@ -168,7 +173,11 @@ pub fn connect(kind: Kind, api: Option<&str>, repo: &str, token: SecretString) -
             token,
         ))),
         Kind::Gitea => {
-            let api = api.ok_or("Gitea has no public service: give forge.url (e.g. https://gitea.example/api/v1)")?;
+            let api = api.ok_or_else(|| {
+                ForgeError::Settings(
+                    "Gitea has no public service: give --forge-url (e.g. https://gitea.example/api/v1)".into(),
+                )
+            })?;
             Box::new(Gitea::new(Http::new(
                 "Gitea",
                 api,
@@ -182,9 +191,9 @@ pub fn connect(kind: Kind, api: Option<&str>, repo: &str, token: SecretString) -
 
 /// Refuses to send a token over plain `http://` except to this machine (loopback: a forge in a test, or
 /// reached through a local tunnel): anyone on the path would read it.
-pub fn check_token_url(url: &str) -> Result<(), String> {
+pub fn check_token_url(url: &str) -> Result<(), ForgeError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!("{url:?} is not a URL (want https://…)"));
+        return Err(ForgeError::Settings(format!("{url:?} is not a URL (want https://…)")));
     };
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(()),
@@ -200,14 +209,14 @@ pub fn check_token_url(url: &str) -> Result<(), String> {
             if loopback {
                 Ok(())
             } else {
-                Err(format!(
+                Err(ForgeError::Settings(format!(
                     "refusing to send a token over plain http to {host}: use https:// (http is accepted for loopback only)"
-                ))
+                )))
             }
         }
-        other => Err(format!(
+        other => Err(ForgeError::Settings(format!(
             "{url:?}: unsupported scheme {other:?} for a token (want https)"
-        )),
+        ))),
     }
 }
 
@@ -229,21 +238,9 @@ impl Http {
         auth: (&'static str, &'static str),
         token: SecretString,
     ) -> Self {
-        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .unversioned_rustls_crypto_provider(provider)
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            // Why no redirects: the token travels in a header (GitLab's `PRIVATE-TOKEN` is not stripped on a
-            // redirect to another host as `Authorization` is), so a 3xx could hand it to whoever it names.
-            .max_redirects(0)
-            .user_agent("sealant-rotate")
-            .build()
-            .into();
+        // The shared agent: no redirects, because the token travels in a header (GitLab's `PRIVATE-TOKEN` is not
+        // stripped on a redirect to another host as `Authorization` is), so a 3xx could hand it to whoever it names.
+        let agent = sealant_client::agent("sealant-rotate");
         Self {
             forge,
             base: base.trim_end_matches('/').to_string(),

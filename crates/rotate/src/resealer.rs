@@ -1,0 +1,229 @@
+//! Re-encrypting existing items to another key: offline with the private keys at hand, or through each
+//! cluster's live controller (`/v1/rotate`, with the one client of the controller's API).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sealant_client::Controller;
+use sealant_core::seal::{ResealError, reseal};
+use sealant_core::types::SealedSecret;
+use sealant_core::unseal::{ItemError, UnsealError, UnsealOptions, decode_blob};
+use sealant_core::{Certificate, Keyring, Scope};
+use sealant_keys::KeysDir;
+
+/// Why items could not be re-sealed. Names items and clusters; never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum ResealerError {
+    /// None of the private keys opens these items.
+    #[error("item {}: none of the given private keys opens it", .0.join(", "))]
+    NoKey(Vec<String>),
+    /// The core re-seal failed (a bad ciphertext, a template, the certificate).
+    #[error(transparent)]
+    Reseal(#[from] ResealError),
+    /// The key to seal to is not under `keys/`, so no cluster (and no controller) is known for it.
+    #[error("the new key {0} is not under keys/")]
+    UnknownKey(String),
+    /// The cluster has no controller configured.
+    #[error("cluster {0} has no controller configured")]
+    NoController(String),
+    /// The controller did not answer.
+    #[error("cannot reach the controller of {cluster}")]
+    Unreachable {
+        /// The cluster.
+        cluster: String,
+        /// Why.
+        #[source]
+        source: sealant_client::Error,
+    },
+    /// The controller answered with an error, or with something that is not a SealedSecret.
+    #[error("the controller of {cluster}")]
+    Controller {
+        /// The cluster.
+        cluster: String,
+        /// Why.
+        #[source]
+        source: sealant_client::Error,
+    },
+    /// The controller cannot open the SealedSecret (409).
+    #[error("the controller of {0} cannot open it (none of its keys does)")]
+    Refused(String),
+    /// The controller's answer lacks an item asked for.
+    #[error("the controller's answer lacks item {0}")]
+    Missing(String),
+    /// The controller seals to another certificate than `keys/<cluster>/current`.
+    #[error(
+        "the controller of {cluster} seals to {served}, but keys/{cluster}/current is {current}: run sealant keys fetch --cluster {cluster}"
+    )]
+    Stale {
+        /// The cluster.
+        cluster: String,
+        /// What the controller serves.
+        served: String,
+        /// What `keys/` says.
+        current: String,
+    },
+    /// The controller's certificate does not parse.
+    #[error("the controller of {cluster}: /v1/cert.pem: {cause}")]
+    Certificate {
+        /// The cluster.
+        cluster: String,
+        /// Why (printed in the message).
+        cause: sealant_core::keys::CertError,
+    },
+}
+
+/// Re-encrypts existing items to another key.
+pub trait Resealer {
+    /// New ciphertexts (base64, as in `encryptedData`) for `items` of `sealed`, sealed to `to`.
+    fn reseal(
+        &self,
+        sealed: &SealedSecret,
+        items: &[&str],
+        to: &Certificate,
+    ) -> Result<BTreeMap<String, String>, ResealerError>;
+
+    /// The scope `item`'s current ciphertext opens under, when this re-sealer can tell (it holds the keys).
+    fn scope_of(&self, _sealed: &SealedSecret, _item: &str) -> Option<Scope> {
+        None
+    }
+}
+
+/// Re-sealing with private keys at hand (escrowed keys opened with an age identity, or key files).
+pub struct Offline<'a> {
+    /// The keys that can open the current ciphertexts.
+    pub keyring: &'a Keyring,
+}
+
+impl Resealer for Offline<'_> {
+    fn reseal(
+        &self,
+        sealed: &SealedSecret,
+        items: &[&str],
+        to: &Certificate,
+    ) -> Result<BTreeMap<String, String>, ResealerError> {
+        // The one core re-seal: each item keeps the scope its ciphertext opened under, whatever the file's
+        // annotations (which a repository writer controls) claim.
+        let resealed =
+            reseal(sealed, self.keyring, to, Some(items), UnsealOptions::default()).map_err(|e| match e {
+                ResealError::Unseal(UnsealError::Items(items)) if items.iter().all(|(_, e)| *e == ItemError::NoKey) => {
+                    ResealerError::NoKey(items.into_iter().map(|(i, _)| i).collect())
+                }
+                other => ResealerError::Reseal(other),
+            })?;
+        Ok(resealed.items)
+    }
+
+    fn scope_of(&self, sealed: &SealedSecret, item: &str) -> Option<Scope> {
+        sealant_core::unseal::item_scope(sealed, item, self.keyring)
+    }
+}
+
+/// Finds which key of `keyring` a SealedSecret without a key annotation is sealed to (its first item).
+pub fn identify_key(sealed: &SealedSecret, keyring: &Keyring) -> Option<String> {
+    let scope = Scope::from_annotations(sealed.metadata.annotations.as_ref());
+    let (_, blob) = sealed.spec.encrypted_data.iter().next()?;
+    let blob = decode_blob(blob).ok()?;
+    let (_, fp) = keyring
+        .open(&scope.label(sealed.namespace(), sealed.name()), &blob, None)
+        .ok()?;
+    Some(fp.to_string())
+}
+
+/// Re-sealing through each cluster's controller (`/v1/rotate`).
+pub struct ThroughControllers<'k> {
+    keys: &'k KeysDir,
+    controllers: BTreeMap<String, Controller>,
+    served: BTreeSet<(String, String)>,
+}
+
+impl<'k> ThroughControllers<'k> {
+    /// Asks each cluster's controller for its certificate and checks it is `keys/<cluster>/current`.
+    ///
+    /// Why the certificate is compared first: the controller seals to its own newest key, and the plan promised
+    /// `keys/<cluster>/current`; a mismatch means `keys/` is stale (or the wrong cluster).
+    pub fn connect(keys: &'k KeysDir, controllers: BTreeMap<String, Controller>) -> Result<Self, ResealerError> {
+        let mut served = BTreeSet::new();
+        for (cluster, controller) in &controllers {
+            let pem = controller.cert_pem().map_err(|e| controller_error(cluster, e))?;
+            let cert = Certificate::from_pem(&pem).map_err(|cause| ResealerError::Certificate {
+                cluster: cluster.clone(),
+                cause,
+            })?;
+            let current = keys
+                .cluster(cluster)
+                .and_then(|c| c.current())
+                .map(|r| r.fingerprint.as_str());
+            if current != Some(cert.fingerprint()) {
+                return Err(ResealerError::Stale {
+                    cluster: cluster.clone(),
+                    served: cert.fingerprint().to_string(),
+                    current: current.unwrap_or("missing").to_string(),
+                });
+            }
+            served.insert((cluster.clone(), cert.fingerprint().to_string()));
+        }
+        Ok(Self {
+            keys,
+            controllers,
+            served,
+        })
+    }
+
+    /// The (cluster, fingerprint) pairs the live controllers serve: certificates they confirm.
+    pub fn served(&self) -> &BTreeSet<(String, String)> {
+        &self.served
+    }
+}
+
+impl Resealer for ThroughControllers<'_> {
+    fn reseal(
+        &self,
+        sealed: &SealedSecret,
+        items: &[&str],
+        to: &Certificate,
+    ) -> Result<BTreeMap<String, String>, ResealerError> {
+        let cluster = self
+            .keys
+            .find(to.fingerprint())
+            .map(|r| r.cluster.clone())
+            .ok_or_else(|| ResealerError::UnknownKey(to.fingerprint().to_string()))?;
+        let controller = self
+            .controllers
+            .get(&cluster)
+            .ok_or_else(|| ResealerError::NoController(cluster.clone()))?;
+        let new = controller
+            .rotate(sealed)
+            .map_err(|e| controller_error(&cluster, e))?
+            .ok_or_else(|| ResealerError::Refused(cluster.clone()))?;
+        items
+            .iter()
+            .map(|item| {
+                new.spec
+                    .encrypted_data
+                    .get(*item)
+                    .map(|c| ((*item).to_string(), c.clone()))
+                    .ok_or_else(|| ResealerError::Missing((*item).to_string()))
+            })
+            .collect()
+    }
+}
+
+/// A client error as the cluster's: unreachable, or a bad answer.
+fn controller_error(cluster: &str, source: sealant_client::Error) -> ResealerError {
+    let cluster = cluster.to_string();
+    match source {
+        sealant_client::Error::Unreachable { .. } => ResealerError::Unreachable { cluster, source },
+        source => ResealerError::Controller { cluster, source },
+    }
+}
+
+/// An error and its causes on one line (`a: b: c`), for messages that carry it as text.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
