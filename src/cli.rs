@@ -1,5 +1,5 @@
-//! Command-line definition: one `Args` struct per subcommand; doc comments are the help text. Every flag also
-//! reads `SEALANT_<FLAG>` from the environment.
+//! Command-line definition: one `Args` struct per subcommand; doc comments are the help text. The flag ↔
+//! environment rule is [`ENVIRONMENT_RULE`], printed by `sealant --help` and checked for every flag by a test.
 
 use std::path::PathBuf;
 
@@ -9,12 +9,23 @@ use sealant_core::Scope;
 /// Keep Kubernetes Secrets in Git safely: seal them to a cluster's certificate, unseal offline for recovery,
 /// verify, and manage keys. Compatible with Bitnami Sealed Secrets (same ciphertexts, CRD and key Secrets).
 #[derive(Debug, Parser)]
-#[command(name = "sealant", version, propagate_version = true, term_width = 100)]
+#[command(name = "sealant", version, propagate_version = true, term_width = 100, after_help = ENVIRONMENT_RULE)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// How flags and environment variables correspond; a flag given on the command line wins over its variable.
+pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also reads SEALANT_SOME_FLAG, except:
+  controller flags read upstream's SEALED_SECRETS_SOME_FLAG where upstream has the flag, else
+    SEALANT_CONTROLLER_SOME_FLAG (--identity: POD_NAME)
+  --kubeconfig reads KUBECONFIG
+  keys new --force reads SEALANT_OVERWRITE (a separate guard from SEALANT_FORCE, which lets
+    unseal and keys restore print secret material to a terminal)
+  keys backup --recipient(s-file) reads SEALANT_ESCROW_RECIPIENTS(_FILE)
+  lint --format reads SEALANT_LINT_FORMAT
+  seal --from-literal, lint --list-rules, controller --print-crd read nothing";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -64,6 +75,16 @@ impl From<ScopeArg> for Scope {
             ScopeArg::Strict => Scope::Strict,
             ScopeArg::NamespaceWide => Scope::NamespaceWide,
             ScopeArg::ClusterWide => Scope::ClusterWide,
+        }
+    }
+}
+
+impl From<Scope> for ScopeArg {
+    fn from(s: Scope) -> Self {
+        match s {
+            Scope::Strict => ScopeArg::Strict,
+            Scope::NamespaceWide => ScopeArg::NamespaceWide,
+            Scope::ClusterWide => ScopeArg::ClusterWide,
         }
     }
 }
@@ -298,5 +319,77 @@ pub fn dns_label(s: &str) -> Result<String, String> {
             "want lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"
                 .into(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    /// Every long flag of every command, with its command path.
+    fn flags(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            if arg.get_long().is_some() && !matches!(arg.get_id().as_str(), "help" | "version") {
+                out.push((path.to_string(), arg.clone()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            flags(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_reads_its_environment_variable_as_the_help_states() {
+        let mut all = Vec::new();
+        flags(&Cli::command(), "sealant", &mut all);
+        // The exceptions ENVIRONMENT_RULE states, by command and flag.
+        let exceptions: &[(&str, &str, Option<&str>)] = &[
+            ("sealant controller", "identity", Some("POD_NAME")),
+            ("sealant controller", "print-crd", None),
+            ("sealant keys new", "force", Some("SEALANT_OVERWRITE")),
+            ("sealant keys backup", "recipient", Some("SEALANT_ESCROW_RECIPIENTS")),
+            (
+                "sealant keys backup",
+                "recipients-file",
+                Some("SEALANT_ESCROW_RECIPIENTS_FILE"),
+            ),
+            ("sealant lint", "format", Some("SEALANT_LINT_FORMAT")),
+            ("sealant lint", "list-rules", None),
+            ("sealant seal", "from-literal", None),
+        ];
+        let mut wrong = Vec::new();
+        for (command, arg) in &all {
+            let long = arg.get_long().unwrap_or_default();
+            let variable = long.to_uppercase().replace('-', "_");
+            let expected = match exceptions.iter().find(|(c, f, _)| c == command && *f == long) {
+                Some((_, _, env)) => env.map(str::to_string),
+                None if long == "kubeconfig" => Some("KUBECONFIG".into()),
+                None if command == "sealant controller" => arg
+                    .get_env()
+                    .filter(|e| e.to_string_lossy().starts_with("SEALED_SECRETS_"))
+                    .map(|_| format!("SEALED_SECRETS_{variable}"))
+                    .or(Some(format!("SEALANT_CONTROLLER_{variable}"))),
+                None if arg.is_hide_set() => None,
+                None => Some(format!("SEALANT_{variable}")),
+            };
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            if env != expected {
+                wrong.push(format!("{command} --{long}: {env:?}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} flags break the rule:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+        // Why a test: the guard that prints plaintext to a terminal must not share a variable with any other flag.
+        let force: Vec<_> = all
+            .iter()
+            .filter(|(_, a)| a.get_env().is_some_and(|e| e == "SEALANT_FORCE"))
+            .map(|(c, _)| c.as_str())
+            .collect();
+        assert_eq!(force, ["sealant unseal", "sealant keys restore"]);
     }
 }

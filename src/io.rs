@@ -153,7 +153,7 @@ pub fn write_atomic(path: &Path, data: &[u8], sensitivity: Sensitivity) -> Resul
         _ => PathBuf::from("."),
     };
     let name = path.display();
-    sealant_keys::repofs::ensure_inside_repository(&dir).with_context(|| format!("cannot write {name}"))?;
+    sealant_repo::repofs::ensure_inside_repository(&dir).with_context(|| format!("cannot write {name}"))?;
     // tempfile creates the file with mode 0600 before any byte is written.
     let mut tmp = tempfile::Builder::new()
         .prefix(".sealant-")

@@ -19,7 +19,7 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub print_crd: bool,
     /// Namespace of the key Secrets and the leader Lease [default: $POD_NAMESPACE, else the service account's].
-    #[arg(long, env = "SEALANT_NAMESPACE")]
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE")]
     pub namespace: Option<String>,
     /// `generateName` of new key Secrets (and name of the legacy single key Secret).
     #[arg(long, env = "SEALED_SECRETS_KEY_PREFIX", default_value = "sealed-secrets-key")]
@@ -46,14 +46,14 @@ pub struct ControllerArgs {
     /// ConfigMap and at `GET /v1/escrow`. Public keys only; the identities stay offline.
     #[arg(
         long = "escrow-recipients",
-        env = "SEALANT_ESCROW_RECIPIENTS",
+        env = "SEALANT_CONTROLLER_ESCROW_RECIPIENTS",
         value_name = "AGE1,..."
     )]
     pub escrow_recipients: Option<String>,
     /// ConfigMap in the controller namespace that holds the escrow bundle.
     #[arg(
         long = "escrow-configmap",
-        env = "SEALANT_ESCROW_CONFIGMAP",
+        env = "SEALANT_CONTROLLER_ESCROW_CONFIGMAP",
         default_value = "sealant-key-escrow"
     )]
     pub escrow_configmap: String,
@@ -72,13 +72,13 @@ pub struct ControllerArgs {
     /// Rolling-restart workloads after their Secret changed, where the SealedSecret asks
     /// (`sealant.dev/rollout-restart`) and the workload accepts (`sealant.dev/accept-restarts: "true"`). Needs the
     /// optional `manifests/rollout-restart.yaml` RBAC.
-    #[arg(long, env = "SEALANT_ROLLOUT_RESTARTS")]
+    #[arg(long, env = "SEALANT_CONTROLLER_ROLLOUT_RESTARTS")]
     pub rollout_restarts: bool,
     /// Retries of a failing object (API errors) before waiting for it to change.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: u32,
     /// SealedSecrets reconciled concurrently.
-    #[arg(long, env = "SEALANT_CONCURRENCY", default_value_t = 32)]
+    #[arg(long, env = "SEALANT_CONTROLLER_CONCURRENCY", default_value_t = 32)]
     pub concurrency: u16,
     /// HTTP API address.
     #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080", value_parser = parse_addr)]
@@ -94,31 +94,36 @@ pub struct ControllerArgs {
     pub rate_limit_burst: u32,
     /// Addresses of proxies (e.g. the API server) whose `X-Forwarded-For` names the client for rate limits and
     /// the audit log; every other caller is keyed on its own address. Comma-separated IP addresses.
-    #[arg(long, env = "SEALANT_TRUSTED_PROXIES", value_delimiter = ',', value_name = "IP")]
+    #[arg(
+        long,
+        env = "SEALANT_CONTROLLER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP"
+    )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest HTTP request body, in bytes.
-    #[arg(long, env = "SEALANT_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    #[arg(long, env = "SEALANT_CONTROLLER_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
     /// Per-request time limit of the HTTP API.
     #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = parse_duration)]
     pub read_timeout: Duration,
     /// Time a client has to send its request headers (slow clients are cut off).
-    #[arg(long, env = "SEALANT_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "SEALANT_CONTROLLER_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: Duration,
     /// Connections each HTTP server (API, metrics) serves at once; more wait to be accepted.
-    #[arg(long, env = "SEALANT_MAX_CONNECTIONS", default_value_t = 256)]
+    #[arg(long, env = "SEALANT_CONTROLLER_MAX_CONNECTIONS", default_value_t = 256)]
     pub max_connections: usize,
     /// Audit log file (JSON lines) [default: stdout].
-    #[arg(long, env = "SEALANT_AUDIT_LOG")]
+    #[arg(long, env = "SEALANT_CONTROLLER_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
     /// Run without leader election (only ever one replica!).
-    #[arg(long, env = "SEALANT_NO_LEADER_ELECTION")]
+    #[arg(long, env = "SEALANT_CONTROLLER_NO_LEADER_ELECTION")]
     pub no_leader_election: bool,
     /// Name of the leader Lease.
-    #[arg(long, env = "SEALANT_LEASE_NAME", default_value = "sealant-controller")]
+    #[arg(long, env = "SEALANT_CONTROLLER_LEASE_NAME", default_value = "sealant-controller")]
     pub lease_name: String,
     /// Lease duration.
-    #[arg(long, env = "SEALANT_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, env = "SEALANT_CONTROLLER_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
     pub lease_duration: Duration,
     /// This replica's identity [default: $POD_NAME, else the host name].
     #[arg(long, env = "POD_NAME")]
@@ -163,7 +168,7 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         escrow_recipients: args
             .escrow_recipients
             .as_deref()
-            .map(|r| sealant_keys::Recipients::parse(r, "--escrow-recipients"))
+            .map(|r| sealant_repo::Recipients::parse(r, "--escrow-recipients"))
             .transpose()?,
         escrow_configmap: args.escrow_configmap,
         accept_deprecated_v1_data: args.accept_deprecated_v1_data,

@@ -38,20 +38,20 @@ pub fn load_keyring(args: &KeyArgs) -> Result<Keyring> {
 /// Adds every `*.key.age` under `dir` that the identity opens. A file for other recipients is skipped (a team may
 /// escrow to several groups); a truncated, tampered or undecryptable one is an error, and so is opening none.
 fn escrowed_keys(ring: &mut Keyring, identity_file: &Path, dir: &Path) -> Result<()> {
-    let identities = sealant_keys::Identities::parse(
+    let identities = sealant_repo::Identities::parse(
         &io::read_secret_file(identity_file)?,
         &identity_file.display().to_string(),
     )?;
-    let keys = sealant_keys::KeysDir::load(dir).map_err(|e| anyhow!("{e}"))?;
+    let keys = sealant_repo::KeysDir::load(dir).map_err(|e| anyhow!("{e}"))?;
     let (mut opened, mut skipped) = (0, 0);
     for record in keys.clusters().iter().flat_map(|c| &c.keys) {
         let Some(path) = &record.escrow_path else { continue };
         let name = path.display().to_string();
-        let ciphertext = sealant_keys::repofs::read(path, sealant_keys::repofs::MAX_SMALL_FILE)
+        let ciphertext = sealant_repo::repofs::read(path, sealant_repo::repofs::MAX_SMALL_FILE)
             .map_err(|e| anyhow!("cannot read {name}: {e}"))?;
         let plain = match identities.decrypt(&ciphertext, &name) {
             Ok(plain) => plain,
-            Err(sealant_keys::EscrowError::NotForTheseIdentities { .. }) => {
+            Err(sealant_repo::EscrowError::NotForTheseIdentities { .. }) => {
                 skipped += 1;
                 continue;
             }

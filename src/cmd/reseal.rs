@@ -70,7 +70,7 @@ fn target(args: &ResealArgs) -> Result<Certificate> {
         return super::seal::load_cert(location);
     }
     let name = args.cluster.as_deref().unwrap_or_default();
-    let keys = sealant_keys::KeysDir::load(&args.keys.keys_dir).map_err(|e| anyhow!("{e}"))?;
+    let keys = sealant_repo::KeysDir::load(&args.keys.keys_dir).map_err(|e| anyhow!("{e}"))?;
     let current = keys.cluster(name).and_then(|c| c.current()).ok_or_else(|| {
         anyhow!(
             "cluster {name} has no current key under {}",

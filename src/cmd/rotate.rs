@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use sealant_client::Controller;
 use sealant_core::Keyring;
-use sealant_keys::KeysDir;
-use sealant_rotate::config::RotateConfig;
+use sealant_repo::KeysDir;
+use sealant_repo::RepoConfig;
 use sealant_rotate::forge::{self, Forge};
 use sealant_rotate::git::{self, Credentials};
 use sealant_rotate::pipeline::{self, Publish, Request};
@@ -39,26 +39,26 @@ Examples:
 )]
 pub struct RotateArgs {
     /// The repository's work tree (ignored with --clone).
-    #[arg(long, default_value = ".", value_name = "DIR")]
+    #[arg(long, default_value = ".", value_name = "DIR", env = "SEALANT_REPO")]
     pub repo: PathBuf,
     /// Clone this URL into a temporary directory first (the CronJob way).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "SEALANT_CLONE")]
     pub clone: Option<String>,
     /// The branch to rotate and to open the pull request against (default: forge.base, else the checked-out
     /// branch).
-    #[arg(long, value_name = "BRANCH")]
+    #[arg(long, value_name = "BRANCH", env = "SEALANT_BASE")]
     pub base: Option<String>,
     /// The remote to push to.
-    #[arg(long, default_value = "origin")]
+    #[arg(long, default_value = "origin", env = "SEALANT_REMOTE")]
     pub remote: String,
     /// Print the plan and stop.
-    #[arg(long)]
+    #[arg(long, env = "SEALANT_DRY_RUN")]
     pub dry_run: bool,
     /// Plan output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Table)]
+    #[arg(short = 'o', long = "output", env = "SEALANT_OUTPUT", value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
     /// Commit on the local branch but do not push or open a pull request.
-    #[arg(long)]
+    #[arg(long, env = "SEALANT_NO_PUSH")]
     pub no_push: bool,
     /// Private key file(s) for offline re-sealing (as `sealant unseal --key`).
     #[arg(long = "key", env = "SEALANT_KEY", value_name = "FILE", value_delimiter = ',')]
@@ -67,7 +67,7 @@ pub struct RotateArgs {
     #[arg(long = "age-identity", env = "SEALANT_AGE_IDENTITY", value_name = "FILE")]
     pub age_identity: Option<PathBuf>,
     /// Re-seal through each cluster's controller (`/v1/rotate`, as `.sealant.yaml` clusters[].controller says).
-    #[arg(long)]
+    #[arg(long, env = "SEALANT_CONTROLLER")]
     pub controller: bool,
     /// The controller's URL, for a repository with one cluster (instead of the API server's service proxy).
     #[arg(long, env = "SEALANT_CONTROLLER_URL", value_name = "URL")]
@@ -76,7 +76,7 @@ pub struct RotateArgs {
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Forge for the pull request: github, gitlab, gitea, or none (default: forge.kind in .sealant.yaml).
-    #[arg(long, value_name = "KIND")]
+    #[arg(long, value_name = "KIND", env = "SEALANT_FORGE")]
     pub forge: Option<String>,
     /// The forge's API URL (default: the public service's). Never read from `.sealant.yaml`: where the token goes
     /// is not the repository's to say.
@@ -90,19 +90,19 @@ pub struct RotateArgs {
     #[arg(long, env = "SEALANT_FORGE_USER", value_name = "LOGIN")]
     pub forge_user: Option<String>,
     /// File holding the forge token (else SEALANT_FORGE_TOKEN).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SEALANT_FORGE_TOKEN_FILE")]
     pub forge_token_file: Option<PathBuf>,
     /// File holding the HTTPS git token (else SEALANT_GIT_TOKEN).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SEALANT_GIT_TOKEN_FILE")]
     pub git_token_file: Option<PathBuf>,
     /// User name for the HTTPS git token (GitHub: x-access-token, GitLab: oauth2, Gitea: the token's owner).
     #[arg(long, env = "SEALANT_GIT_USER", default_value = "x-access-token")]
     pub git_user: String,
     /// SSH private key file for push.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SEALANT_SSH_KEY")]
     pub ssh_key: Option<PathBuf>,
     /// Log format: text on a terminal and JSON lines otherwise (CronJob and CI logs), unless set.
-    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto, env = "SEALANT_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Certificates new values may be sealed to: `CLUSTER=SHA256:…`, or a bare `SHA256:…` for a certificate that
     /// sits under one cluster only. A certificate under keys/ is a target only when pinned here (or in
@@ -317,7 +317,7 @@ fn offline_keyring(args: &RotateArgs, root: &std::path::Path) -> Result<Option<K
 }
 
 /// The forge from `--forge` (else `forge.kind` in `.sealant.yaml`), `--forge-repo`, `--forge-url` and the token.
-fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<dyn Forge>>> {
+fn connect_forge(args: &RotateArgs, config: &RepoConfig) -> Result<Option<Box<dyn Forge>>> {
     let kind = args
         .forge
         .clone()
@@ -347,7 +347,7 @@ fn connect_forge(args: &RotateArgs, config: &RotateConfig) -> Result<Option<Box<
 
 /// Each cluster's controller: `--controller-url` for a repository with one cluster, else the service proxy to
 /// `clusters[].controller` of `.sealant.yaml`.
-fn controllers(args: &RotateArgs, config: &RotateConfig, keys: &KeysDir) -> Result<BTreeMap<String, Controller>> {
+fn controllers(args: &RotateArgs, config: &RepoConfig, keys: &KeysDir) -> Result<BTreeMap<String, Controller>> {
     let mut controllers = BTreeMap::new();
     if let Some(url) = &args.controller_url {
         let [cluster] = keys.clusters() else {

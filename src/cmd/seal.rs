@@ -101,25 +101,15 @@ fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
         return Ok(());
     };
     let root = root.as_path();
-    let config = sealant_rotate::config::RotateConfig::load(root)?;
+    let config = sealant_repo::RepoConfig::load(root)?;
     let target = args.merge_into.as_ref().or(args.io.output.as_ref());
     let rule = target
         .and_then(|t| relative_to(root, &cwd.join(t)))
         .and_then(|relative| config.rule_for(&relative));
     if let Some(rule) = rule {
         args.clusters = rule.clusters.clone();
-        if args.scope.is_none()
-            && let Some(scope) = rule.scope.as_deref()
-        {
-            args.scope = Some(
-                <crate::cli::ScopeArg as clap::ValueEnum>::from_str(scope, false).map_err(|_| {
-                    anyhow!(
-                        "{}: path rule {:?}: scope {scope:?} must be one of: strict, namespace-wide, cluster-wide",
-                        root.join(".sealant.yaml").display(),
-                        rule.glob
-                    )
-                })?,
-            );
+        if args.scope.is_none() {
+            args.scope = rule.scope.map(Into::into);
         }
     } else if let [only] = config.clusters.as_slice() {
         args.clusters = vec![only.name.clone()];
@@ -184,7 +174,7 @@ fn relative_to(root: &Path, path: &Path) -> Option<std::path::PathBuf> {
 /// The certificates to seal to: `--cert`, or the current key of each `--cluster`. A certificate that `keys/`
 /// marks retired or compromised is refused before anything is written.
 fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
-    let keys = sealant_keys::KeysDir::load(&args.keys_dir).map_err(|e| anyhow!("{e}"))?;
+    let keys = sealant_repo::KeysDir::load(&args.keys_dir).map_err(|e| anyhow!("{e}"))?;
     let mut targets = Vec::new();
     if args.clusters.is_empty() {
         let location = args.cert.as_deref().ok_or_else(|| {
@@ -216,7 +206,7 @@ fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
         if let Some(record) = keys.find(cert.fingerprint())
             && matches!(
                 record.state,
-                sealant_keys::KeyState::Retired | sealant_keys::KeyState::Compromised
+                sealant_repo::KeyState::Retired | sealant_repo::KeyState::Compromised
             )
         {
             bail!(
@@ -266,7 +256,7 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
     for (path, out) in outputs {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Checked before creating anything: a linked directory must not get new directories outside.
-            sealant_keys::repofs::ensure_inside_repository(dir)
+            sealant_repo::repofs::ensure_inside_repository(dir)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }

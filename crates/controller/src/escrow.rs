@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 use sealant_core::keys::private_key_pkcs1_pem;
-use sealant_keys::{Recipients, file_stem};
+use sealant_repo::{Recipients, file_stem};
 use tracing::{info, warn};
 
 use crate::Config;

@@ -48,7 +48,7 @@ pub struct Config {
     /// Annotations added to new key Secrets.
     pub key_annotations: BTreeMap<String, String>,
     /// age recipients every key is escrowed to (public keys only); none = no escrow.
-    pub escrow_recipients: Option<sealant_keys::Recipients>,
+    pub escrow_recipients: Option<sealant_repo::Recipients>,
     /// The ConfigMap (in `namespace`) the escrow bundle is published in.
     pub escrow_configmap: String,
     /// Open legacy `spec.data` objects.

@@ -186,7 +186,7 @@ impl Metrics {
                 "RSA private-key operations",
                 m.rsa_operations.clone(),
             );
-            r.register("sealant_keys", "Sealing keys loaded", m.keys.clone());
+            r.register("sealant_repo", "Sealing keys loaded", m.keys.clone());
             r.register(
                 "sealant_key_load_errors",
                 "Key Secrets that could not be loaded",

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use sealant_keys::KeyState;
+use sealant_repo::KeyState;
 use serde_json::Value;
 use time::OffsetDateTime;
 

@@ -1,10 +1,11 @@
-//! The `lint` and `policy` sections of `.sealant.yaml`.
+//! The lint's settings: the `lint` and `policy` sections of the repository's `.sealant.yaml` (read by
+//! `sealant-repo`), with rule names, severities and globs checked against the catalogue.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use serde::Deserialize;
+use sealant_repo::RepoConfig;
 
 use crate::rules::{self, Severity};
 
@@ -22,106 +23,7 @@ pub enum ConfigError {
     },
 }
 
-/// The whole file: the sections lint reads, and the rotation job's (read there). Why every section is named and
-/// anything else refused: a misspelt section (`polcy:`) would otherwise be ignored in silence, and the policy
-/// everyone believes in would not be the one in force.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-struct File {
-    policy: Policy,
-    lint: LintSection,
-    clusters: serde::de::IgnoredAny,
-    paths: serde::de::IgnoredAny,
-    forge: serde::de::IgnoredAny,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-struct Policy {
-    rotation: String,
-    warn_before: String,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            rotation: format!("{}d", sealant_core::types::DEFAULT_ROTATION_DAYS),
-            warn_before: format!("{}d", sealant_core::types::DEFAULT_WARN_DAYS),
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-struct LintSection {
-    disable: Vec<String>,
-    severity: BTreeMap<String, String>,
-    ignore: Vec<IgnoreRule>,
-    dev_paths: Vec<String>,
-    allow_cluster_wide: Vec<String>,
-    naming: Option<Naming>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IgnoreRule {
-    path: String,
-    #[serde(default)]
-    rules: Vec<String>,
-}
-
-/// Allowed parts of a secret name.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct Naming {
-    /// Last part of a name.
-    pub environments: Vec<String>,
-    /// Second-to-last part(s): the kind of secret.
-    pub types: Vec<String>,
-}
-
-impl Default for Naming {
-    fn default() -> Self {
-        let list = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-        Self {
-            environments: list(&[
-                "dev",
-                "development",
-                "test",
-                "qa",
-                "staging",
-                "stage",
-                "prod",
-                "production",
-            ]),
-            types: list(&[
-                "credentials",
-                "creds",
-                "password",
-                "token",
-                "tokens",
-                "key",
-                "keys",
-                "api-key",
-                "api-keys",
-                "secret",
-                "secrets",
-                "tls",
-                "cert",
-                "certs",
-                "config",
-                "env",
-                "oauth",
-                "jwt",
-                "ssh",
-                "webhook",
-                "registry",
-                "pull-secret",
-                "dockerconfig",
-            ]),
-        }
-    }
-}
+pub use sealant_repo::config::Naming;
 
 /// Effective lint settings.
 #[derive(Debug)]
@@ -141,7 +43,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self::from_file(File::default(), "defaults").unwrap_or_else(|_| unreachable!("the defaults are valid"))
+        Self::from_repo(&RepoConfig::default()).unwrap_or_else(|_| unreachable!("the defaults are valid"))
     }
 }
 
@@ -165,61 +67,45 @@ pub use sealant_core::types::parse_days;
 impl Config {
     /// Reads `.sealant.yaml` in `root` if there is one, else the defaults.
     pub fn load(root: &Path) -> Result<Self, ConfigError> {
-        let path = root.join(".sealant.yaml");
-        let origin = path.display().to_string();
-        let text = match sealant_keys::repofs::read_text(&path, sealant_keys::repofs::MAX_SMALL_FILE) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => {
-                return Err(ConfigError::Invalid {
-                    path: origin,
-                    message: e.to_string(),
-                });
-            }
-        };
-        let file: File = sealant_keys::repofs::from_yaml(&text).map_err(|message| ConfigError::Invalid {
-            path: origin.clone(),
-            message,
+        let repo = RepoConfig::load(root).map_err(|e| ConfigError::Invalid {
+            path: e.path,
+            message: e.message,
         })?;
-        Self::from_file(file, &origin)
+        Self::from_repo(&repo)
     }
 
-    fn from_file(file: File, origin: &str) -> Result<Self, ConfigError> {
+    /// The lint settings of a repository's `.sealant.yaml`: its policy and lint section, with every rule name,
+    /// severity and glob checked.
+    pub fn from_repo(repo: &RepoConfig) -> Result<Self, ConfigError> {
+        let origin = repo.origin.as_str();
+        let lint = &repo.lint;
         let invalid = |message: String| ConfigError::Invalid {
             path: origin.into(),
             message,
         };
-        for id in file.lint.disable.iter().chain(file.lint.severity.keys()) {
+        for id in lint.disable.iter().chain(lint.severity.keys()) {
             if rules::rule(id).is_none() {
                 return Err(invalid(format!("unknown rule {id:?}")));
             }
         }
         let mut severity = BTreeMap::new();
-        for (id, s) in &file.lint.severity {
+        for (id, s) in &lint.severity {
             let s = Severity::parse(s).ok_or_else(|| invalid(format!("severity of {id}: want error or warning")))?;
             severity.insert(id.clone(), s);
         }
         let mut ignores = Vec::new();
-        for rule in &file.lint.ignore {
+        for rule in &lint.ignore {
             ignores.push((globs(std::slice::from_ref(&rule.path), origin)?, rule.rules.clone()));
         }
-        let rotation_days = parse_days(&file.policy.rotation)
-            .ok_or_else(|| invalid(format!("policy.rotation {:?}: want e.g. 90d", file.policy.rotation)))?;
-        let warn_days = parse_days(&file.policy.warn_before).ok_or_else(|| {
-            invalid(format!(
-                "policy.warnBefore {:?}: want e.g. 14d",
-                file.policy.warn_before
-            ))
-        })?;
         Ok(Self {
-            disabled: file.lint.disable,
+            disabled: lint.disable.clone(),
             severity,
             ignores,
-            dev_paths: globs(&file.lint.dev_paths, origin)?,
-            allow_cluster_wide: globs(&file.lint.allow_cluster_wide, origin)?,
-            naming: file.lint.naming.unwrap_or_default(),
-            rotation_days,
-            warn_days,
+            dev_paths: globs(&lint.dev_paths, origin)?,
+            allow_cluster_wide: globs(&lint.allow_cluster_wide, origin)?,
+            naming: lint.naming.clone().unwrap_or_default(),
+            rotation_days: repo.rotation_days(),
+            warn_days: repo.warn_days(),
         })
     }
 

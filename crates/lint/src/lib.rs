@@ -248,7 +248,7 @@ fn known_keys(base: &Path) -> Option<KnownKeys> {
         return None;
     }
     // An unreadable keys/ directory or certificate only means fewer known keys: the findings then name them.
-    let keys = sealant_keys::KeysDir::load(&dir).unwrap_or_default();
+    let keys = sealant_repo::KeysDir::load(&dir).unwrap_or_default();
     Some(
         keys.clusters()
             .iter()
@@ -311,7 +311,7 @@ impl GitHistory {
 fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &mut Report) {
     let display = file.rel.display().to_string();
     // Why an error, not a note: a file lint cannot read is a file nobody checked, and an attacker's way past it.
-    let bytes = match sealant_keys::repofs::read(file.full, MAX_FILE) {
+    let bytes = match sealant_repo::repofs::read(file.full, MAX_FILE) {
         Ok(bytes) => bytes,
         Err(e) => {
             report.files += 1;

@@ -9,7 +9,7 @@ use sealant_core::Scope;
 use sealant_core::manifest::{self, Format, Object};
 use sealant_core::seal::seal_raw;
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION};
-use sealant_keys::KeysDir;
+use sealant_repo::KeysDir;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

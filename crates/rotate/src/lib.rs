@@ -16,7 +16,6 @@
 pub use git2;
 
 pub mod apply;
-pub mod config;
 pub mod forge;
 pub mod generate;
 pub mod git;

@@ -10,18 +10,18 @@ use git2::Repository;
 use sealant_core::Keyring;
 use sealant_core::manifest;
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION};
-use sealant_keys::{KeysDir, StoreError};
+use sealant_repo::{KeysDir, StoreError};
 use time::OffsetDateTime;
 
 use crate::BRANCH_PREFIX;
 use crate::apply::{self, ApplyError};
-use crate::config::{ConfigError, RotateConfig};
 use crate::forge::{Forge, ForgeError, PullRequest};
 use crate::git::{self, Credentials, GitError};
 use crate::plan::{self, Facts, Plan, Problem};
 use crate::resealer::{Resealer, identify_key};
 use crate::scan::{self, Scan};
 use crate::{history, report};
+use sealant_repo::config::{ConfigError, RepoConfig};
 
 /// Why a run stopped. Names files, branches and certificates; never a value.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,7 @@ pub struct Planned<'r> {
     /// The work tree.
     pub root: PathBuf,
     /// `.sealant.yaml`.
-    pub config: RotateConfig,
+    pub config: RepoConfig,
     /// The base branch's name.
     pub base: String,
     /// Its commit, the parent of the rotation commit.
@@ -103,7 +103,7 @@ pub struct Planned<'r> {
 /// Reads the repository and plans what is due at `request.now`.
 pub fn plan<'r>(repo: &'r Repository, request: &Request<'_>) -> Result<Planned<'r>, RunError> {
     let root = repo.workdir().ok_or(RunError::Bare)?.to_path_buf();
-    let config = RotateConfig::load(&root)?;
+    let config = RepoConfig::load(&root)?;
     let base = match request
         .base
         .clone()

@@ -5,17 +5,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION, parse_days};
-use sealant_keys::{KeyState, KeysDir};
+use sealant_repo::{KeyState, KeysDir};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::RotateConfig;
 use crate::generate::Generator;
 use crate::scan::Found;
 use crate::{
     GENERATE_ANNOTATION_PREFIX, ROLLOUT_RESTART_ANNOTATION, ROTATE_EVERY_ANNOTATION, ROTATED_AT_ANNOTATION_PREFIX,
 };
+use sealant_repo::RepoConfig;
 
 /// What happens to one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,7 +124,7 @@ pub struct Facts {
 }
 
 /// Plans every found SealedSecret.
-pub fn plan(found: &[Found], facts: &[Facts], keys: &KeysDir, config: &RotateConfig, now: OffsetDateTime) -> Plan {
+pub fn plan(found: &[Found], facts: &[Facts], keys: &KeysDir, config: &RepoConfig, now: OffsetDateTime) -> Plan {
     let mut plan = Plan {
         sealed_secrets: found.len(),
         ..Plan::default()
@@ -148,7 +148,7 @@ fn plan_one(
     f: &Found,
     facts: &Facts,
     keys: &KeysDir,
-    config: &RotateConfig,
+    config: &RepoConfig,
     now: OffsetDateTime,
     out: &mut Vec<Action>,
 ) -> Result<(), String> {
@@ -169,7 +169,7 @@ fn plan_one(
         Some(text) => {
             parse_days(text).ok_or_else(|| format!("{id}: {ROTATE_EVERY_ANNOTATION} {text:?}: want e.g. 90d"))?
         }
-        None => config.rotation_days,
+        None => config.rotation_days(),
     };
     let object_age = sealed_at.map(|at| (now - at).whole_days());
     let old_key = annotation(KEY_FINGERPRINT_ANNOTATION)
@@ -280,7 +280,7 @@ fn plan_one(
     Ok(())
 }
 
-fn cluster_by_path(file: &Path, config: &RotateConfig) -> Option<String> {
+fn cluster_by_path(file: &Path, config: &RepoConfig) -> Option<String> {
     match config.rule_for(file).map(|r| r.clusters.as_slice()) {
         Some([one]) => Some(one.clone()),
         _ => None,

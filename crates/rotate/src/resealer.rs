@@ -8,7 +8,7 @@ use sealant_core::seal::{ResealError, reseal};
 use sealant_core::types::SealedSecret;
 use sealant_core::unseal::{ItemError, UnsealError, UnsealOptions, decode_blob};
 use sealant_core::{Certificate, Keyring, Scope};
-use sealant_keys::KeysDir;
+use sealant_repo::KeysDir;
 
 /// Why items could not be re-sealed. Names items and clusters; never a value.
 #[derive(Debug, thiserror::Error)]

@@ -134,7 +134,7 @@ fn is_manifest(path: &Path) -> bool {
 
 fn read_file(root: &Path, path: &Path, acc: &mut Scan) {
     let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-    let text = match sealant_keys::repofs::read(path, sealant_keys::repofs::MAX_MANIFEST_FILE) {
+    let text = match sealant_repo::repofs::read(path, sealant_repo::repofs::MAX_MANIFEST_FILE) {
         Ok(bytes) => bytes,
         Err(e) => {
             acc.skipped.push(Skipped {

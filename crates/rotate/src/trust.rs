@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use sealant_keys::KeysDir;
+use sealant_repo::KeysDir;
 
 use crate::plan::{Kind, Plan};
 

@@ -8,7 +8,7 @@ use clap::Args;
 use sealant_core::Certificate;
 use sealant_core::keys::{private_key_pkcs1_pem, private_keys_from_pem};
 use sealant_core::manifest::{self, Object};
-use sealant_keys::{KeysDir, Recipients};
+use sealant_repo::{KeysDir, Recipients};
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use sealant_core::Certificate;
-use sealant_keys::KeysDir;
+use sealant_repo::KeysDir;
 use time::OffsetDateTime;
 
 use crate::io;
@@ -123,7 +123,7 @@ fn escrow(args: &KeysFetchArgs, source: &str) -> Result<Vec<(Certificate, String
             continue;
         };
         let cert = Certificate::from_pem(pem.as_bytes()).map_err(|e| anyhow!("{source}: {name}: {e}"))?;
-        if sealant_keys::file_stem(cert.fingerprint()) != stem {
+        if sealant_repo::file_stem(cert.fingerprint()) != stem {
             bail!(
                 "{source}: {name} holds the certificate of {}, not {stem}",
                 cert.fingerprint()

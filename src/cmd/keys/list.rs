@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
-use sealant_keys::KeysDir;
+use sealant_repo::KeysDir;
 use time::OffsetDateTime;
 
 /// `sealant keys list`.
@@ -40,7 +40,7 @@ pub fn run(args: KeysListArgs) -> Result<()> {
     for problem in &dir.problems {
         eprintln!("warning: {problem}");
     }
-    let usage = sealant_keys::usage(&args.repo);
+    let usage = sealant_repo::usage(&args.repo);
     let now = OffsetDateTime::now_utc();
     let rows: Vec<serde_json::Value> = dir
         .clusters()

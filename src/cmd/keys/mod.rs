@@ -28,8 +28,8 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
         KeysCommand::Fingerprint(args) => fingerprint(args),
         KeysCommand::List(args) => list::run(args),
         KeysCommand::Fetch(args) => fetch::run(args),
-        KeysCommand::Retire(args) => state::run(args, sealant_keys::KeyState::Retired),
-        KeysCommand::Compromise(args) => state::run(args, sealant_keys::KeyState::Compromised),
+        KeysCommand::Retire(args) => state::run(args, sealant_repo::KeyState::Retired),
+        KeysCommand::Compromise(args) => state::run(args, sealant_repo::KeyState::Compromised),
         KeysCommand::Backup(args) => backup::run(args),
         KeysCommand::Restore(args) => restore::run(args),
     }
@@ -37,7 +37,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
 
 fn new(args: KeysNewArgs) -> Result<()> {
     let dir = &args.out;
-    sealant_keys::repofs::ensure_inside_repository(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
+    sealant_repo::repofs::ensure_inside_repository(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     let files = ["tls.crt", "tls.key", "key-secret.yaml"].map(|f| dir.join(f));
     if let Some(existing) = files.iter().find(|f| !args.force && f.exists()) {

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use clap::Args;
 use sealant_core::keys::{private_key_pkcs1_pem, private_keys_from_pem};
-use sealant_keys::{Identities, KeysDir};
+use sealant_repo::{Identities, KeysDir};
 use zeroize::Zeroizing;
 
 use crate::io::{self, Sensitivity};
@@ -71,7 +71,7 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
             continue;
         };
         let name = path.display().to_string();
-        let ciphertext = sealant_keys::repofs::read(path, sealant_keys::repofs::MAX_SMALL_FILE)
+        let ciphertext = sealant_repo::repofs::read(path, sealant_repo::repofs::MAX_SMALL_FILE)
             .with_context(|| format!("cannot read {name}"))?;
         let plain = identity.decrypt(&ciphertext, &name)?;
         let key = private_keys_from_pem(&plain)

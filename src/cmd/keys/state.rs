@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use sealant_keys::{KeyState, KeysDir};
+use sealant_repo::{KeyState, KeysDir};
 use time::OffsetDateTime;
 
 /// `sealant keys retire` / `sealant keys compromise`.
@@ -31,7 +31,7 @@ pub fn run(args: KeysStateArgs, state: KeyState) -> Result<()> {
         args.reason.as_deref(),
         OffsetDateTime::now_utc(),
     )?;
-    let users = sealant_keys::usage(&args.repo)
+    let users = sealant_repo::usage(&args.repo)
         .get(&Some(args.fingerprint.clone()))
         .copied()
         .unwrap_or(0);

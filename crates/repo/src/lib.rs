@@ -1,5 +1,7 @@
-//! The `keys/` directory of a GitOps repository: committed public certificates per cluster, which one is
-//! current, which are retired or compromised, and the private keys age-encrypted for break-glass recovery.
+//! sealant-repo: the one model of a GitOps repository. [`config`] is `.sealant.yaml`; [`store`] and [`escrow`]
+//! are the `keys/` directory (committed public certificates per cluster, which one is current, which are retired
+//! or compromised, and the private keys age-encrypted for break-glass recovery); [`repofs`] reads repository
+//! files as untrusted input.
 //!
 //! ```text
 //! keys/<cluster>/<stem>.crt        public certificate (stem = the fingerprint, file-name safe)
@@ -8,9 +10,11 @@
 //! keys/<cluster>/state.yaml        retired / compromised keys, with when and why
 //! ```
 
+pub mod config;
 pub mod escrow;
 pub mod repofs;
 pub mod store;
 
+pub use config::{ConfigError, RepoConfig};
 pub use escrow::{EscrowError, Identities, Recipients};
 pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem, usage};
