@@ -245,6 +245,45 @@ fn a_sealed_secret_without_sealed_at_is_aged_from_git_history() {
     );
 }
 
+#[test]
+fn a_value_merged_from_a_branch_is_aged_from_when_it_landed_as_rotate_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str], date: &str| git_at(dir.path(), args, date);
+    git(&["init", "-q", "-b", "main"], "2026-07-01T00:00:00Z");
+    std::fs::write(dir.path().join("README"), "x").unwrap();
+    git(&["add", "."], "2026-07-01T00:00:00Z");
+    git(&["commit", "-qm", "start"], "2026-07-01T00:00:00Z");
+    git(&["checkout", "-qb", "feature"], "2026-07-01T00:00:00Z");
+    // Sealed on a branch 100 days before now (the period is 90), merged 80 days before now.
+    std::fs::write(
+        dir.path().join("db.yaml"),
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: billing-db-credentials-prod}\nspec:\n  encryptedData: {k: AgBy}\n",
+    )
+    .unwrap();
+    git(&["add", "."], "2026-08-15T00:00:00Z");
+    git(&["commit", "-qm", "db"], "2026-08-15T00:00:00Z");
+    git(&["checkout", "-q", "main"], "2026-09-04T00:00:00Z");
+    git(
+        &["merge", "-q", "--no-ff", "-m", "merge", "feature"],
+        "2026-09-04T00:00:00Z",
+    );
+
+    // One source of ages (the first-parent history of the branch): not overdue for lint, as for rotate.
+    let report = sealant_lint::lint(&[dir.path().to_path_buf()], &Config::default(), fixed_now());
+    let aged: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("rotation"))
+        .collect();
+    assert!(aged.iter().all(|f| f.rule != "rotation-overdue"), "{aged:#?}");
+    assert!(
+        aged.iter()
+            .any(|f| f.rule == "rotation-due-soon" && f.message.contains("in 10 day(s)")),
+        "{:#?}",
+        report.findings
+    );
+}
+
 /// `git` in `dir` with a fixed identity and date.
 fn git_at(dir: &Path, args: &[&str], date: &str) {
     let ok = std::process::Command::new("git")
@@ -408,8 +447,9 @@ fn when_git_cannot_list_the_tracked_files_every_file_is_checked() {
     std::fs::write(d.join("ignored.yaml"), PLAIN_SECRET).unwrap();
     git_at(d, &["add", "-f", "."], "2026-11-01T00:00:00Z");
     git_at(d, &["commit", "-qm", "x"], "2026-11-01T00:00:00Z");
-    // A repository git refuses to read (a broken HEAD stands for "dubious ownership" or no git at all).
+    // A repository git refuses to read (a broken HEAD and index stand for "dubious ownership" or worse).
     std::fs::write(d.join(".git/HEAD"), "garbage\n").unwrap();
+    std::fs::write(d.join(".git/index"), "garbage\n").unwrap();
     let report = sealant_lint::lint(&[d.to_path_buf()], &Config::default(), fixed_now());
     assert!(
         report

@@ -1,7 +1,8 @@
 //! sealant-repo: the one model of a GitOps repository. [`config`] is `.sealant.yaml`; [`store`] and [`escrow`]
 //! are the `keys/` directory (committed public certificates per cluster, which one is current, which are retired
 //! or compromised, and the private keys age-encrypted for break-glass recovery); [`repofs`] reads repository
-//! files as untrusted input.
+//! files as untrusted input. With the `git` feature (default): `walk` is the one walk of a repository's files
+//! and `worktree` the git side (tracked files, and the ages of values from first-parent history).
 //!
 //! ```text
 //! keys/<cluster>/<stem>.crt        public certificate (stem = the fingerprint, file-name safe)
@@ -14,7 +15,13 @@ pub mod config;
 pub mod escrow;
 pub mod repofs;
 pub mod store;
+#[cfg(feature = "git")]
+pub mod walk;
+#[cfg(feature = "git")]
+pub mod worktree;
 
 pub use config::{ConfigError, RepoConfig};
 pub use escrow::{EscrowError, Identities, Recipients};
-pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem, usage};
+#[cfg(feature = "git")]
+pub use store::usage;
+pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem};

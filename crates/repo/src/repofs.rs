@@ -98,6 +98,11 @@ pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String
         .map_err(|e| sealant_core::manifest::redact(&e.without_snippet().to_string()))
 }
 
+/// Whether `path` names a manifest by its extension: `.yaml`, `.yml` or `.json`.
+pub fn is_manifest(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

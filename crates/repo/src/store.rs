@@ -361,19 +361,18 @@ impl KeysDir {
     }
 }
 
-/// How many SealedSecrets under `repo` name each key fingerprint in `sealant.dev/key-fingerprint`
-/// (`.gitignore` honoured). SealedSecrets without the annotation (made by kubeseal) count under `None`: which
-/// key sealed them can only be told with the private keys.
+/// How many SealedSecrets under `repo` name each key fingerprint in `sealant.dev/key-fingerprint` (the
+/// repository walk: tracked files, and untracked ones `.gitignore` does not exclude). SealedSecrets without the
+/// annotation (made by kubeseal) count under `None`: which key sealed them can only be told with the private keys.
+#[cfg(feature = "git")]
 pub fn usage(repo: &Path) -> BTreeMap<Option<String>, usize> {
     let mut counts = BTreeMap::new();
-    let files = ignore::WalkBuilder::new(repo).build().flatten().filter(|e| {
-        e.file_type().is_some_and(|t| t.is_file())
-            && e.path()
-                .extension()
-                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-    });
-    for entry in files {
-        let Ok(text) = crate::repofs::read_text(entry.path(), crate::repofs::MAX_MANIFEST_FILE) else {
+    let files = crate::walk::files(repo)
+        .files
+        .into_iter()
+        .filter(|f| crate::repofs::is_manifest(f));
+    for file in files {
+        let Ok(text) = crate::repofs::read_text(&file, crate::repofs::MAX_MANIFEST_FILE) else {
             continue;
         };
         if !text.contains("SealedSecret") {

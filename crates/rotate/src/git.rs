@@ -80,22 +80,6 @@ impl Credentials {
     }
 }
 
-/// Files in the index that the repository's ignore rules match (tracked anyway), relative to the work tree.
-pub fn tracked_but_ignored(repo: &Repository) -> Result<Vec<PathBuf>, GitError> {
-    let index = repo.index().map_err(err("cannot read the index"))?;
-    let mut out = Vec::new();
-    for entry in index.iter() {
-        // Names as bytes: one that is not UTF-8 is still a tracked file.
-        let path = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
-            &entry.path,
-        ));
-        if repo.is_path_ignored(path).unwrap_or(false) {
-            out.push(path.to_path_buf());
-        }
-    }
-    Ok(out)
-}
-
 /// Clones `url` into `dir`.
 pub fn clone(url: &str, dir: &Path, creds: &Credentials) -> Result<Repository, GitError> {
     let mut fetch = FetchOptions::new();

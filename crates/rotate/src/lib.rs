@@ -3,7 +3,7 @@
 //! work tree, push, and open or update one pull request on GitHub, GitLab or Gitea.
 //!
 //! [`pipeline`] is the run (`plan`, then `propose`); its stages are separate so each can be tested alone:
-//! [`scan`] and [`history`] read, [`plan`] is pure, [`trust`] says which certificates may be sealed to,
+//! [`scan`] reads (the walk and ages are sealant-repo's), [`plan`] is pure, [`trust`] says which certificates may be sealed to,
 //! [`apply`] computes new file contents with a [`resealer`], [`git`] commits and pushes, [`forge`] talks to the
 //! forge, [`report`] renders the plan. Nothing here prints: progress is `tracing` events, and the CLI decides
 //! what to show.
@@ -19,7 +19,6 @@ pub mod apply;
 pub mod forge;
 pub mod generate;
 pub mod git;
-pub mod history;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

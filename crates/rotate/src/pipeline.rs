@@ -18,9 +18,9 @@ use crate::apply::{self, ApplyError};
 use crate::forge::{Forge, ForgeError, PullRequest};
 use crate::git::{self, Credentials, GitError};
 use crate::plan::{self, Facts, Plan, Problem};
+use crate::report;
 use crate::resealer::{Resealer, identify_key};
 use crate::scan::{self, Scan};
-use crate::{history, report};
 use sealant_repo::config::{ConfigError, RepoConfig};
 
 /// Why a run stopped. Names files, branches and certificates; never a value.
@@ -117,8 +117,7 @@ pub fn plan<'r>(repo: &'r Repository, request: &Request<'_>) -> Result<Planned<'
     for problem in &keys.problems {
         tracing::warn!("{problem}");
     }
-    let mut scan = scan::scan(&root);
-    scan::add_tracked_but_ignored(&mut scan, &root, git::tracked_but_ignored(repo)?);
+    let scan = scan::scan(&root);
     let facts = facts(repo, base_commit.id(), &scan, request.keyring)?;
     let mut plan = plan::plan(&scan.found, &facts, &keys, &config, request.now);
     for skipped in &scan.skipped {
@@ -330,7 +329,7 @@ fn facts(repo: &Repository, tip: git2::Oid, scan: &Scan, keyring: Option<&Keyrin
         .filter(|f| f.sealed.annotation(SEALED_AT_ANNOTATION).is_none())
         .map(|f| f.file.clone())
         .collect();
-    let changes = history::last_changes(repo, tip, &wanted).map_err(RunError::History)?;
+    let changes = sealant_repo::worktree::last_changes(repo, tip, &wanted).map_err(RunError::History)?;
     Ok(scan
         .found
         .iter()

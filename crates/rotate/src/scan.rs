@@ -1,9 +1,8 @@
-//! Finds every SealedSecret of a repository's work tree (`.gitignore` honoured, `.git/` skipped). A file that does
-//! not parse is reported with its path and skipped; the rest go on.
+//! Finds every SealedSecret among the files of the repository walk. A file that does not parse (or is a symbolic
+//! link, which is never followed) is reported with its path and skipped; the rest go on.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use sealant_core::manifest::{self, Format, Object};
 use sealant_core::types::SealedSecret;
@@ -43,30 +42,49 @@ pub struct Scan {
     pub files: usize,
 }
 
-/// Scans the work tree under `root`: the walk and the parsing run together on every core (the walk is mostly
-/// system calls, the parsing CPU), each thread collecting its own part; the parts are merged in path order.
+/// Scans the files of the repository walk under `root` (tracked files, and untracked ones `.gitignore` does not
+/// exclude): the reading and parsing run on every core, each thread collecting its own part; the parts are
+/// merged in path order. A symbolic link is reported, never followed.
 pub fn scan(root: &Path) -> Scan {
-    let parts: Mutex<Vec<Scan>> = Mutex::new(Vec::new());
+    let walk = sealant_repo::walk::files(root);
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let manifests: Vec<PathBuf> = walk
+        .files
+        .into_iter()
+        .filter(|f| sealant_repo::repofs::is_manifest(f))
+        .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    walker(root).threads(threads).build_parallel().run(|| {
-        let mut part = Part {
-            scan: Scan::default(),
-            into: &parts,
-        };
-        Box::new(move |entry| {
-            if let Ok(entry) = entry
-                && entry.file_type().is_some_and(|t| t.is_file())
-                && is_manifest(entry.path())
-            {
-                part.scan.files += 1;
-                read_file(root, entry.path(), &mut part.scan);
-            }
-            ignore::WalkState::Continue
-        })
+    let chunk = manifests.len().div_ceil(threads).max(1);
+    let parts: Vec<Scan> = std::thread::scope(|s| {
+        let workers: Vec<_> = manifests
+            .chunks(chunk)
+            .map(|part| {
+                let root = &root;
+                s.spawn(move || {
+                    let mut scan = Scan::default();
+                    for file in part {
+                        scan.files += 1;
+                        read_file(root, file, &mut scan);
+                    }
+                    scan
+                })
+            })
+            .collect();
+        // A worker's panic is re-raised: dropping its results would silently lose files.
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
     let mut all = Scan::default();
-    for part in parts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+    for part in parts {
         all.merge(part);
+    }
+    for notice in walk.notices {
+        all.skipped.push(Skipped {
+            file: PathBuf::from("."),
+            message: notice,
+        });
     }
     all
 }
@@ -82,54 +100,6 @@ impl Scan {
         self.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     }
-}
-
-/// Adds the manifests among `tracked` (paths relative to `root`) that an ignore file hides from the walk.
-///
-/// Why: a file git tracks is deployed whatever a nested `.gitignore` says; rotation must not miss it.
-pub fn add_tracked_but_ignored(scan: &mut Scan, root: &Path, tracked: impl IntoIterator<Item = PathBuf>) {
-    let mut extra = Scan::default();
-    for rel in tracked {
-        if is_manifest(&rel) && !scan.texts.contains_key(&rel) && !scan.skipped.iter().any(|s| s.file == rel) {
-            extra.files += 1;
-            read_file(root, &root.join(&rel), &mut extra);
-        }
-    }
-    scan.merge(extra);
-}
-
-/// One walker thread's findings, handed over when the thread's visitor is dropped at the end of the walk.
-struct Part<'a> {
-    scan: Scan,
-    into: &'a Mutex<Vec<Scan>>,
-}
-
-impl Drop for Part<'_> {
-    fn drop(&mut self) {
-        let scan = std::mem::take(&mut self.scan);
-        self.into
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(scan);
-    }
-}
-
-fn walker(root: &Path) -> ignore::WalkBuilder {
-    let mut builder = ignore::WalkBuilder::new(root);
-    // Only `.gitignore` (and `.git/info/exclude`) decide, as for git itself: no `.ignore` files, no global
-    // excludes of whoever runs the job (one fewer lookup per directory, and the same result on every machine).
-    builder
-        .hidden(false)
-        .require_git(false)
-        .ignore(false)
-        .git_global(false)
-        .parents(false)
-        .filter_entry(|e| e.file_name() != ".git");
-    builder
-}
-
-fn is_manifest(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
 fn read_file(root: &Path, path: &Path, acc: &mut Scan) {

@@ -1,0 +1,126 @@
+//! Linting a repository's files: the one walk, `keys/` for key states, and ages from git history.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sealant_repo::worktree::WorkTree;
+use time::OffsetDateTime;
+
+use crate::checks::KnownKeys;
+use crate::{Config, Report, decode, lint_credentials, lint_source, push_unchecked};
+
+/// Largest file read; bigger ones are noted and skipped.
+const MAX_FILE: u64 = 4 << 20;
+
+/// Lints every file under `roots` (files or directories) as the repository walk finds them: tracked files, and
+/// untracked ones `.gitignore` does not exclude.
+pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
+    let mut report = Report::default();
+    for root in roots {
+        let base = if root.is_dir() {
+            root.clone()
+        } else {
+            root.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        };
+        let known = known_keys(&base);
+        let walk = sealant_repo::walk::files(root);
+        report.notices.extend(walk.notices);
+        let base = std::path::absolute(&base).unwrap_or(base);
+        let files = walk.files;
+        let history = match WorkTree::find(&base) {
+            Some(Ok(tree)) => tree.last_changes(&files),
+            _ => BTreeMap::new(),
+        };
+        // Files are independent: check them on every core, then merge (the order is restored by the sort).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = files.len().div_ceil(threads).max(1);
+        let parts: Vec<Report> = std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    let (base, known, history) = (&base, known.as_ref(), &history);
+                    scope.spawn(move || {
+                        let mut partial = Report::default();
+                        for full in part {
+                            let rel = full.strip_prefix(base).unwrap_or(full).to_path_buf();
+                            let file = FileContext {
+                                full,
+                                rel: &rel,
+                                known,
+                                changed: history.get(full).copied(),
+                            };
+                            lint_file(&file, config, now, &mut partial);
+                        }
+                        partial
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for part in parts {
+            report.findings.extend(part.findings);
+            report.notices.extend(part.notices);
+            report.files += part.files;
+        }
+    }
+    report.notices.sort();
+    report
+        .findings
+        .sort_by(|a, b| (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule)));
+    report
+}
+
+/// The state of every certificate under `keys/<cluster>/` by fingerprint, if the directory exists.
+fn known_keys(base: &Path) -> Option<KnownKeys> {
+    let dir = base.join("keys");
+    if !dir.is_dir() {
+        return None;
+    }
+    // An unreadable keys/ directory or certificate only means fewer known keys: the findings then name them.
+    let keys = sealant_repo::KeysDir::load(&dir).unwrap_or_default();
+    Some(
+        keys.clusters()
+            .iter()
+            .flat_map(|c| &c.keys)
+            .map(|k| (k.fingerprint.clone(), k.state))
+            .collect(),
+    )
+}
+
+/// What is known about one file besides its text.
+struct FileContext<'a> {
+    full: &'a Path,
+    rel: &'a Path,
+    known: Option<&'a KnownKeys>,
+    changed: Option<OffsetDateTime>,
+}
+
+fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &mut Report) {
+    let display = file.rel.display().to_string();
+    // Why an error, not a note: a file lint cannot read is a file nobody checked, and an attacker's way past it.
+    let bytes = match sealant_repo::repofs::read(file.full, MAX_FILE) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            report.files += 1;
+            push_unchecked(report, &display, &e.to_string(), config, file.rel);
+            return;
+        }
+    };
+    match decode(&bytes) {
+        Some(text) => lint_source(file.rel, &text, file.known, file.changed, config, now, report),
+        None => {
+            // Not text: no manifest, but a key may still sit in it among other bytes (one Latin-1 byte in a
+            // PEM block must not hide the block), so the credential scan sees the bytes as lossy text.
+            report.files += 1;
+            let lossy = String::from_utf8_lossy(&bytes);
+            let mut partial = Report::default();
+            lint_credentials(file.rel, &lossy, config, &mut partial);
+            report.findings.extend(partial.findings);
+        }
+    }
+}

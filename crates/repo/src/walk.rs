@@ -1,0 +1,185 @@
+//! The one walk of a repository: which files under a directory are the repository's, for lint, rotate and
+//! `keys list`. Every file git tracks, and every untracked file `.gitignore` (or `.git/info/exclude`) does not
+//! exclude; never `.ignore` files or anybody's global excludes; `.git/` skipped; symbolic links listed (for the
+//! caller to report) but never followed; a submodule's files all included.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::worktree::WorkTree;
+
+/// The files found, and what the walk could not do.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Absolute paths of regular files and symbolic links, sorted, each once.
+    pub files: Vec<PathBuf>,
+    /// What went wrong on the way (an unreadable directory, git unable to list the tracked files).
+    pub notices: Vec<String>,
+}
+
+/// Walks `root` (a directory, or a single file) under the repository policy.
+///
+/// Why git's own list of tracked files: a tracked file is committed whatever an ignore file says, so it must be
+/// checked and rotated; and a committed `.ignore` (not a git file, but honoured by generic walkers) or a global
+/// exclude must not be able to hide one.
+pub fn files(root: &Path) -> Walk {
+    let mut walk = Walk::default();
+    if !root.is_dir() {
+        if std::fs::symlink_metadata(root).is_ok() {
+            walk.files
+                .push(std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()));
+        }
+        return walk;
+    }
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    match WorkTree::find(&root) {
+        Some(Ok(tree)) => match tree.tracked() {
+            Ok(tracked) => {
+                walk.files = walk_dir(&root, true, &mut walk.notices);
+                let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+                for entry in tracked {
+                    let Ok(rel) = entry.path.strip_prefix(&canonical) else {
+                        continue;
+                    };
+                    let path = root.join(rel);
+                    match std::fs::symlink_metadata(&path) {
+                        Ok(m) if entry.submodule && m.is_dir() => {
+                            walk.files.extend(walk_dir(&path, false, &mut walk.notices));
+                        }
+                        // A deleted-but-tracked file is not there; a symbolic link stays, to be reported.
+                        Ok(m) if m.is_file() || m.file_type().is_symlink() => walk.files.push(path),
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => everything(&root, &e, &mut walk),
+        },
+        // Why everything when git cannot answer inside a work tree (a repository libgit2 refuses): `.gitignore`
+        // alone would hide files that are tracked anyway.
+        Some(Err(e)) => everything(&root, &e, &mut walk),
+        None => walk.files = walk_dir(&root, true, &mut walk.notices),
+    }
+    walk.files.sort();
+    walk.files.dedup();
+    walk
+}
+
+fn everything(root: &Path, error: &git2::Error, walk: &mut Walk) {
+    walk.notices.push(format!(
+        "{}: git could not list the tracked files ({}); checking every file",
+        root.display(),
+        error.message()
+    ));
+    walk.files = walk_dir(root, false, &mut walk.notices);
+}
+
+/// Every file under `dir`, in parallel (the walk is mostly system calls): `.git/` skipped, symbolic links listed
+/// but not followed; with `gitignore`, `.gitignore` files and `.git/info/exclude` are honoured.
+fn walk_dir(dir: &Path, gitignore: bool, notices: &mut Vec<String>) -> Vec<PathBuf> {
+    let found: Mutex<(Vec<PathBuf>, Vec<String>)> = Mutex::new((Vec::new(), Vec::new()));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    ignore::WalkBuilder::new(dir)
+        .hidden(false)
+        .require_git(false)
+        .ignore(false)
+        .git_global(false)
+        .git_ignore(gitignore)
+        .git_exclude(gitignore)
+        .parents(gitignore)
+        .follow_links(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .threads(threads)
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let mut found = found.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match entry {
+                    Ok(entry) if entry.file_type().is_some_and(|t| t.is_file() || t.is_symlink()) => {
+                        found.0.push(entry.into_path());
+                    }
+                    Ok(_) => {}
+                    Err(e) => found.1.push(format!("skipped: {e}")),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    let (files, problems) = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    notices.extend(problems);
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn names(walk: &Walk, root: &Path) -> Vec<String> {
+        walk.files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn tracked_files_are_walked_whatever_an_ignore_file_says_and_untracked_ignored_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        std::fs::create_dir_all(root.join("apps/web")).unwrap();
+        std::fs::write(root.join("apps/web/db.yaml"), "a").unwrap();
+        std::fs::write(root.join("apps/web/scratch.yaml"), "b").unwrap();
+        std::fs::write(root.join("apps/web/new.yaml"), "c").unwrap();
+        git(root, &["add", "apps/web/db.yaml"]);
+        // After the add: the tracked file is now ignored too, as is an untracked scratch file.
+        std::fs::write(root.join("apps/.gitignore"), "web/db.yaml\nweb/scratch.yaml\n").unwrap();
+        // Neither a generic `.ignore` nor a hidden directory hides anything.
+        std::fs::write(root.join(".ignore"), "new.yaml\n").unwrap();
+        std::fs::create_dir_all(root.join(".hidden")).unwrap();
+        std::fs::write(root.join(".hidden/x.yaml"), "d").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.join("link.yaml")).unwrap();
+        let walk = files(root);
+        let root = std::path::absolute(root).unwrap();
+        assert_eq!(
+            names(&walk, &root),
+            [
+                ".hidden/x.yaml",
+                ".ignore",
+                "apps/.gitignore",
+                "apps/web/db.yaml",
+                "apps/web/new.yaml",
+                "link.yaml"
+            ]
+        );
+        assert!(walk.notices.is_empty(), "{:?}", walk.notices);
+    }
+
+    #[test]
+    fn outside_a_work_tree_gitignore_still_decides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "out.yaml\n").unwrap();
+        std::fs::write(dir.path().join("out.yaml"), "x").unwrap();
+        std::fs::write(dir.path().join("in.yaml"), "x").unwrap();
+        let root = std::path::absolute(dir.path()).unwrap();
+        assert_eq!(names(&files(dir.path()), &root), [".gitignore", "in.yaml"]);
+    }
+
+    #[test]
+    fn a_planted_bare_repository_below_the_root_is_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "--bare", "planted"]);
+        std::fs::write(root.join("a.yaml"), "x").unwrap();
+        assert!(WorkTree::find(root).is_none());
+        assert!(WorkTree::find(&root.join("planted")).is_none());
+    }
+}

@@ -1,0 +1,143 @@
+//! The git work tree holding a directory, opened with libgit2 (no `git` binary needed, as in the job's image):
+//! the tracked files, and the first-parent history the ages of values come from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+/// A git work tree.
+pub struct WorkTree {
+    repo: git2::Repository,
+    root: PathBuf,
+}
+
+/// One tracked path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    /// Absolute path in the work tree.
+    pub path: PathBuf,
+    /// A submodule (a gitlink): its files are the submodule's, deployed all the same.
+    pub submodule: bool,
+}
+
+impl WorkTree {
+    /// The work tree holding `dir`: the nearest directory at or above it with a `.git`, opened there and nowhere
+    /// else. `None` outside a work tree.
+    ///
+    /// Why no search beyond that: a bare repository planted in a subdirectory by a repository writer must never
+    /// be taken for the repository (git's `safe.bareRepository=explicit`).
+    pub fn find(dir: &Path) -> Option<Result<Self, git2::Error>> {
+        let dir = std::path::absolute(dir).ok()?;
+        let top = dir.ancestors().find(|d| d.join(".git").exists())?;
+        Some(Self::open(top))
+    }
+
+    /// The work tree at `top` exactly.
+    pub fn open(top: &Path) -> Result<Self, git2::Error> {
+        let repo = git2::Repository::open_ext(
+            top,
+            git2::RepositoryOpenFlags::NO_SEARCH,
+            std::iter::empty::<&std::ffi::OsStr>(),
+        )?;
+        Ok(Self::from_repository(repo, top))
+    }
+
+    /// An already open repository (`top`: where it was opened, used when it has no work tree).
+    pub fn from_repository(repo: git2::Repository, top: &Path) -> Self {
+        let root = repo.workdir().unwrap_or(top).to_path_buf();
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        Self { repo, root }
+    }
+
+    /// The work tree's root (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The repository.
+    pub fn repository(&self) -> &git2::Repository {
+        &self.repo
+    }
+
+    /// Every path in the index (tracked), absolute.
+    pub fn tracked(&self) -> Result<Vec<Tracked>, git2::Error> {
+        let index = self.repo.index()?;
+        Ok(index
+            .iter()
+            .map(|entry| {
+                // Names as bytes: one that is not UTF-8 is still a tracked file.
+                let rel = Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
+                    &entry.path,
+                ));
+                Tracked {
+                    path: self.root.join(rel),
+                    submodule: entry.mode == 0o160000,
+                }
+            })
+            .collect())
+    }
+
+    /// When each of `files` (absolute, or relative to the root) last changed on the first-parent history of
+    /// `HEAD`; files never committed are absent. Keys are the paths as given.
+    pub fn last_changes(&self, files: &[PathBuf]) -> BTreeMap<PathBuf, OffsetDateTime> {
+        let Ok(head) = self.repo.head().and_then(|h| h.peel_to_commit()) else {
+            return BTreeMap::new();
+        };
+        let relative: BTreeMap<PathBuf, &PathBuf> = files
+            .iter()
+            .filter_map(|f| {
+                let canonical = std::fs::canonicalize(self.root.join(f)).unwrap_or_else(|_| self.root.join(f));
+                Some((canonical.strip_prefix(&self.root).ok()?.to_path_buf(), f))
+            })
+            .collect();
+        let wanted: BTreeSet<PathBuf> = relative.keys().cloned().collect();
+        last_changes(&self.repo, head.id(), &wanted)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(rel, when)| Some(((*relative.get(&rel)?).clone(), when)))
+            .collect()
+    }
+}
+
+/// The commit time of the newest commit that changed each of `wanted` (paths relative to the repository root),
+/// walking first-parent history from `tip`: when the value landed on the branch. Paths never committed are
+/// absent. The one source of ages from history, for lint and rotate alike.
+pub fn last_changes(
+    repo: &git2::Repository,
+    tip: git2::Oid,
+    wanted: &BTreeSet<PathBuf>,
+) -> Result<BTreeMap<PathBuf, OffsetDateTime>, git2::Error> {
+    let mut found = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut walk = repo.revwalk()?;
+    walk.push(tip)?;
+    walk.simplify_first_parent()?;
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+    let mut options = git2::DiffOptions::new();
+    options.skip_binary_check(true);
+    for oid in walk {
+        let commit = repo.find_commit(oid?)?;
+        let tree = commit.tree()?;
+        let parent = match commit.parent(0) {
+            Ok(p) => Some(p.tree()?),
+            Err(_) => None,
+        };
+        let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut options))?;
+        let when = OffsetDateTime::from_unix_timestamp(commit.time().seconds()).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        for delta in diff.deltas() {
+            if let Some(path) = delta.new_file().path()
+                && wanted.contains(path)
+                && !found.contains_key(path)
+            {
+                found.insert(path.to_path_buf(), when);
+            }
+        }
+        if found.len() == wanted.len() {
+            break;
+        }
+    }
+    Ok(found)
+}
