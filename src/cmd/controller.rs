@@ -143,6 +143,22 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         return Ok(());
     }
     init_logging(&args.log_level, &args.log_format);
+    let config = config(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let client = sealant_controller::default_client()
+            .await
+            .context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
+        sealant_controller::run(client, config, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// The controller's configuration from its flags (and, for the namespace and identity, the pod's environment).
+fn config(args: ControllerArgs) -> Result<Config> {
     let namespace = args
         .namespace
         .clone()
@@ -156,7 +172,7 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         .clone()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| format!("sealant-{}", std::process::id()));
-    let config = Config {
+    Ok(Config {
         namespace,
         key_prefix: args.key_prefix,
         key_size: args.key_size,
@@ -196,17 +212,6 @@ pub fn run(args: ControllerArgs) -> Result<()> {
         lease_name: args.lease_name,
         identity,
         lease_duration: args.lease_duration,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let client = sealant_controller::default_client()
-            .await
-            .context("cannot build a Kubernetes client (in-cluster config or KUBECONFIG)")?;
-        sealant_controller::run(client, config, shutdown_signal()).await?;
-        Ok(())
     })
 }
 
@@ -326,6 +331,7 @@ fn parse_pairs(text: &str) -> Result<BTreeMap<String, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
     #[test]
     fn durations_read_like_go_plus_days() {
@@ -350,5 +356,22 @@ mod tests {
         assert!(validate_prefix("sealed-secrets-key").is_ok());
         assert!(validate_prefix("Bad_Prefix").is_err());
         assert!(validate_prefix(&"a".repeat(246)).is_err());
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_library_defaults() {
+        let cli =
+            crate::cli::Cli::try_parse_from(["sealant", "controller", "--namespace", "kube-system", "--identity", "x"])
+                .unwrap();
+        let crate::cli::Command::Controller(args) = cli.command else {
+            panic!("not the controller command");
+        };
+        let from_flags = config(*args).unwrap();
+        let defaults = Config {
+            identity: "x".into(),
+            ..Config::default()
+        };
+        // Config holds no secret: its Debug form is a faithful field-by-field comparison.
+        assert_eq!(format!("{from_flags:#?}"), format!("{defaults:#?}"));
     }
 }

@@ -86,3 +86,11 @@ pub fn crd_yaml() -> String {
     let body = serde_saphyr::to_string(&crd()).unwrap_or_default();
     format!("{header}{body}")
 }
+
+/// The dynamic API resource of SealedSecrets.
+pub fn api_resource() -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(GROUP, VERSION, sealant_core::types::SEALED_SECRET_KIND),
+        PLURAL,
+    )
+}

@@ -22,12 +22,13 @@ use sealant_core::manifest::{self, Object};
 use sealant_core::seal::reseal;
 use sealant_core::types::{SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SealedSecret};
 use sealant_core::unseal::{UnsealOptions, unseal};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::audit::{self, Audit};
 use crate::keys::KeyRegistry;
 use crate::metrics::{HttpLabels, Metrics, RouteLabels};
+use crate::pool::RsaPool;
 use crate::{Config, Error};
 
 #[derive(Clone)]
@@ -37,7 +38,7 @@ struct AppState {
     metrics: Arc<Metrics>,
     audit: Arc<Audit>,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
-    rsa: Arc<Semaphore>,
+    rsa: RsaPool,
     escrow: crate::escrow::Bundle,
 }
 
@@ -49,31 +50,43 @@ struct Handled {
     error: Option<String>,
 }
 
+/// What the API server works with.
+pub struct Parts {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The keys.
+    pub keys: KeyRegistry,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Audit log.
+    pub audit: Arc<Audit>,
+    /// The escrow bundle it publishes.
+    pub escrow: crate::escrow::Bundle,
+    /// The RSA work pool, shared with the reconciler.
+    pub rsa: RsaPool,
+}
+
 /// Starts the API server; the returned task ends after `stop` fires.
-pub async fn serve(
-    config: Arc<Config>,
-    keys: KeyRegistry,
-    metrics: Arc<Metrics>,
-    audit: Arc<Audit>,
-    escrow: crate::escrow::Bundle,
-    stop: watch::Receiver<bool>,
-) -> Result<tokio::task::JoinHandle<()>, Error> {
+pub async fn serve(parts: Parts, stop: watch::Receiver<bool>) -> Result<tokio::task::JoinHandle<()>, Error> {
+    let config = parts.config.clone();
     let addr = config.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Listen { addr, source })?;
     let limits = config.http_limits();
-    let app = router(config, keys, metrics, audit, escrow);
+    let app = router(parts);
     Ok(crate::listener::spawn(listener, app, limits, stop))
 }
 
-fn router(
-    config: Arc<Config>,
-    keys: KeyRegistry,
-    metrics: Arc<Metrics>,
-    audit: Arc<Audit>,
-    escrow: crate::escrow::Bundle,
-) -> Router {
+fn router(parts: Parts) -> Router {
+    let Parts {
+        config,
+        keys,
+        metrics,
+        audit,
+        escrow,
+        rsa,
+    } = parts;
     let rate = NonZeroU32::new(config.rate_limit).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
     let limiter = Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)));
@@ -86,10 +99,9 @@ fn router(
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
     });
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let state = AppState {
         limiter,
-        rsa: Arc::new(Semaphore::new(cores)),
+        rsa,
         config: config.clone(),
         keys,
         metrics,
@@ -300,16 +312,9 @@ async fn admit_and_run<T: Send + 'static>(
     if let Some(response) = limited(state, headers, Some(peer), path) {
         return Err(Box::new(response));
     }
-    let permit = state.rsa.clone().acquire_owned().await.map_err(|e| {
-        let handled = Handled {
-            error: Some(e.to_string()),
-            ..Handled::default()
-        };
-        Box::new(respond(StatusCode::INTERNAL_SERVER_ERROR, Body::empty(), handled))
-    })?;
-    let outcome = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        match parse_body(&body) {
+    let outcome = state
+        .rsa
+        .run(move || match parse_body(&body) {
             Err(e) => Work::BadBody(e),
             Ok(ss) => Work::Done(
                 Handled {
@@ -319,9 +324,8 @@ async fn admit_and_run<T: Send + 'static>(
                 },
                 work(ss),
             ),
-        }
-    })
-    .await;
+        })
+        .await;
     match outcome {
         Ok(Work::Done(handled, result)) => Ok((handled, result)),
         Ok(Work::BadBody(e)) => {

@@ -251,7 +251,7 @@ fn reload(
         latest = fingerprints.last().map(String::as_str).unwrap_or("none"),
         "keys loaded"
     );
-    metrics.observe_keys(&set);
+    metrics.observe_keys(set.keys.iter().map(|k| (k.fingerprint.clone(), k.created)));
     *last = Some(fingerprints);
     registry.publish(set);
 }

@@ -7,14 +7,20 @@
 //! election so several replicas can run, and opt-in rolling restarts of the workloads using a changed Secret.
 
 pub mod audit;
+pub mod context;
 pub mod crd;
 pub mod escrow;
 pub mod http;
 pub mod keys;
 pub mod listener;
 pub mod metrics;
+pub mod outcome;
+pub mod pool;
 pub mod reconcile;
 pub mod restart;
+pub mod status;
+pub mod update;
+pub mod watches;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,6 +33,9 @@ use kube::Client;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tracing::{info, warn};
+
+/// Field manager and event reporter name.
+pub const MANAGER: &str = "sealant-controller";
 
 /// Everything the controller can be told (the binary maps flags and `SEALED_SECRETS_*` env onto this).
 #[derive(Debug, Clone)]
@@ -126,7 +135,7 @@ impl Default for Config {
             update_status: true,
             rollout_restarts: false,
             max_unseal_retries: 5,
-            concurrency: 16,
+            concurrency: 32,
             listen_addr: ([0, 0, 0, 0], 8080).into(),
             metrics_addr: ([0, 0, 0, 0], 8081).into(),
             rate_limit: 2,
@@ -213,12 +222,16 @@ pub async fn run(
         metrics.clone(),
     ));
     let escrow_bundle = escrow::Bundle::default();
+    let rsa = pool::RsaPool::default();
     let api = http::serve(
-        config.clone(),
-        registry.clone(),
-        metrics.clone(),
-        audit.clone(),
-        escrow_bundle.clone(),
+        http::Parts {
+            config: config.clone(),
+            keys: registry.clone(),
+            metrics: metrics.clone(),
+            audit: audit.clone(),
+            escrow: escrow_bundle.clone(),
+            rsa: rsa.clone(),
+        },
         stop_rx.clone(),
     )
     .await?;
@@ -237,6 +250,7 @@ pub async fn run(
         metrics: metrics.clone(),
         audit,
         escrow_bundle,
+        rsa,
     };
     let result = if config.leader_election {
         lead_when_elected(shared, stop_rx).await
@@ -266,6 +280,7 @@ struct Shared {
     metrics: Arc<metrics::Metrics>,
     audit: Arc<audit::Audit>,
     escrow_bundle: escrow::Bundle,
+    rsa: pool::RsaPool,
 }
 
 /// Waits for the Lease, leads while holding it, and steps down (stops writing) as soon as it is lost.
@@ -348,6 +363,7 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
         metrics,
         audit,
         escrow_bundle,
+        rsa,
     } = shared;
     registry.wait_loaded().await;
     keys::ensure_current_key(&client, &config, &registry).await?;
@@ -366,7 +382,7 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
             escrow_bundle.clone(),
         )))
     });
-    let ctx = reconcile::Context::new(client, config, registry, metrics, audit);
+    let ctx = context::Context::new(client, config, registry, metrics, audit, rsa);
     let mut stop_signal = stop.clone();
     let stopped = async move {
         while !*stop_signal.borrow() {
@@ -375,7 +391,7 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
             }
         }
     };
-    reconcile::controller(ctx, stopped).for_each(|_| async {}).await;
+    watches::controller(ctx, stopped).for_each(|_| async {}).await;
     Ok(())
 }
 

@@ -24,7 +24,6 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::Error;
-use crate::keys::KeySet;
 
 /// The rotation period when a SealedSecret names none (the security policy's 90 days).
 pub use sealant_core::types::DEFAULT_ROTATION_DAYS;
@@ -209,10 +208,10 @@ impl Metrics {
     }
 
     /// Records which keys are loaded.
-    pub fn observe_keys(&self, set: &KeySet) {
-        self.keys.set(set.keys.len() as i64);
-        *self.key_created.lock().unwrap_or_else(|e| e.into_inner()) =
-            set.keys.iter().map(|k| (k.fingerprint.clone(), k.created)).collect();
+    pub fn observe_keys(&self, created: impl IntoIterator<Item = (String, OffsetDateTime)>) {
+        let created: Vec<_> = created.into_iter().collect();
+        self.keys.set(created.len() as i64);
+        *self.key_created.lock().unwrap_or_else(|e| e.into_inner()) = created.into_iter().collect();
     }
 
     /// Marks this replica as leader or follower.
@@ -336,7 +335,7 @@ mod tests {
         if let Some(period) = rotate_every {
             annotations.insert(ROTATE_EVERY_ANNOTATION.to_string(), period.to_string());
         }
-        let mut obj = DynamicObject::new("x", &crate::reconcile::api_resource());
+        let mut obj = DynamicObject::new("x", &crate::crd::api_resource());
         obj.metadata.annotations = Some(annotations);
         Arc::new(obj)
     }

@@ -179,7 +179,7 @@ where
             continue;
         }
         let params = PatchParams {
-            field_manager: Some(crate::reconcile::MANAGER.into()),
+            field_manager: Some(crate::MANAGER.into()),
             ..PatchParams::default()
         };
         api.patch(&name, &params, &Patch::Merge(&patch)).await?;

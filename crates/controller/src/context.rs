@@ -1,0 +1,115 @@
+//! The reconcilers' shared state: the client, configuration, keys, metrics, audit, event recorder, the Secret
+//! metadata caches, the RSA pool, and the bookkeeping that saves RSA work (what was written, what failed).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret as K8sSecret;
+use kube::Client;
+use kube::api::{ApiResource, PartialObjectMeta};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+
+use crate::audit::Audit;
+use crate::keys::KeyRegistry;
+use crate::metrics::Metrics;
+use crate::pool::RsaPool;
+use crate::{Config, MANAGER, crd};
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    pub(crate) client: Client,
+    pub(crate) config: Arc<Config>,
+    pub(crate) keys: KeyRegistry,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) audit: Arc<Audit>,
+    pub(crate) recorder: Recorder,
+    pub(crate) resource: ApiResource,
+    pub(crate) secrets: OnceLock<Vec<Store<PartialObjectMeta<K8sSecret>>>>,
+    /// The RSA work pool, shared with the HTTP API.
+    pub(crate) rsa: RsaPool,
+    pub(crate) retries: Mutex<HashMap<(String, String), u32>>,
+    /// Digest of what this process last wrote per object, and when: a lagging Secret cache must not cause a
+    /// re-decrypt. Only the last minute matters (the cache has caught up after that), so older entries are
+    /// pruned and the map stays bounded under churn.
+    pub(crate) written: Mutex<HashMap<(String, String), (String, Instant)>>,
+    /// Objects whose decryption failed: digest of the sealed input, the key set tried, the error. A metadata
+    /// edit of a failing object (labels, annotations) changes neither, so it costs no new RSA work.
+    pub(crate) failed: Mutex<HashMap<(String, String), Failure>>,
+}
+
+/// A decryption failure remembered so that only a change of the sealed input or of the keys retries it.
+pub(crate) struct Failure {
+    pub(crate) digest: String,
+    pub(crate) keys: String,
+    pub(crate) message: String,
+    pub(crate) at: Instant,
+}
+
+/// Entries a bookkeeping map may hold before old ones are pruned.
+const BOOKKEEPING_LIMIT: usize = 4096;
+
+/// Inserts into a map of timed entries, pruning those older than `keep` once it is over the limit.
+pub(crate) fn insert_bounded<V>(
+    map: &Mutex<HashMap<(String, String), V>>,
+    key: (String, String),
+    value: V,
+    at: impl Fn(&V) -> Instant,
+    keep: Duration,
+) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= BOOKKEEPING_LIMIT {
+        map.retain(|_, v| at(v).elapsed() < keep);
+    }
+    map.insert(key, value);
+}
+
+impl Context {
+    /// Builds the shared state.
+    pub fn new(
+        client: Client,
+        config: Arc<Config>,
+        keys: KeyRegistry,
+        metrics: Arc<Metrics>,
+        audit: Arc<Audit>,
+        rsa: RsaPool,
+    ) -> Arc<Self> {
+        let reporter = Reporter {
+            controller: MANAGER.into(),
+            instance: Some(config.identity.clone()),
+        };
+        Arc::new(Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            config,
+            keys,
+            metrics,
+            audit,
+            resource: crd::api_resource(),
+            secrets: OnceLock::new(),
+            rsa,
+            retries: Mutex::new(HashMap::new()),
+            written: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The cached metadata of Secret `namespace/name`, once the caches have listed everything.
+    pub(crate) async fn secret_meta(&self, namespace: &str, name: &str) -> Option<Arc<PartialObjectMeta<K8sSecret>>> {
+        let stores = self.secrets.get()?;
+        let key = ObjectRef::new(name).within(namespace);
+        for store in stores {
+            // Why wait: before the first list completes, an empty cache would look like "no Secret yet" and
+            // cost a needless decryption for every object at start-up. Polled, not awaited: the store wakes
+            // only one of several concurrent waiters.
+            while futures::FutureExt::now_or_never(store.wait_until_ready()).is_none() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if let Some(found) = store.get(&key) {
+                return Some(found);
+            }
+        }
+        None
+    }
+}

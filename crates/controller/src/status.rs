@@ -1,0 +1,85 @@
+//! What a reconcile reports back: the `Synced` condition in the SealedSecret's status, and events.
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::runtime::events::{Event, EventType};
+use kube::{Resource as _, ResourceExt as _};
+use sealant_core::types::{SYNCED_CONDITION, SealedSecretStatus};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing::{debug, warn};
+
+use crate::MANAGER;
+use crate::context::Context;
+use crate::metrics::ErrorLabels;
+use crate::outcome::{Outcome, ReconcileError};
+
+/// Publishes an event about `obj`.
+pub(crate) async fn publish(ctx: &Context, obj: &DynamicObject, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Unseal".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&ctx.resource)).await {
+        debug!(error = %e, "cannot publish event");
+    }
+}
+
+/// Writes `status` when the condition or the observed generation changed (spec 3.10; unlike upstream, a
+/// changed error message is written too, so status never shows a stale error).
+pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &Result<Outcome, ReconcileError>) {
+    let current: SealedSecretStatus = obj
+        .data
+        .get("status")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let generation = obj.metadata.generation;
+    let (status, message, reason) = match result {
+        Ok(_) => ("True", String::new(), None),
+        Err(e) => ("False", e.to_string(), Some(e.condition_reason())),
+    };
+    let previous = current.conditions.iter().find(|c| c.type_ == SYNCED_CONDITION);
+    let same = previous.is_some_and(|c| c.status == status && c.message.as_deref().unwrap_or("") == message);
+    if same && current.observed_generation == generation {
+        return;
+    }
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    let now = now.format(&Rfc3339).unwrap_or_default();
+    let transition = match previous {
+        Some(c) if c.status == status => c.last_transition_time.clone().unwrap_or_else(|| now.clone()),
+        _ => now.clone(),
+    };
+    let patch = serde_json::json!({
+        "status": {
+            "observedGeneration": generation,
+            "conditions": [{
+                "type": SYNCED_CONDITION,
+                "status": status,
+                "lastUpdateTime": now,
+                "lastTransitionTime": transition,
+                "message": message,
+                "reason": reason,
+            }]
+        }
+    });
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &obj.namespace().unwrap_or_default(), &ctx.resource);
+    let params = PatchParams {
+        field_manager: Some(MANAGER.into()),
+        ..PatchParams::default()
+    };
+    if let Err(e) = api.patch_status(&obj.name_any(), &params, &Patch::Merge(&patch)).await {
+        ctx.metrics
+            .unseal_errors
+            .get_or_create(&ErrorLabels {
+                reason: "status".into(),
+                namespace: obj.namespace().unwrap_or_default(),
+            })
+            .inc();
+        warn!(name = %obj.name_any(), error = %e, "cannot update status");
+    }
+}
