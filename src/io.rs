@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use sealant_core::manifest::MAX_INPUT_BYTES;
 use zeroize::Zeroizing;
 
-use crate::cli::OutputFormat;
+use crate::args::OutputFormat;
 use sealant_core::manifest::Format;
 
 /// Where input came from, for error messages.
@@ -189,4 +189,13 @@ pub fn read_cert(location: &str) -> Result<Vec<u8>> {
         Some("http" | "https") => Ok(sealant_client::fetch_cert(location)?),
         Some(other) => bail!("cannot fetch {location:?}: unsupported URL scheme {other:?} (use http, https or file)"),
     }
+}
+
+/// Reads and checks a sealing certificate (expiry included).
+pub fn load_cert(location: &str) -> Result<sealant_core::Certificate> {
+    let pem = read_cert(location)?;
+    let cert = sealant_core::Certificate::from_pem(&pem).map_err(|e| anyhow!("{location}: {e}"))?;
+    cert.ensure_valid_at(time::OffsetDateTime::now_utc())
+        .map_err(|e| anyhow!("{location}: {e}"))?;
+    Ok(cert)
 }

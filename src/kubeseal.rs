@@ -9,7 +9,9 @@ use anyhow::{Result, anyhow, bail};
 use clap::{ArgAction, Parser};
 use sealant_core::manifest::{self, Format, Object};
 
-use crate::cli::{Io, KeyArgs, OutputFormat, ScopeArg, SealArgs, UnsealArgs};
+use crate::args::{Io, KeyArgs, OutputFormat, ScopeArg};
+use crate::cmd::seal::SealArgs;
+use crate::cmd::unseal::UnsealArgs;
 use crate::io::{self, Sensitivity};
 use sealant_client::Controller;
 

@@ -1,8 +1,10 @@
 //! `sealant`: seal, unseal, verify and manage keys for Kubernetes SealedSecrets.
 
+mod args;
 mod cli;
 mod cmd;
 mod io;
+mod keyring;
 mod kubeseal;
 
 use std::process::ExitCode;

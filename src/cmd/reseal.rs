@@ -11,7 +11,7 @@ use sealant_core::types::KEY_FINGERPRINT_ANNOTATION;
 use sealant_core::unseal::UnsealOptions;
 use sealant_core::{Certificate, SealedSecret};
 
-use crate::cli::KeyArgs;
+use crate::args::KeyArgs;
 use crate::io::{self, Sensitivity};
 
 /// `sealant reseal`.
@@ -33,7 +33,7 @@ pub struct ResealArgs {
     )]
     pub cert: Option<String>,
     /// Re-seal to this cluster's current key (`keys/<cluster>/current`).
-    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::args::dns_label)]
     pub cluster: Option<String>,
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -41,7 +41,7 @@ pub struct ResealArgs {
 
 /// Runs the command. Every file is re-sealed in memory first; files are written only when all succeeded.
 pub fn run(args: ResealArgs) -> Result<()> {
-    let keyring = super::load_keyring(&args.keys)?;
+    let keyring = crate::keyring::load_keyring(&args.keys)?;
     let cert = target(&args)?;
     let mut outputs = Vec::new();
     for file in &args.files {
@@ -67,7 +67,7 @@ pub fn run(args: ResealArgs) -> Result<()> {
 
 fn target(args: &ResealArgs) -> Result<Certificate> {
     if let Some(location) = &args.cert {
-        return super::seal::load_cert(location);
+        return io::load_cert(location);
     }
     let name = args.cluster.as_deref().unwrap_or_default();
     let keys = sealant_repo::KeysDir::load(&args.keys.keys_dir).map_err(|e| anyhow!("{e}"))?;
@@ -94,7 +94,7 @@ fn reseal_text(name: &str, text: &str, keyring: &sealant_core::Keyring, cert: &C
             "{name}: document {} (line {}) ({})",
             located.document,
             located.line,
-            super::unseal::id(ss)
+            ss.id()
         );
         // Each item is decrypted once; an object already sealed to the target is left as it is.
         let resealed = reseal(ss, keyring, cert, None, UnsealOptions::default()).map_err(|e| anyhow!("{at}: {e}"))?;

@@ -21,7 +21,7 @@ use secrecy::SecretString;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cli::KeyArgs;
+use crate::args::KeyArgs;
 use crate::io;
 
 /// `sealant rotate`.
@@ -313,7 +313,7 @@ fn offline_keyring(args: &RotateArgs, root: &std::path::Path) -> Result<Option<K
         age_identity: args.age_identity.clone(),
         keys_dir: root.join("keys"),
     };
-    Ok(Some(super::load_keyring(&key_args)?))
+    Ok(Some(crate::keyring::load_keyring(&key_args)?))
 }
 
 /// The forge from `--forge` (else `forge.kind` in `.sealant.yaml`), `--forge-repo`, `--forge-url` and the token.

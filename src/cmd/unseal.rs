@@ -1,15 +1,31 @@
 //! `sealant unseal`: offline recovery — SealedSecret(s) → the Secret(s) the controller would write.
 
 use anyhow::{Result, anyhow, bail};
+use clap::Args;
 use sealant_core::manifest::{self, Object};
 use sealant_core::unseal::{self, UnsealOptions};
 
-use crate::cli::UnsealArgs;
+use crate::args::{Io, KeyArgs};
 use crate::io::{self, Sensitivity};
+
+/// `sealant unseal`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sealant unseal --key backup.yaml -f sealed.yaml -w recovered.yaml
+  sealant unseal --key tls.key -f sealed.yaml --force        # print plaintext to the terminal")]
+pub struct UnsealArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub io: Io,
+    /// Print plaintext even when stdout is a terminal.
+    #[arg(long, env = "SEALANT_FORCE")]
+    pub force: bool,
+}
 
 /// Runs the command.
 pub fn run(args: UnsealArgs) -> Result<()> {
-    let keyring = super::load_keyring(&args.keys)?;
+    let keyring = crate::keyring::load_keyring(&args.keys)?;
     let input = io::read_input(
         args.io.file.as_deref(),
         "tty detected: expecting SealedSecret json/yaml in stdin",
@@ -32,7 +48,7 @@ pub fn run(args: UnsealArgs) -> Result<()> {
                 input.name,
                 located.document,
                 located.line,
-                id(ss)
+                ss.id()
             )
         })?;
         secrets.push(unsealed.secret);
@@ -48,12 +64,4 @@ pub fn run(args: UnsealArgs) -> Result<()> {
         Sensitivity::Secret,
         args.force,
     )
-}
-
-/// `namespace/name` of a SealedSecret, for messages.
-pub fn id(ss: &sealant_core::SealedSecret) -> String {
-    match ss.namespace() {
-        "" => ss.name().to_string(),
-        ns => format!("{ns}/{}", ss.name()),
-    }
 }

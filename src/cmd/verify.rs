@@ -1,17 +1,30 @@
 //! `sealant verify`: does every item of every SealedSecret decrypt with the given keys?
 
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
+use clap::Args;
 use sealant_core::manifest::{self, Object};
 use sealant_core::unseal::{self, UnsealOptions};
 
-use crate::cli::VerifyArgs;
+use crate::args::KeyArgs;
 use crate::io;
+
+/// `sealant verify`.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 when every item of every SealedSecret decrypts, 1 otherwise.")]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Input file; `-` or absent reads stdin.
+    #[arg(short = 'f', long = "file", env = "SEALANT_FILE", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
 
 /// Runs the command; prints one line per SealedSecret and fails if any item does not decrypt.
 pub fn run(args: VerifyArgs) -> Result<()> {
-    let keyring = super::load_keyring(&args.keys)?;
+    let keyring = crate::keyring::load_keyring(&args.keys)?;
     let input = io::read_input(
         args.file.as_deref(),
         "tty detected: expecting SealedSecret json/yaml in stdin",
@@ -25,7 +38,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
             continue;
         };
         count += 1;
-        let id = super::unseal::id(ss);
+        let id = ss.id();
         match unseal::unseal(ss, &keyring, UnsealOptions::default()) {
             Ok(unsealed) => {
                 let keys: std::collections::BTreeSet<&str> = unsealed.keys_used.values().map(String::as_str).collect();

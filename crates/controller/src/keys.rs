@@ -7,14 +7,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use sealant_core::keys::{self as core_keys, Certificate, Keyring};
+use sealant_core::keysecret;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -22,10 +21,10 @@ use tracing::{error, info, warn};
 use crate::metrics::Metrics;
 use crate::{Config, Error};
 
-/// Label that marks a key Secret to load (value `active`).
-pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 /// `generateName` of key Secrets, and the name of the pre-0.9 single key Secret.
-pub const DEFAULT_KEY_PREFIX: &str = "sealed-secrets-key";
+pub use sealant_core::keysecret::DEFAULT_PREFIX as DEFAULT_KEY_PREFIX;
+/// Label that marks a key Secret to load (value `active`).
+pub use sealant_core::keysecret::LABEL as KEY_LABEL;
 
 /// One loaded key, as the API and metrics see it (the private half stays in the [`Keyring`]).
 #[derive(Debug, Clone)]
@@ -108,13 +107,9 @@ pub fn key_set_from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -
     let mut loaded: Vec<(KeyInfo, sealant_core::PrivateKey, OffsetDateTime)> = Vec::new();
     for secret in secrets {
         let name = secret.metadata.name.clone().unwrap_or_default();
-        match key_from_secret(secret) {
+        match keysecret::read(secret) {
             Ok((key, cert)) => {
                 let fingerprint = cert.fingerprint().to_string();
-                if key.public_key().fingerprint().ok().as_deref() != Some(fingerprint.as_str()) {
-                    problems.push(format!("key Secret {name}: tls.crt does not match tls.key"));
-                    continue;
-                }
                 if loaded.iter().any(|(k, _, _)| k.fingerprint == fingerprint) {
                     continue;
                 }
@@ -144,16 +139,6 @@ pub fn key_set_from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -
         }
     }
     (set, problems)
-}
-
-fn key_from_secret(secret: &Secret) -> Result<(sealant_core::PrivateKey, Certificate), String> {
-    let data = secret.data.as_ref().ok_or("no data")?;
-    let key_pem = data.get("tls.key").ok_or("no tls.key")?;
-    let cert_pem = data.get("tls.crt").ok_or("no tls.crt")?;
-    let mut keys = core_keys::private_keys_from_pem(&key_pem.0).map_err(|e| format!("tls.key: {e}"))?;
-    let key = keys.drain(..).next().ok_or("tls.key: no private key")?;
-    let cert = Certificate::from_pem(&cert_pem.0).map_err(|e| format!("tls.crt: {e}"))?;
-    Ok((key, cert))
 }
 
 /// Watches the labelled key Secrets (and the legacy single key Secret) and republishes the key set on every
@@ -303,23 +288,14 @@ pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegist
         .map_err(|e| Error::Keys(e.to_string()))?
         .map_err(|e| Error::Keys(e.to_string()))?;
     let key_pem = core_keys::private_key_pkcs1_pem(&key).map_err(|e| Error::Keys(e.to_string()))?;
-    let mut labels = config.key_labels.clone();
-    labels.insert(KEY_LABEL.to_string(), "active".to_string());
-    let secret = Secret {
-        metadata: ObjectMeta {
-            generate_name: Some(config.key_prefix.clone()),
-            namespace: Some(config.namespace.clone()),
-            labels: Some(labels),
-            annotations: (!config.key_annotations.is_empty()).then(|| config.key_annotations.clone()),
-            ..ObjectMeta::default()
-        },
-        type_: Some("kubernetes.io/tls".into()),
-        data: Some(BTreeMap::from([
-            ("tls.key".to_string(), ByteString(key_pem.as_bytes().to_vec())),
-            ("tls.crt".to_string(), ByteString(cert.pem().as_bytes().to_vec())),
-        ])),
-        ..Secret::default()
-    };
+    let secret = keysecret::object(
+        &cert,
+        &key_pem,
+        &config.namespace,
+        keysecret::Naming::Prefix(&config.key_prefix),
+        config.key_labels.clone(),
+        config.key_annotations.clone(),
+    );
     let api: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
     let created = api.create(&PostParams::default(), &secret).await?;
     let fingerprint = cert.fingerprint().to_string();

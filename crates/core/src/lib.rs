@@ -31,6 +31,7 @@
 
 pub mod envelope;
 pub mod keys;
+pub mod keysecret;
 pub mod layout;
 pub mod manifest;
 pub mod rewrite;

@@ -159,6 +159,14 @@ impl SealedSecret {
         self.metadata.name.as_deref().unwrap_or("")
     }
 
+    /// `namespace/name`, or the name alone without a namespace: how messages name the object.
+    pub fn id(&self) -> String {
+        match self.namespace() {
+            "" => self.name().to_string(),
+            ns => format!("{ns}/{}", self.name()),
+        }
+    }
+
     /// An outer annotation.
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.metadata.annotations.as_ref()?.get(key).map(String::as_str)

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 #[derive(Debug, Args)]
 pub struct KeysBackupArgs {
     /// The cluster the keys belong to: files go to `keys/<cluster>/`.
-    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::args::dns_label)]
     pub cluster: String,
     /// An age public key (`age1…`) to encrypt to; repeat it or separate with commas. Public keys only.
     #[arg(long = "recipient", env = "SEALANT_ESCROW_RECIPIENTS", value_delimiter = ',')]
@@ -33,7 +33,7 @@ pub struct KeysBackupArgs {
     #[arg(long = "key-secrets", env = "SEALANT_KEY_SECRETS", value_name = "FILE")]
     pub key_secrets: Option<PathBuf>,
     /// The controller's namespace, where its key Secrets are (when reading the cluster).
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::args::dns_label)]
     pub controller_namespace: String,
     /// The GitOps repository holding `keys/`.
     #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
@@ -125,7 +125,7 @@ async fn pairs_from_cluster(namespace: &str) -> Result<Vec<KeyPair>> {
     let client = sealant_client::cluster::client(None).await?;
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     let list = api
-        .list(&kube::api::ListParams::default().labels(super::KEY_LABEL))
+        .list(&kube::api::ListParams::default().labels(sealant_core::keysecret::LABEL))
         .await
         .with_context(|| format!("cannot list the key Secrets in namespace {namespace}"))?;
     let mut pairs = Vec::new();

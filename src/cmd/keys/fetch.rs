@@ -16,14 +16,14 @@ use crate::io;
 #[derive(Debug, Args)]
 pub struct KeysFetchArgs {
     /// The cluster's name: the certificate goes to `keys/<cluster>/`.
-    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::args::dns_label)]
     pub cluster: String,
     /// Where the certificate is: a file or an http(s) URL (e.g. the controller's `/v1/cert.pem`). Without it,
     /// the controller is asked through the API server (kubeconfig from `KUBECONFIG` or `~/.kube/config`).
     #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL")]
     pub cert: Option<String>,
     /// The controller's namespace (for the API server route).
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::args::dns_label)]
     pub controller_namespace: String,
     /// The controller's Service name (for the API server route).
     #[arg(long, env = "SEALANT_CONTROLLER_NAME", default_value = "sealed-secrets-controller")]

@@ -7,19 +7,70 @@ pub mod list;
 pub mod restore;
 pub mod state;
 
-use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
-use base64::Engine as _;
+use clap::{Args, Subcommand};
 use sealant_core::keys::{self, Certificate, DEFAULT_CERT_VALIDITY};
+use sealant_core::keysecret;
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
-use crate::cli::{KeysCommand, KeysFingerprintArgs, KeysNewArgs};
+use crate::args::dns_label;
 use crate::io::{self, Sensitivity};
 
-/// Label upstream's controller selects its key Secrets by.
-pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
+/// `sealant keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new key pair shaped like the controller's (for development and tests).
+    New(KeysNewArgs),
+    /// Print the SHA256 fingerprint of a certificate, private key or key Secret.
+    Fingerprint(KeysFingerprintArgs),
+    /// List the certificates under keys/: cluster, fingerprint, age, state, escrow, SealedSecrets using each.
+    List(list::KeysListArgs),
+    /// Fetch a cluster's sealing certificate into keys/<cluster>/ and make it current.
+    Fetch(fetch::KeysFetchArgs),
+    /// Mark a key retired: nothing may be sealed to it; what is sealed to it should be re-sealed.
+    Retire(state::KeysStateArgs),
+    /// Mark a key compromised: the values sealed to it must be regenerated.
+    Compromise(state::KeysStateArgs),
+    /// Escrow the controller's private keys, age-encrypted, into keys/<cluster>/*.key.age.
+    Backup(backup::KeysBackupArgs),
+    /// Recreate the controller's key Secrets from keys/<cluster>/*.key.age with an age identity.
+    Restore(restore::KeysRestoreArgs),
+}
+
+/// `sealant keys new`.
+#[derive(Debug, Args)]
+pub struct KeysNewArgs {
+    /// Directory to write `tls.crt`, `tls.key` (mode 0600) and `key-secret.yaml` (mode 0600) into.
+    #[arg(long, env = "SEALANT_OUT", value_name = "DIR")]
+    pub out: PathBuf,
+    /// RSA key size in bits.
+    #[arg(long, env = "SEALANT_BITS", default_value_t = 4096, value_parser = parse_bits)]
+    pub bits: usize,
+    /// Namespace written into the key Secret (the controller's namespace).
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = dns_label)]
+    pub controller_namespace: String,
+    /// Replace existing files. Its own variable, `SEALANT_OVERWRITE`: `SEALANT_FORCE` lets `unseal` and
+    /// `keys restore` print plaintext to a terminal, and one export must not switch on both.
+    #[arg(long, env = "SEALANT_OVERWRITE")]
+    pub force: bool,
+}
+
+/// `sealant keys fingerprint`.
+#[derive(Debug, Args)]
+pub struct KeysFingerprintArgs {
+    /// Certificate, private key (PEM), key Secret or v1 List backup.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+fn parse_bits(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
+        _ => Err("must be one of: 2048, 3072, 4096, 8192".to_string()),
+    }
+}
 
 /// Runs the command.
 pub fn run(cmd: KeysCommand) -> Result<()> {
@@ -48,7 +99,12 @@ fn new(args: KeysNewArgs) -> Result<()> {
     }
     let (key, cert) = keys::generate_key_and_cert(args.bits, OffsetDateTime::now_utc(), DEFAULT_CERT_VALIDITY)?;
     let key_pem = keys::private_key_pkcs1_pem(&key)?;
-    let secret = key_secret(&cert, &key_pem, &args.controller_namespace, None);
+    let secret = keysecret::yaml(
+        &cert,
+        &key_pem,
+        &args.controller_namespace,
+        keysecret::Naming::Prefix(keysecret::DEFAULT_PREFIX),
+    );
     io::write_atomic(&files[0], cert.pem().as_bytes(), Sensitivity::Public)?;
     io::write_atomic(&files[1], key_pem.as_bytes(), Sensitivity::Secret)?;
     io::write_atomic(&files[2], secret.as_bytes(), Sensitivity::Secret)?;
@@ -60,27 +116,6 @@ fn new(args: KeysNewArgs) -> Result<()> {
     );
     println!("{}", cert.fingerprint());
     Ok(())
-}
-
-/// The key as an upstream controller key Secret (`kubernetes.io/tls`, labelled active), ready to apply.
-/// Why a fixed template and not the YAML serializer: every value here is plain base64 (always a safe plain
-/// scalar), and the template lets the private key go straight into a wiped buffer instead of through a
-/// `serde_json::Value` that is never zeroized.
-/// `name` fixes the Secret's name (restores are idempotent); without it the API server picks one.
-pub fn key_secret(cert: &Certificate, key_pem: &str, namespace: &str, name: Option<&str>) -> Zeroizing<String> {
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let naming = match name {
-        Some(name) => format!("name: {name}"),
-        None => "generateName: sealed-secrets-key".to_string(),
-    };
-    let mut out = Zeroizing::new(String::new());
-    let _ = write!(
-        out,
-        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  {naming}\n  namespace: {namespace}\n  labels:\n    {KEY_LABEL}: active\ndata:\n  tls.crt: {}\n  tls.key: {}\n",
-        b64(cert.pem()),
-        Zeroizing::new(b64(key_pem)).as_str(),
-    );
-    out
 }
 
 fn fingerprint(args: KeysFingerprintArgs) -> Result<()> {

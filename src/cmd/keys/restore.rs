@@ -1,6 +1,7 @@
 //! `sealant keys restore`: recreate the controller's key Secrets from `keys/<cluster>/*.key.age` with an age
 //! identity, after a cluster is lost or rebuilt.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use clap::Args;
 use sealant_core::keys::{private_key_pkcs1_pem, private_keys_from_pem};
+use sealant_core::keysecret;
 use sealant_repo::{Identities, KeysDir};
 use zeroize::Zeroizing;
 
@@ -20,13 +22,13 @@ use crate::io::{self, Sensitivity};
   sealant keys restore --cluster prod --age-identity ~/break-glass.txt -w keys.yaml   # mode 0600")]
 pub struct KeysRestoreArgs {
     /// The cluster whose escrowed keys to restore (`keys/<cluster>/*.key.age`).
-    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::args::dns_label)]
     pub cluster: String,
     /// age identity file (`AGE-SECRET-KEY-1…`) that opens the escrow files.
     #[arg(long = "age-identity", env = "SEALANT_AGE_IDENTITY", value_name = "FILE")]
     pub age_identity: PathBuf,
     /// Namespace of the controller the key Secrets are for.
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::cli::dns_label)]
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = crate::args::dns_label)]
     pub controller_namespace: String,
     /// Create the key Secrets in the cluster (kubeconfig from `KUBECONFIG` or `~/.kube/config`); existing ones
     /// are left alone.
@@ -102,7 +104,13 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         let _ = write!(
             out,
             "---\n{}",
-            super::key_secret(&cert, &r.key_pem, &args.controller_namespace, Some(&r.name)).as_str()
+            keysecret::yaml(
+                &cert,
+                &r.key_pem,
+                &args.controller_namespace,
+                keysecret::Naming::Name(&r.name)
+            )
+            .as_str()
         );
     }
     io::emit(args.output.as_deref(), out.as_bytes(), Sensitivity::Secret, args.force)?;
@@ -124,31 +132,21 @@ fn secret_name(fingerprint: &str) -> String {
 }
 
 async fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
-    use k8s_openapi::ByteString;
     use k8s_openapi::api::core::v1::Secret;
-    use kube::api::{ObjectMeta, PostParams};
+    use kube::api::PostParams;
     let client = sealant_client::cluster::client(None).await?;
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     for r in restored {
         // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(r.name.clone()),
-                namespace: Some(namespace.to_string()),
-                labels: Some([(super::KEY_LABEL.to_string(), "active".to_string())].into()),
-                annotations: Some([("sealant.dev/restored-from".to_string(), "escrow".to_string())].into()),
-                ..ObjectMeta::default()
-            },
-            type_: Some("kubernetes.io/tls".into()),
-            data: Some(
-                [
-                    ("tls.crt".to_string(), ByteString(r.cert_pem.as_bytes().to_vec())),
-                    ("tls.key".to_string(), ByteString(r.key_pem.as_bytes().to_vec())),
-                ]
-                .into(),
-            ),
-            ..Secret::default()
-        };
+        let cert = sealant_core::Certificate::from_pem(r.cert_pem.as_bytes())?;
+        let secret = keysecret::object(
+            &cert,
+            &r.key_pem,
+            namespace,
+            keysecret::Naming::Name(&r.name),
+            BTreeMap::new(),
+            [("sealant.dev/restored-from".to_string(), "escrow".to_string())].into(),
+        );
         match api.create(&PostParams::default(), &secret).await {
             Ok(_) => eprintln!("created Secret {namespace}/{} ({})", r.name, r.fingerprint),
             Err(kube::Error::Api(status)) if status.code == 409 => {
