@@ -39,14 +39,47 @@ pub async fn export(
     }
 }
 
+/// Why one escrow export failed.
+#[derive(Debug, thiserror::Error)]
+enum ExportError {
+    /// The ConfigMap could not be read or written.
+    #[error("escrow ConfigMap: {0}")]
+    Kube(kube::Error),
+    /// A key could not be encoded.
+    #[error("escrow: {0}")]
+    Key(sealant_core::envelope::KeyError),
+    /// A key could not be encrypted to the recipients.
+    #[error("escrow: {0}")]
+    Encrypt(sealant_repo::EscrowError),
+}
+
+// By hand, not `#[from]`: each message prints its cause, and a source would print it a second time.
+impl From<kube::Error> for ExportError {
+    fn from(e: kube::Error) -> Self {
+        ExportError::Kube(e)
+    }
+}
+
+impl From<sealant_core::envelope::KeyError> for ExportError {
+    fn from(e: sealant_core::envelope::KeyError) -> Self {
+        ExportError::Key(e)
+    }
+}
+
+impl From<sealant_repo::EscrowError> for ExportError {
+    fn from(e: sealant_repo::EscrowError) -> Self {
+        ExportError::Encrypt(e)
+    }
+}
+
 async fn export_once(
     api: &Api<ConfigMap>,
     config: &Config,
     registry: &KeyRegistry,
     recipients: &Recipients,
     bundle: &Bundle,
-) -> Result<(), String> {
-    let existing = api.get_opt(&config.escrow_configmap).await.map_err(|e| e.to_string())?;
+) -> Result<(), ExportError> {
+    let existing = api.get_opt(&config.escrow_configmap).await?;
     let mut data = existing.as_ref().and_then(|cm| cm.data.clone()).unwrap_or_default();
     let snapshot = registry.snapshot();
     let mut added = Vec::new();
@@ -59,8 +92,8 @@ async fn export_once(
         let Some(key) = snapshot.keyring.key(&info.fingerprint) else {
             continue;
         };
-        let pem = private_key_pkcs1_pem(key).map_err(|e| e.to_string())?;
-        let armored = recipients.encrypt(pem.as_bytes()).map_err(|e| e.to_string())?;
+        let pem = private_key_pkcs1_pem(key)?;
+        let armored = recipients.encrypt(pem.as_bytes())?;
         data.insert(name, armored);
         data.insert(format!("{stem}.crt"), info.cert.pem().to_string());
         added.push(info.fingerprint.clone());
@@ -82,7 +115,7 @@ async fn export_once(
             Some(_) => api.replace(&config.escrow_configmap, &PostParams::default(), &cm).await,
             None => api.create(&PostParams::default(), &cm).await,
         };
-        result.map_err(|e| e.to_string())?;
+        result?;
         info!(keys = ?added, configmap = %config.escrow_configmap, recipients = recipients.len(), "keys escrowed");
     }
     if let Ok(mut published) = bundle.write() {

@@ -72,7 +72,7 @@ pub async fn serve(parts: Parts, stop: watch::Receiver<bool>) -> Result<tokio::t
     let addr = config.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| Error::Listen { addr, source })?;
+        .map_err(|cause| Error::Listen { addr, cause })?;
     let limits = config.http_limits();
     let app = router(parts);
     Ok(crate::listener::spawn(listener, app, limits, stop))

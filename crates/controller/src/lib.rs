@@ -160,29 +160,36 @@ impl Default for Config {
 pub enum Error {
     /// The Kubernetes API refused or failed.
     #[error("kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
+    Kube(kube::Error),
     /// Key generation or storage failed.
     #[error("keys: {0}")]
     Keys(String),
     /// A listener could not start.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {cause}")]
     Listen {
         /// The address.
         addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
+        /// Why (printed in the message).
+        cause: std::io::Error,
     },
     /// The audit log cannot be opened.
-    #[error("audit log {path}: {source}")]
+    #[error("audit log {path}: {cause}")]
     Audit {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (printed in the message).
+        cause: std::io::Error,
     },
     /// Leader election failed.
     #[error("leader election: {0}")]
     Lease(String),
+}
+
+// By hand, not `#[from]`: the message already prints the cause, and a source would print it a second time.
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Error::Kube(e)
+    }
 }
 
 /// A Kubernetes client from `KUBECONFIG`/`~/.kube/config`, else the in-cluster service account.
@@ -199,9 +206,9 @@ pub async fn run(
 ) -> Result<(), Error> {
     let config = Arc::new(config);
     let audit = Arc::new(match &config.audit_log {
-        Some(path) => audit::Audit::file(path).map_err(|source| Error::Audit {
+        Some(path) => audit::Audit::file(path).map_err(|cause| Error::Audit {
             path: path.clone(),
-            source,
+            cause,
         })?,
         None => audit::Audit::stdout(),
     });

@@ -319,7 +319,7 @@ pub async fn serve(
     );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| Error::Listen { addr, source })?;
+        .map_err(|cause| Error::Listen { addr, cause })?;
     Ok(crate::listener::spawn(listener, app, limits, stop))
 }
 

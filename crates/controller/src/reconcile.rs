@@ -83,15 +83,15 @@ pub(crate) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Res
 
 /// Reads the object as a SealedSecret. Like upstream, `encryptedData` entries that are not strings are
 /// dropped rather than failing the whole object.
-pub fn parse(obj: &DynamicObject) -> Result<SealedSecret, String> {
-    let mut value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
+pub fn parse(obj: &DynamicObject) -> Result<SealedSecret, serde_json::Error> {
+    let mut value = serde_json::to_value(obj)?;
     if let Some(items) = value
         .pointer_mut("/spec/encryptedData")
         .and_then(serde_json::Value::as_object_mut)
     {
         items.retain(|_, v| v.is_string());
     }
-    let mut ss: SealedSecret = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let mut ss: SealedSecret = serde_json::from_value(value)?;
     ss.api_version = SEALED_SECRET_API_VERSION.into();
     ss.kind = SEALED_SECRET_KIND.into();
     Ok(ss)
@@ -116,7 +116,7 @@ async fn reconcile_object(
     namespace: &str,
     name: &str,
 ) -> Result<Outcome, ReconcileError> {
-    let ss = parse(obj).map_err(ReconcileError::Invalid)?;
+    let ss = parse(obj).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
     let uid = obj.metadata.uid.clone().unwrap_or_default();
     let digest = digest(obj);
     if already_applied(ctx, namespace, name, &uid, &digest).await? {

@@ -46,18 +46,18 @@ pub enum EditError {
     #[error("the edit would leave YAML that no longer parses; edit this file by hand")]
     WouldBreak,
     /// The source does not parse.
-    #[error("{0}")]
+    #[error(transparent)]
     Syntax(#[from] SyntaxError),
     /// There is no document with that number.
     #[error("document {0} vanished")]
     NoDocument(usize),
     /// A path could not be set.
-    #[error("cannot set {path}: {source}")]
+    #[error("cannot set {path}: {cause}")]
     At {
         /// The dotted path.
         path: String,
-        /// Why.
-        source: Box<EditError>,
+        /// Why (printed in the message).
+        cause: Box<EditError>,
     },
 }
 
@@ -601,7 +601,7 @@ pub fn edit_document(source: &str, number: usize, paths: &[(Vec<String>, String)
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         editor.set(&path, value).map_err(|e| EditError::At {
             path: path.join("."),
-            source: Box::new(e),
+            cause: Box::new(e),
         })?;
     }
     editor.finish()

@@ -18,9 +18,12 @@ pub enum RewriteError {
     /// A YAML edit could not be made without changing more than the value.
     #[error(transparent)]
     Edit(#[from] EditError),
-    /// The JSON stream or the edited object is not what was read.
-    #[error("{0}")]
-    Json(String),
+    /// The JSON stream is not what was read.
+    #[error(transparent)]
+    Stream(#[from] manifest::JsonDocumentError),
+    /// The edited object no longer reads as a SealedSecret.
+    #[error("the edited SealedSecret: {0}")]
+    Object(serde_json::Error),
 }
 
 /// Rewrites the SealedSecret `base`, document `document` of `text`, with `edits` applied: YAML by changing only
@@ -39,14 +42,14 @@ pub fn rewrite_sealed(
         Format::Json => {
             let merged = apply(base, edits)?;
             let json = manifest::write_sealed(std::slice::from_ref(&merged), Format::Json);
-            manifest::replace_json_document(text, number, &json).map_err(RewriteError::Json)
+            Ok(manifest::replace_json_document(text, number, &json)?)
         }
     }
 }
 
 /// `base` with `edits` applied (each path's string set, mappings made where missing).
 pub fn apply(base: &SealedSecret, edits: &[Edit]) -> Result<SealedSecret, RewriteError> {
-    let mut value = serde_json::to_value(base).map_err(|e| RewriteError::Json(e.to_string()))?;
+    let mut value = serde_json::to_value(base).map_err(RewriteError::Object)?;
     for (path, new) in edits {
         let mut at = &mut value;
         for key in path {
@@ -60,7 +63,7 @@ pub fn apply(base: &SealedSecret, edits: &[Edit]) -> Result<SealedSecret, Rewrit
         }
         *at = serde_json::Value::String(new.clone());
     }
-    serde_json::from_value(value).map_err(|e| RewriteError::Json(e.to_string()))
+    serde_json::from_value(value).map_err(RewriteError::Object)
 }
 
 #[cfg(test)]

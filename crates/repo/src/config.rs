@@ -277,7 +277,7 @@ impl RepoConfig {
             path: origin.into(),
             message,
         };
-        let file: File = repofs::from_yaml(text).map_err(invalid)?;
+        let file: File = repofs::from_yaml(text).map_err(|e| invalid(e.0))?;
         let mut rules = Vec::new();
         for rule in file.paths {
             let glob = Glob::new(&rule.glob).map_err(|e| invalid(format!("paths: bad glob {:?}: {e}", rule.glob)))?;

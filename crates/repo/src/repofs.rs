@@ -93,10 +93,17 @@ pub fn ensure_inside_repository(dir: &Path) -> std::io::Result<()> {
 
 /// Deserializes YAML with source snippets off: the error gives a position and a reason, never a line of the
 /// file (which could be a token or a key).
-pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     serde_saphyr::from_str_with_options(text, serde_saphyr::options! { with_snippet: false })
-        .map_err(|e| sealant_core::manifest::redact(&e.without_snippet().to_string()))
+        .map_err(|e| YamlError(sealant_core::manifest::redact(&e.without_snippet().to_string())))
 }
+
+/// A repository file that does not read as the YAML expected: the parser's message (with the line and the key)
+/// with any quoted value redacted. Why a message and not the parser's error: that error may quote the file, and a
+/// repository file may hold a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct YamlError(pub String);
 
 /// Whether `path` names a manifest by its extension: `.yaml`, `.yml` or `.json`.
 pub fn is_manifest(path: &Path) -> bool {
@@ -163,7 +170,9 @@ mod tests {
         struct Strict {
             a: u8,
         }
-        let err = from_yaml::<Strict>("a: secret-token-value-42\n").unwrap_err();
+        let err = from_yaml::<Strict>("a: secret-token-value-42\n")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret-token-value-42"), "{err}");
     }
 }

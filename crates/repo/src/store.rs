@@ -12,12 +12,12 @@ use time::OffsetDateTime;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A file or directory cannot be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (printed in the message).
+        cause: std::io::Error,
     },
     /// A file is there but is not what its name promises.
     #[error("{path}: {reason}")]
@@ -143,9 +143,9 @@ pub fn file_stem(fingerprint: &str) -> String {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
+    move |cause| StoreError::Io {
         path: path.display().to_string(),
-        source,
+        cause,
     }
 }
 
@@ -398,9 +398,9 @@ pub fn usage(repo: &Path) -> BTreeMap<Option<String>, usize> {
 
 fn read_state(path: &Path) -> Result<StateFile, StoreError> {
     match crate::repofs::read_text(path, crate::repofs::MAX_SMALL_FILE) {
-        Ok(text) => crate::repofs::from_yaml(&text).map_err(|reason| StoreError::Invalid {
+        Ok(text) => crate::repofs::from_yaml(&text).map_err(|e| StoreError::Invalid {
             path: path.display().to_string(),
-            reason,
+            reason: e.0,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateFile::default()),
         Err(e) => Err(io_error(path)(e)),

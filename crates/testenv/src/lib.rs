@@ -44,13 +44,20 @@ pub enum Error {
     },
     /// Certificates could not be made.
     #[error("cannot make test certificates: {0}")]
-    Certs(#[from] rcgen::Error),
+    Certs(rcgen::Error),
     /// A file or process operation failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// An HTTP request failed at the transport level.
     #[error("request failed: {0}")]
     Http(String),
+}
+
+// By hand, not `#[from]`: the message already prints the cause, and a source would print it a second time.
+impl From<rcgen::Error> for Error {
+    fn from(e: rcgen::Error) -> Self {
+        Error::Certs(e)
+    }
 }
 
 /// A client identity: certificate and key, PEM.
