@@ -9,12 +9,10 @@
 //!
 //! Prints a Markdown table (the rows of BENCHMARKS.md) and the ratios.
 
-#[path = "../tests/support/cluster.rs"]
-mod cluster;
+use sealant_testenv::cluster;
 #[path = "support.rs"]
 mod support;
-#[path = "../tests/support/upstream.rs"]
-mod upstream;
+use sealant_testenv::upstream;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

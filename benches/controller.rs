@@ -4,8 +4,7 @@
 //! `openssl speed`'s rate on every core (`OPENSSL_RSA4096_SIGN_PER_S`, measured by benches/controller.sh in the
 //! same run); the ratio to it says whether convergence is bound by RSA or by the API round trips.
 
-#[path = "../tests/support/cluster.rs"]
-mod cluster;
+use sealant_testenv::cluster;
 #[path = "support.rs"]
 mod support;
 

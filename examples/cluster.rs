@@ -3,8 +3,7 @@
 //! running as its ServiceAccount. The Secrets of examples/ are sealed against the controller's `/v1/cert.pem`,
 //! applied, and come back as Secrets; a restarted controller then does no RSA work. No value is printed.
 
-#[path = "../tests/support/cluster.rs"]
-mod cluster;
+use sealant_testenv::cluster;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! in their own namespace as their own ServiceAccount, and a pod on the network calling the HTTP API. Each test
 //! is the attack; it passes when the attack fails.
 
-#[path = "support/cluster.rs"]
-mod cluster;
+use sealant_testenv::cluster;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

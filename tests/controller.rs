@@ -2,10 +2,8 @@
 //! Secrets follow SealedSecrets, failures are reported without hot loops, restarts cost no RSA work, two
 //! replicas elect one writer, Bitnami key Secrets work as they are, and the RBAC denies what it should.
 
-#[path = "support/age.rs"]
-mod age;
-#[path = "support/cluster.rs"]
-mod cluster;
+use sealant_testenv::age;
+use sealant_testenv::cluster;
 
 use std::time::Duration;
 

@@ -3,8 +3,7 @@
 //! controller never exited, and the RSA work beyond one decryption per object is bounded by what was in flight
 //! at the kill. Its own test binary: restarting the shared API server must not disturb other tests.
 
-#[path = "support/cluster.rs"]
-mod cluster;
+use sealant_testenv::cluster;
 
 use std::time::{Duration, Instant};
 

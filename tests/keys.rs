@@ -2,8 +2,7 @@
 //! reference `age` CLI (built from Go modules by tests/tools/age.sh), offline unseal / verify / reseal, refusal
 //! to seal to a retired key, multi-cluster sealing.
 
-#[path = "support/age.rs"]
-mod age;
+use sealant_testenv::age;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,10 +2,8 @@
 //! from Go modules) and a real forge: one branch and one pull request per run, only due files and only values
 //! changed, idempotent, nothing pushed when the forge or the controller cannot be reached.
 
-#[path = "support/age.rs"]
-mod age;
-#[path = "support/gitea.rs"]
-mod gitea;
+use sealant_testenv::age;
+use sealant_testenv::gitea;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -863,15 +861,27 @@ fn a_pull_request_from_a_fork_named_like_the_rotation_branch_is_never_adopted() 
         format!("{}/mallory/gitops.git", gitea.url).replace("http://", &format!("http://mallory:{mallory}@"));
     git(&work, &["push", "-q", &fork_url, &repo.branch()]);
     git(&work, &["checkout", "-q", "main"]);
-    let (status, pr) = gitea.api_as(
-        &mallory,
-        "POST",
-        "/repos/sealant/gitops/pulls",
-        Some(
-            &json!({"title": "Rotate secrets", "head": format!("mallory:{}", repo.branch()), "base": "main",
-                     "body": format!("<!-- Sealant-Plan: {digest} -->")}),
-        ),
-    );
+    // Gitea records a pushed branch from a queue, after the push returns: until then the head is "not found".
+    let open_pr = || {
+        gitea.api_as(
+            &mallory,
+            "POST",
+            "/repos/sealant/gitops/pulls",
+            Some(
+                &json!({"title": "Rotate secrets", "head": format!("mallory:{}", repo.branch()), "base": "main",
+                         "body": format!("<!-- Sealant-Plan: {digest} -->")}),
+            ),
+        )
+    };
+    let mut attempt = open_pr();
+    for _ in 0..60 {
+        if attempt.0 != 404 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        attempt = open_pr();
+    }
+    let (status, pr) = attempt;
     assert_eq!(status, 201, "{pr}");
 
     let api = format!("{}/api/v1", gitea.url);

@@ -3,10 +3,8 @@
 //! controller, the upstream controller unseals what sealant sealed, and keys migrate between the two controllers
 //! in both directions without a new key.
 
-#[path = "support/cluster.rs"]
-mod cluster;
-#[path = "support/upstream.rs"]
-mod upstream;
+use sealant_testenv::cluster;
+use sealant_testenv::upstream;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,9 +6,24 @@
 //! Identities are client certificates signed by the test CA: [`ControlPlane::admin`] is in `system:masters`;
 //! [`ControlPlane::service_account`] authenticates exactly as that ServiceAccount's username and groups, so RBAC
 //! bound to the ServiceAccount applies to it.
+//!
+//! The harness of every test that needs a Go-built tool: [`cluster`] (namespaces with the shipped RBAC, the
+//! controller as a real process), [`gitea`] (a real forge), [`age`] (the reference age CLI) and [`upstream`]
+//! (Bitnami's kubeseal and controller).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod age;
+pub mod cluster;
+pub mod gitea;
+pub mod upstream;
+
+/// The repository's root (where `manifests/`, `tests/tools/` and the Go build scripts are).
+pub fn repo_root() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

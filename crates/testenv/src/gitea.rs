@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 fn gitea_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/gitea.sh");
+        let script = crate::repo_root().join("tests/tools/gitea.sh");
         let out = Command::new("bash").arg(script).output().unwrap();
         assert!(
             out.status.success(),

@@ -2,8 +2,6 @@
 //! modules (tests/upstream/build.sh), the controller run against the test control plane with in-cluster
 //! credentials in a private mount namespace (tests/upstream/run-controller.sh).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -11,13 +9,13 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::cluster::*;
+use crate::cluster::*;
 
 /// Where `kubeseal` and `sealed-secrets-controller` are (built once, cached in ~/.cache/sealant/upstream).
 pub fn upstream() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream/build.sh");
+        let script = crate::repo_root().join("tests/upstream/build.sh");
         let out = Command::new("bash")
             .arg(script)
             .stderr(Stdio::inherit())
@@ -93,7 +91,7 @@ impl Upstream {
         let (host, port) = url.rsplit_once(':').unwrap();
         let (api_port, metrics_port) = (free_port(), free_port());
         let log = ns.dir.path().join(format!("{name}.log"));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream/run-controller.sh");
+        let script = crate::repo_root().join("tests/upstream/run-controller.sh");
         let child = Command::new("bash")
             .arg(script)
             .arg(upstream().join("sealed-secrets-controller"))
@@ -135,6 +133,7 @@ impl Drop for Upstream {
     }
 }
 
+/// The names of the key Secrets in `ns` (upstream's label).
 pub fn key_secret_names(ns: &str) -> Vec<String> {
     let list = get(&format!(
         "/api/v1/namespaces/{ns}/secrets?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key"
@@ -148,6 +147,7 @@ pub fn key_secret_names(ns: &str) -> Vec<String> {
         .collect()
 }
 
+/// Deletes Secret `ns/name`.
 pub fn delete_secret(ns: &str, name: &str) {
     let r = plane()
         .request_as(

@@ -2,26 +2,31 @@
 //! plane per test binary, one namespace (with the shipped RBAC applied) per test, controllers as real
 //! processes authenticated as their ServiceAccount.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use sealant_testenv::{ControlPlane, Identity};
+use crate::{ControlPlane, Identity};
 use serde_json::{Value, json};
 
-/// The `sealant` binary: Cargo's for tests and benches; for the demo example (which Cargo does not tell),
-/// `$SEALANT_BIN` or the debug build that `make demo` makes first.
+/// The `sealant` binary: `$SEALANT_BIN`, else the one Cargo built beside the running test, bench or example
+/// (`target/<profile>/sealant`, next to their `deps/` or `examples/` directories), else the debug build.
 pub fn sealant_bin() -> PathBuf {
-    if let Some(bin) = option_env!("CARGO_BIN_EXE_sealant") {
+    if let Some(bin) = std::env::var_os("SEALANT_BIN") {
         return bin.into();
     }
-    std::env::var_os("SEALANT_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/sealant"))
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(2)
+                .map(|dir| dir.join("sealant"))
+                .find(|bin| bin.is_file())
+        })
+        .unwrap_or_else(|| crate::repo_root().join("target/debug/sealant"))
 }
 
 /// The control plane shared by every test of this binary (each test works in its own namespace).
@@ -44,7 +49,7 @@ pub fn yaml_docs(text: &str) -> Vec<Value> {
 }
 
 fn repo_file(path: &str) -> String {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let full = crate::repo_root().join(path);
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
@@ -261,6 +266,7 @@ pub fn expose_through_service_proxy(ns: &str, name: &str, ip: &str, port: u16) {
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
+/// A loopback port nothing listens on now.
 pub fn free_port() -> u16 {
     // Ports are handed out by the kernel; a second controller started later may still race, which the
     // harness reports as a start-up failure with the controller's log.

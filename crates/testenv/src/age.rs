@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 pub fn age_bin() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/age.sh");
+        let script = crate::repo_root().join("tests/tools/age.sh");
         let out = Command::new("bash").arg(script).output().unwrap();
         assert!(
             out.status.success(),
