@@ -7,9 +7,12 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use sealant_core::keys::Certificate;
 use sealant_core::manifest::{self, Located, Object};
+use sealant_core::merge::MergeError;
 use sealant_core::seal::{self, SealOptions};
 use sealant_core::types::SealedSecret;
 use sealant_core::{Scope, Secret};
+use sealant_repo::RepoConfig;
+use sealant_repo::locate;
 use time::OffsetDateTime;
 
 use crate::args::{Io, ScopeArg, dns_label};
@@ -187,78 +190,23 @@ fn seal_each(
 /// directory up from the working directory holding a `.sealant.yaml`; its `keys/` is used.
 fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
     let cwd = std::env::current_dir()?;
-    let Some(root) = repository_config_dir(&cwd)? else {
+    let Some(root) = locate::config_root(&cwd)? else {
         return Ok(());
     };
-    let root = root.as_path();
-    let config = sealant_repo::RepoConfig::load(root)?;
-    let target = args.merge_into.as_ref().or(args.io.output.as_ref());
-    let rule = target
-        .and_then(|t| relative_to(root, &cwd.join(t)))
-        .and_then(|relative| config.rule_for(&relative));
-    if let Some(rule) = rule {
-        args.clusters = rule.clusters.clone();
-        if args.scope.is_none() {
-            args.scope = rule.scope.map(Into::into);
-        }
-    } else if let [only] = config.clusters.as_slice() {
-        args.clusters = vec![only.name.clone()];
-    } else {
+    let config = RepoConfig::load(&root)?;
+    let target = args.merge_into.as_deref().or(args.io.output.as_deref());
+    let Some(seal_target) = config.seal_target(&root, &cwd, target) else {
         return Ok(());
+    };
+    args.clusters = seal_target.clusters;
+    if args.scope.is_none() {
+        args.scope = seal_target.scope.map(Into::into);
     }
     if args.keys_dir == Path::new("keys") {
         args.keys_dir = root.join("keys");
     }
-    args.from_config = Some(root.join(".sealant.yaml"));
+    args.from_config = Some(root.join(sealant_repo::config::FILE_NAME));
     Ok(())
-}
-
-/// The directory of the `.sealant.yaml` that applies here: the nearest one from `cwd` up to the repository's
-/// top level (the first directory holding `.git`), never above it; only `cwd` itself outside a repository.
-///
-/// Why not up to `/`: whoever can write an ancestor directory (a shared CI workspace, `/tmp`) could drop a
-/// `.sealant.yaml` and a `keys/` there and receive every secret sealed below it. For the same reason a file
-/// owned by another user (root aside) is refused.
-fn repository_config_dir(cwd: &Path) -> Result<Option<std::path::PathBuf>> {
-    use std::os::unix::fs::MetadataExt as _;
-    let top = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(cwd);
-    for dir in cwd.ancestors() {
-        let file = dir.join(".sealant.yaml");
-        if let Ok(meta) = std::fs::symlink_metadata(&file) {
-            let me = rustix::process::geteuid().as_raw();
-            if !meta.is_file() {
-                bail!("{}: not a regular file; refusing to use it", file.display());
-            }
-            if meta.uid() != me && meta.uid() != 0 {
-                bail!(
-                    "{}: owned by uid {}, not by you; refusing to seal to keys someone else chose",
-                    file.display(),
-                    meta.uid()
-                );
-            }
-            return Ok(Some(dir.to_path_buf()));
-        }
-        if dir == top {
-            break;
-        }
-    }
-    Ok(None)
-}
-
-/// `path` relative to `root`, lexically (`.` and `..` resolved; the file and its directory may not exist yet).
-fn relative_to(root: &Path, path: &Path) -> Option<std::path::PathBuf> {
-    use std::path::Component;
-    let mut normal = std::path::PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                normal.pop();
-            }
-            other => normal.push(other),
-        }
-    }
-    normal.strip_prefix(root).ok().map(Path::to_path_buf)
 }
 
 /// The certificates to seal to: `--cert`, or the current key of each `--cluster`. A certificate that `keys/`
@@ -425,103 +373,21 @@ fn raw(args: &SealArgs, cert: &Certificate) -> Result<()> {
     io::emit(args.io.output.as_deref(), sealed.as_bytes(), Sensitivity::Public, false)
 }
 
-/// Seals the input for the target file's name, namespace and scope, then writes only the changed values
-/// into the file. The file's own scope is the default (upstream would silently seal strict here, spec 4.9).
+/// Seals the input for the target file's SealedSecret (its name, namespace and scope) and writes only the changed
+/// values into the file, atomically.
 fn merge_into(
     target: &Path,
     input_name: &str,
     secrets: &[(&Located, &Secret)],
     cert: &Certificate,
-    mut opts: SealOptions,
+    opts: SealOptions,
 ) -> Result<()> {
     let name = target.display().to_string();
     let text = std::fs::read_to_string(target).with_context(|| format!("cannot read {name}"))?;
-    let (format, objects) = manifest::read(&text).map_err(|e| anyhow!("{name}: {e}"))?;
-    let mut found = objects.iter().filter_map(|l| match &l.object {
-        Object::SealedSecret(ss) => Some((l, ss.as_ref())),
-        _ => None,
-    });
-    let (located, existing) = found
-        .next()
-        .ok_or_else(|| anyhow!("{name}: no SealedSecret to merge into"))?;
-    if found.next().is_some() {
-        bail!("{name}: more than one SealedSecret; --merge-into needs a file with exactly one");
-    }
-    opts.name = Some(existing.name().to_string());
-    opts.namespace = Some(existing.namespace().to_string()).filter(|n| !n.is_empty());
-    opts.scope = opts
-        .scope
-        .or(Some(Scope::from_annotations(existing.metadata.annotations.as_ref())));
-    let mut merged = existing.clone();
-    let mut paths: Vec<(Vec<String>, String)> = Vec::new();
-    // Why: the target's name and namespace decide the label, not the input's.
-    opts.replace_namespace = true;
-    for (loc, secret) in secrets {
-        let sealed = seal::seal_secret(secret, cert, &opts).map_err(|e| at(input_name, loc, secret, e))?;
-        collect_changes(&sealed, &mut merged, &mut paths);
-    }
-    for (key, value) in seal::sealant_annotations(cert, opts.now) {
-        merged
-            .metadata
-            .annotations
-            .get_or_insert_with(Default::default)
-            .insert(key.clone(), value.clone());
-        paths.push((vec!["metadata".into(), "annotations".into(), key], value));
-    }
-    let out = sealant_core::rewrite::rewrite_sealed(&text, format, &located.document, existing, &paths)
-        .map_err(|e| anyhow!("{name}: {e}; --merge-into needs a top-level SealedSecret"))?;
-    check_merged(&out, &merged)
-        .map_err(|e| anyhow!("{name}: merge produced an unexpected result, file left unchanged: {e}"))?;
+    let out = sealant_core::merge::merge_into(&text, secrets, cert, opts).map_err(|e| match e {
+        // A sealing error is about a document of the input, not of the target.
+        MergeError::Seal(_) => anyhow!("{input_name}: {e}"),
+        e => anyhow!("{name}: {e}"),
+    })?;
     io::write_atomic(target, out.as_bytes(), Sensitivity::Public)
-}
-
-/// Applies upstream's merge (items, template labels, annotations and data; new entries win) to `merged`, and
-/// records the YAML paths that change.
-fn collect_changes(sealed: &SealedSecret, merged: &mut SealedSecret, paths: &mut Vec<(Vec<String>, String)>) {
-    for (item, blob) in &sealed.spec.encrypted_data {
-        merged.spec.encrypted_data.insert(item.clone(), blob.clone());
-        paths.push((vec!["spec".into(), "encryptedData".into(), item.clone()], blob.clone()));
-    }
-    let Some(new_meta) = sealed.spec.template.as_ref().and_then(|t| t.metadata.as_ref()) else {
-        return;
-    };
-    let template = merged.spec.template.get_or_insert_with(Default::default);
-    let meta = template.metadata.get_or_insert_with(Default::default);
-    for (field, new, old) in [
-        ("labels", &new_meta.labels, &mut meta.labels),
-        ("annotations", &new_meta.annotations, &mut meta.annotations),
-    ] {
-        for (k, v) in new.iter().flatten() {
-            let old = old.get_or_insert_with(Default::default);
-            if old.get(k) != Some(v) {
-                old.insert(k.clone(), v.clone());
-                paths.push((
-                    vec![
-                        "spec".into(),
-                        "template".into(),
-                        "metadata".into(),
-                        field.into(),
-                        k.clone(),
-                    ],
-                    v.clone(),
-                ));
-            }
-        }
-    }
-}
-
-/// Re-reads what is about to be written: it must parse and hold exactly the merged items.
-fn check_merged(out: &str, want: &SealedSecret) -> Result<()> {
-    let (_, objects) = manifest::read(out)?;
-    let got = objects
-        .iter()
-        .find_map(|l| match &l.object {
-            Object::SealedSecret(ss) => Some(ss),
-            _ => None,
-        })
-        .ok_or_else(|| anyhow!("no SealedSecret after the edit"))?;
-    if got.spec.encrypted_data != want.spec.encrypted_data || got.metadata.annotations != want.metadata.annotations {
-        bail!("items or annotations differ from what was sealed");
-    }
-    Ok(())
 }

@@ -34,6 +34,7 @@ pub mod keys;
 pub mod keysecret;
 pub mod layout;
 pub mod manifest;
+pub mod merge;
 pub mod rewrite;
 pub mod scope;
 pub mod seal;

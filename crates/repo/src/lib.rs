@@ -13,8 +13,11 @@
 
 pub mod config;
 pub mod escrow;
+pub mod locate;
 pub mod repofs;
 pub mod store;
+#[cfg(feature = "git")]
+pub mod usage;
 #[cfg(feature = "git")]
 pub mod walk;
 #[cfg(feature = "git")]
@@ -22,6 +25,6 @@ pub mod worktree;
 
 pub use config::{ConfigError, RepoConfig};
 pub use escrow::{EscrowError, Identities, Recipients};
-#[cfg(feature = "git")]
-pub use store::usage;
 pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem};
+#[cfg(feature = "git")]
+pub use usage::usage;

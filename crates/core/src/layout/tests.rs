@@ -1,0 +1,127 @@
+//! The index's and the editor's tests.
+
+use super::render::double_quoted;
+use super::*;
+
+const FILE: &str = "\
+# Database credentials for prod
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: db   # the app's name
+  namespace: prod
+spec:
+  encryptedData:
+    password: AgAAA   # rotated 2026-01
+    username: 'AgBBB'
+  template:
+    metadata:
+      name: db
+---
+kind: Other
+";
+
+fn set(source: &str, path: &[&str], value: &str) -> String {
+    let docs = index(source).unwrap();
+    let mut ed = Editor::new(source, &docs[0]).unwrap();
+    ed.set(path, value).unwrap();
+    ed.finish().unwrap()
+}
+
+#[test]
+fn documents_are_split_with_their_lines() {
+    let docs = index(FILE).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].line, 2);
+    assert_eq!(docs[1].line, 15);
+    let root = docs[0].root.as_ref().unwrap();
+    let pw = root.at(&["spec", "encryptedData", "password"]).unwrap();
+    assert_eq!(&FILE[pw.span.clone()], "AgAAA");
+    assert_eq!(pw.line, 9);
+}
+
+#[test]
+fn replacing_a_value_keeps_comments_and_quoting() {
+    let out = set(FILE, &["spec", "encryptedData", "password"], "AgNEW");
+    assert_eq!(out, FILE.replace("password: AgAAA", "password: AgNEW"));
+    let out = set(FILE, &["spec", "encryptedData", "username"], "AgNEW");
+    assert_eq!(out, FILE.replace("'AgBBB'", "'AgNEW'"));
+}
+
+#[test]
+fn new_keys_go_in_sorted_position_at_sibling_indentation() {
+    let out = set(FILE, &["spec", "encryptedData", "token"], "AgTOK");
+    assert_eq!(out, FILE.replace("    username:", "    token: AgTOK\n    username:"));
+    let out = set(FILE, &["spec", "encryptedData", "zz"], "AgZ");
+    assert_eq!(out, FILE.replace("'AgBBB'\n", "'AgBBB'\n    zz: AgZ\n"));
+}
+
+#[test]
+fn an_insert_that_would_break_the_yaml_is_refused_not_written() {
+    // Found by fuzzing (fuzz/seeds/layout_roundtrip/regression-tab-indented-mapping): a mapping after a tab.
+    let source = "\t:";
+    let docs = index(source).unwrap();
+    let mut ed = Editor::new(source, &docs[0]).unwrap();
+    ed.set(&["metadata", "name"], "x").unwrap();
+    assert!(matches!(ed.finish(), Err(EditError::WouldBreak)));
+}
+
+#[test]
+fn missing_mappings_are_created() {
+    let out = set(FILE, &["spec", "template", "metadata", "labels", "app"], "db");
+    assert_eq!(
+        out,
+        FILE.replace("      name: db\n", "      labels:\n        app: db\n      name: db\n")
+    );
+}
+
+#[test]
+fn several_new_keys_under_one_new_mapping_share_it() {
+    let docs = index(FILE).unwrap();
+    let mut ed = Editor::new(FILE, &docs[0]).unwrap();
+    ed.set(&["metadata", "annotations", "b"], "2").unwrap();
+    ed.set(&["metadata", "annotations", "a"], "1").unwrap();
+    let out = ed.finish().unwrap();
+    assert_eq!(
+        out,
+        FILE.replace(
+            "  name: db   #",
+            "  annotations:\n    a: \"1\"\n    b: \"2\"\n  name: db   #"
+        )
+    );
+}
+
+#[test]
+fn empty_flow_mappings_take_new_keys() {
+    let src = "spec:\n  encryptedData: {}\n  x: 1\n";
+    let out = set(src, &["spec", "encryptedData", "a"], "AgA");
+    assert_eq!(out, "spec:\n  encryptedData: {a: \"AgA\"}\n  x: 1\n");
+}
+
+#[test]
+fn block_scalars_are_replaced_without_touching_the_next_key() {
+    let src = "data:\n  a: |\n    line\n  b: x\n";
+    let out = set(src, &["data", "a"], "new");
+    assert_eq!(out, "data:\n  a: new\n  b: x\n");
+}
+
+#[test]
+fn values_that_would_change_type_are_quoted() {
+    for v in ["true", "0123", "1e3", "", "a: b", "-x", "2026-01-01", "null", "x #y"] {
+        assert_eq!(render_scalar(v), double_quoted(v), "{v}");
+    }
+    assert_eq!(render_scalar("AgB+/x=="), "AgB+/x==");
+}
+
+#[test]
+fn deep_nesting_is_rejected_not_overflowed() {
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    let err = index(&deep).unwrap_err();
+    assert_eq!((err.line, err.document), (1, 1), "{err}");
+}
+
+#[test]
+fn position_counts_lines_and_columns_from_one() {
+    assert_eq!(position("ab\ncd", 4), (2, 2));
+    assert_eq!(position("ab", 0), (1, 1));
+}
