@@ -3,13 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow};
 use clap::Args;
-use sealant_core::manifest::{self, Object};
-use sealant_core::seal::reseal;
-use sealant_core::types::KEY_FINGERPRINT_ANNOTATION;
-use sealant_core::unseal::UnsealOptions;
-use sealant_core::{Certificate, SealedSecret};
+use sealant_core::Certificate;
+use sealant_core::rewrite::reseal_file;
 
 use crate::args::KeyArgs;
 use crate::io::{self, Sensitivity};
@@ -47,7 +44,11 @@ pub fn run(args: ResealArgs) -> Result<()> {
     for file in &args.files {
         let name = file.display().to_string();
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
-        let (out, changed) = reseal_text(&name, &text, &keyring, &cert)?;
+        let resealed = reseal_file(&text, &keyring, &cert).map_err(|e| anyhow!("{name}: {e}"))?;
+        for (at, warning) in &resealed.warnings {
+            eprintln!("{name}: {at}: warning: {warning}");
+        }
+        let (out, changed) = (resealed.text, resealed.changed);
         if changed > 0 {
             outputs.push((file, out, changed));
         } else {
@@ -78,74 +79,4 @@ fn target(args: &ResealArgs) -> Result<Certificate> {
         )
     })?;
     Ok(current.cert.clone())
-}
-
-/// Re-seals every SealedSecret of one file whose items are not all sealed to `cert` yet. Returns the new text
-/// and how many objects changed.
-fn reseal_text(name: &str, text: &str, keyring: &sealant_core::Keyring, cert: &Certificate) -> Result<(String, usize)> {
-    let (format, objects) = manifest::read(text).map_err(|e| anyhow!("{name}: {e}"))?;
-    let mut out = text.to_string();
-    let mut changed = Vec::new();
-    for located in &objects {
-        let Object::SealedSecret(ss) = &located.object else {
-            continue;
-        };
-        let at = format!(
-            "{name}: document {} (line {}) ({})",
-            located.document,
-            located.line,
-            ss.id()
-        );
-        // Each item is decrypted once; an object already sealed to the target is left as it is.
-        let resealed = reseal(ss, keyring, cert, None, UnsealOptions::default()).map_err(|e| anyhow!("{at}: {e}"))?;
-        if resealed.keys_used.values().all(|fp| fp == cert.fingerprint()) {
-            continue;
-        }
-        for warning in &resealed.warnings {
-            eprintln!("{at}: warning: {warning}");
-        }
-        let mut paths: Vec<(Vec<String>, String)> = resealed
-            .items
-            .iter()
-            .map(|(item, sealed)| {
-                (
-                    vec!["spec".to_string(), "encryptedData".to_string(), item.clone()],
-                    sealed.clone(),
-                )
-            })
-            .collect();
-        let merged = resealed.sealed;
-        paths.push((
-            vec![
-                "metadata".into(),
-                "annotations".into(),
-                KEY_FINGERPRINT_ANNOTATION.into(),
-            ],
-            cert.fingerprint().to_string(),
-        ));
-        out = sealant_core::rewrite::rewrite_sealed(&out, format, &located.document, ss, &paths)
-            .map_err(|e| anyhow!("{at}: {e}"))?;
-        changed.push(merged);
-    }
-    check(name, &out, &changed)?;
-    Ok((out, changed.len()))
-}
-
-/// Re-reads the result: it must parse and hold exactly the re-sealed items.
-fn check(name: &str, out: &str, want: &[SealedSecret]) -> Result<()> {
-    let (_, objects) = manifest::read(out)
-        .map_err(|e| anyhow!("{name}: re-sealing produced unreadable output, file left unchanged: {e}"))?;
-    for w in want {
-        let found = objects.iter().any(|l| match &l.object {
-            Object::SealedSecret(got) => got.name() == w.name() && got.spec.encrypted_data == w.spec.encrypted_data,
-            _ => false,
-        });
-        if !found {
-            bail!(
-                "{name}: {} did not come out as re-sealed, file left unchanged",
-                w.name()
-            );
-        }
-    }
-    Ok(())
 }
