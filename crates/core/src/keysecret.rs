@@ -109,12 +109,20 @@ pub fn read(secret: &K8sSecret) -> Result<(PrivateKey, Certificate), KeySecretEr
     let data = secret.data.as_ref().ok_or(KeySecretError::Missing("data"))?;
     let key_pem = data.get(KEY_ITEM).ok_or(KeySecretError::Missing(KEY_ITEM))?;
     let cert_pem = data.get(CERT_ITEM).ok_or(KeySecretError::Missing(CERT_ITEM))?;
-    let key = keys::private_keys_from_pem(&key_pem.0)
+    read_items(&cert_pem.0, &key_pem.0)
+}
+
+/// The private key and certificate of a key Secret's two items (PEM), checked to belong together.
+///
+/// Why the check: a key that does not open what its certificate sealed (an escrow file, a restored Secret) is
+/// worse than none — it looks like a backup and is not one.
+pub fn read_items(cert_pem: &[u8], key_pem: &[u8]) -> Result<(PrivateKey, Certificate), KeySecretError> {
+    let key = keys::private_keys_from_pem(key_pem)
         .map_err(KeySecretError::Key)?
         .into_iter()
         .next()
         .ok_or(KeySecretError::Key(PrivateKeyError::NoPem))?;
-    let cert = Certificate::from_pem(&cert_pem.0).map_err(KeySecretError::Cert)?;
+    let cert = Certificate::from_pem(cert_pem).map_err(KeySecretError::Cert)?;
     if key.public_key().fingerprint().ok().as_deref() != Some(cert.fingerprint()) {
         return Err(KeySecretError::Mismatch);
     }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use sealant_core::Certificate;
-use sealant_core::keys::{private_key_pkcs1_pem, private_keys_from_pem};
+use sealant_core::keys::private_key_pkcs1_pem;
+use sealant_core::keysecret;
 use sealant_core::manifest::{self, Object};
 use sealant_repo::{KeysDir, Recipients};
 use secrecy::ExposeSecret as _;
@@ -62,16 +62,8 @@ pub fn run(args: KeysBackupArgs) -> Result<()> {
     }
     let root = args.repo.join("keys");
     for pair in pairs {
-        let cert = Certificate::from_pem(&pair.cert_pem).map_err(|e| anyhow!("{}: tls.crt: {e}", pair.origin))?;
-        let key = private_keys_from_pem(&pair.key_pem)
-            .map_err(|e| anyhow!("{}: tls.key: {e}", pair.origin))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("{}: tls.key holds no key", pair.origin))?;
-        // Why the check: an escrow file that does not open what its certificate sealed is worse than none.
-        if key.public_key().fingerprint()? != cert.fingerprint() {
-            bail!("{}: tls.key does not belong to tls.crt", pair.origin);
-        }
+        let (key, cert) =
+            keysecret::read_items(&pair.cert_pem, &pair.key_pem).map_err(|e| anyhow!("{}: {e}", pair.origin))?;
         let pem = private_key_pkcs1_pem(&key)?;
         let armored = recipients.encrypt(pem.as_bytes())?;
         for file in KeysDir::add(&root, &args.cluster, &cert, Some(&armored), false)? {
@@ -108,7 +100,10 @@ fn pairs_from_file(file: &std::path::Path) -> Result<Vec<KeyPair>> {
             located.document,
             secret.metadata.name.as_deref().unwrap_or("?")
         );
-        let (Some(cert), Some(key)) = (secret.data.get("tls.crt"), secret.data.get("tls.key")) else {
+        let (Some(cert), Some(key)) = (
+            secret.data.get(keysecret::CERT_ITEM),
+            secret.data.get(keysecret::KEY_ITEM),
+        ) else {
             bail!("{origin}: not a key Secret (needs tls.crt and tls.key)");
         };
         pairs.push(KeyPair {
@@ -125,14 +120,14 @@ async fn pairs_from_cluster(namespace: &str) -> Result<Vec<KeyPair>> {
     let client = sealant_client::cluster::client(None).await?;
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     let list = api
-        .list(&kube::api::ListParams::default().labels(sealant_core::keysecret::LABEL))
+        .list(&kube::api::ListParams::default().labels(keysecret::LABEL))
         .await
         .with_context(|| format!("cannot list the key Secrets in namespace {namespace}"))?;
     let mut pairs = Vec::new();
     for secret in list.items {
         let origin = format!("Secret {namespace}/{}", secret.metadata.name.as_deref().unwrap_or("?"));
         let mut data = secret.data.unwrap_or_default();
-        let (Some(cert), Some(key)) = (data.remove("tls.crt"), data.remove("tls.key")) else {
+        let (Some(cert), Some(key)) = (data.remove(keysecret::CERT_ITEM), data.remove(keysecret::KEY_ITEM)) else {
             eprintln!("warning: {origin}: not a key Secret (no tls.crt/tls.key), skipped");
             continue;
         };
