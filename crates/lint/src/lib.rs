@@ -63,69 +63,6 @@ impl Report {
     }
 }
 
-/// A file's text: UTF-8 (a BOM is fine), or UTF-16 with a BOM (what PowerShell's `>` writes). `None` for
-/// anything else.
-pub(crate) fn decode(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
-    let utf16 = |big_endian: bool| {
-        let units: Vec<u16> = bytes[2..]
-            .chunks_exact(2)
-            .map(|p| {
-                if big_endian {
-                    u16::from_be_bytes([p[0], p[1]])
-                } else {
-                    u16::from_le_bytes([p[0], p[1]])
-                }
-            })
-            .collect();
-        String::from_utf16(&units).ok().map(std::borrow::Cow::Owned)
-    };
-    match bytes {
-        [0xFF, 0xFE, ..] => utf16(false),
-        [0xFE, 0xFF, ..] => utf16(true),
-        _ => std::str::from_utf8(bytes).ok().map(std::borrow::Cow::Borrowed),
-    }
-}
-
-/// An `unreadable-file` finding (error): the file was not checked.
-pub(crate) fn push_unchecked(report: &mut Report, display: &str, why: &str, config: &Config, rel: &Path) {
-    let Some(rule) = rules::rule("unreadable-file") else {
-        return;
-    };
-    let Some(severity) = config.severity(rule, rel) else {
-        return;
-    };
-    report.findings.push(Finding {
-        rule: rule.id,
-        severity,
-        path: display.to_string(),
-        line: 1,
-        column: 1,
-        message: format!("not checked: {why}"),
-        help: rule.help,
-    });
-}
-
-/// The credential scan alone, for bytes that are not text.
-pub(crate) fn lint_credentials(rel: &Path, text: &str, config: &Config, report: &mut Report) {
-    let Some(rule) = rules::rule("committed-credential") else {
-        return;
-    };
-    let Some(severity) = config.severity(rule, rel) else {
-        return;
-    };
-    for (line, column, message) in checks::credentials(text) {
-        report.findings.push(Finding {
-            rule: rule.id,
-            severity,
-            path: rel.display().to_string(),
-            line,
-            column,
-            message,
-            help: rule.help,
-        });
-    }
-}
-
 /// Lints one file's text as if it were at `rel` (its extension picks YAML or JSON), with no `keys/` and no git
 /// history: what an editor integration or a fuzzer needs.
 pub fn lint_text(rel: &Path, text: &str, config: &Config, now: OffsetDateTime) -> Report {

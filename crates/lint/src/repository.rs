@@ -7,7 +7,7 @@ use sealant_repo::worktree::WorkTree;
 use time::OffsetDateTime;
 
 use crate::checks::KnownKeys;
-use crate::{Config, Report, decode, lint_credentials, lint_source, push_unchecked};
+use crate::{Config, Finding, Report, checks, lint_source, rules};
 
 /// Largest file read; bigger ones are noted and skipped.
 const MAX_FILE: u64 = 4 << 20;
@@ -122,5 +122,68 @@ fn lint_file(file: &FileContext, config: &Config, now: OffsetDateTime, report: &
             lint_credentials(file.rel, &lossy, config, &mut partial);
             report.findings.extend(partial.findings);
         }
+    }
+}
+
+/// A file's text: UTF-8 (a BOM is fine), or UTF-16 with a BOM (what PowerShell's `>` writes). `None` for
+/// anything else.
+fn decode(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let utf16 = |big_endian: bool| {
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|p| {
+                if big_endian {
+                    u16::from_be_bytes([p[0], p[1]])
+                } else {
+                    u16::from_le_bytes([p[0], p[1]])
+                }
+            })
+            .collect();
+        String::from_utf16(&units).ok().map(std::borrow::Cow::Owned)
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => utf16(false),
+        [0xFE, 0xFF, ..] => utf16(true),
+        _ => std::str::from_utf8(bytes).ok().map(std::borrow::Cow::Borrowed),
+    }
+}
+
+/// An `unreadable-file` finding (error): the file was not checked.
+fn push_unchecked(report: &mut Report, display: &str, why: &str, config: &Config, rel: &Path) {
+    let Some(rule) = rules::rule("unreadable-file") else {
+        return;
+    };
+    let Some(severity) = config.severity(rule, rel) else {
+        return;
+    };
+    report.findings.push(Finding {
+        rule: rule.id,
+        severity,
+        path: display.to_string(),
+        line: 1,
+        column: 1,
+        message: format!("not checked: {why}"),
+        help: rule.help,
+    });
+}
+
+/// The credential scan alone, for bytes that are not text.
+fn lint_credentials(rel: &Path, text: &str, config: &Config, report: &mut Report) {
+    let Some(rule) = rules::rule("committed-credential") else {
+        return;
+    };
+    let Some(severity) = config.severity(rule, rel) else {
+        return;
+    };
+    for (line, column, message) in checks::credentials(text) {
+        report.findings.push(Finding {
+            rule: rule.id,
+            severity,
+            path: rel.display().to_string(),
+            line,
+            column,
+            message,
+            help: rule.help,
+        });
     }
 }
