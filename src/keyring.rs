@@ -34,31 +34,18 @@ fn escrowed_keys(ring: &mut Keyring, identity_file: &Path, dir: &Path) -> Result
         &identity_file.display().to_string(),
     )?;
     let keys = sealant_repo::KeysDir::load(dir).map_err(|e| anyhow!("{e}"))?;
-    let (mut opened, mut skipped) = (0, 0);
-    for record in keys.clusters().iter().flat_map(|c| &c.keys) {
-        let Some(path) = &record.escrow_path else { continue };
-        let name = path.display().to_string();
-        let ciphertext = sealant_repo::repofs::read(path, sealant_repo::repofs::MAX_SMALL_FILE)
-            .map_err(|e| anyhow!("cannot read {name}: {e}"))?;
-        let plain = match identities.decrypt(&ciphertext, &name) {
-            Ok(plain) => plain,
-            Err(sealant_repo::EscrowError::NotForTheseIdentities { .. }) => {
-                skipped += 1;
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for key in load_private_keys(&plain).map_err(|e| anyhow!("{name}: decrypted, but not a private key: {e}"))? {
-            ring.add(key)?;
-        }
-        opened += 1;
-    }
-    if opened == 0 {
+    let records = keys.clusters().iter().flat_map(|c| &c.keys);
+    let opened = sealant_repo::escrow::open_escrowed(records, &identities, true)?;
+    if opened.keys.is_empty() {
         bail!(
-            "{} opens none of the escrowed keys under {} ({skipped} file(s) are for other identities)",
+            "{} opens none of the escrowed keys under {} ({} file(s) are for other identities)",
             identity_file.display(),
-            dir.display()
+            dir.display(),
+            opened.foreign
         );
+    }
+    for (_, key) in opened.keys {
+        ring.add(key)?;
     }
     Ok(())
 }

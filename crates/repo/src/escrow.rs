@@ -48,6 +48,90 @@ pub enum EscrowError {
     /// Encryption failed (an I/O error on an in-memory buffer, or a recipient refused the file key).
     #[error("cannot encrypt: {0}")]
     Encrypt(String),
+    /// The escrow file cannot be read.
+    #[error("cannot read {origin}: {cause}")]
+    Read {
+        /// The escrow file's name.
+        origin: String,
+        /// Why (printed in the message).
+        cause: std::io::Error,
+    },
+    /// Decrypted, the file does not hold a private key.
+    #[error("{origin}: decrypted, but not a private key: {cause}")]
+    NotAKey {
+        /// The escrow file's name.
+        origin: String,
+        /// Why (printed in the message).
+        cause: sealant_core::keys::PrivateKeyError,
+    },
+    /// Decrypted, the key is not the one its certificate names.
+    #[error("{origin}: the key inside does not belong to {fingerprint}")]
+    Mismatch {
+        /// The escrow file's name.
+        origin: String,
+        /// The certificate's fingerprint.
+        fingerprint: String,
+    },
+}
+
+/// Escrowed keys opened: each with its record, and how many files were for other recipients.
+pub struct Opened<'r> {
+    /// The keys, each with the record of its certificate.
+    pub keys: Vec<(&'r crate::KeyRecord, sealant_core::PrivateKey)>,
+    /// Files skipped because they are for other recipients.
+    pub foreign: usize,
+}
+
+/// Opens the escrow files of `records` with `identities`, each key checked against its certificate. A record
+/// without an escrow file is skipped; so is a file for other recipients when `skip_foreign` (a team may escrow to
+/// several groups).
+///
+/// Why the check: the file name and the certificate are not authenticated by age; only a key that matches its
+/// certificate is that certificate's key.
+pub fn open_escrowed<'r>(
+    records: impl IntoIterator<Item = &'r crate::KeyRecord>,
+    identities: &Identities,
+    skip_foreign: bool,
+) -> Result<Opened<'r>, EscrowError> {
+    let (mut keys, mut foreign) = (Vec::new(), 0);
+    for record in records {
+        let Some(path) = &record.escrow_path else {
+            continue;
+        };
+        let origin = path.display().to_string();
+        let ciphertext =
+            crate::repofs::read(path, crate::repofs::MAX_SMALL_FILE).map_err(|cause| EscrowError::Read {
+                origin: origin.clone(),
+                cause,
+            })?;
+        let plain = match identities.decrypt(&ciphertext, &origin) {
+            Ok(plain) => plain,
+            Err(EscrowError::NotForTheseIdentities { .. }) if skip_foreign => {
+                foreign += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let key = sealant_core::keys::private_keys_from_pem(&plain)
+            .map_err(|cause| EscrowError::NotAKey {
+                origin: origin.clone(),
+                cause,
+            })?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EscrowError::NotAKey {
+                origin: origin.clone(),
+                cause: sealant_core::keys::PrivateKeyError::NoPem,
+            })?;
+        if key.public_key().fingerprint().ok().as_deref() != Some(record.fingerprint.as_str()) {
+            return Err(EscrowError::Mismatch {
+                origin,
+                fingerprint: record.fingerprint.clone(),
+            });
+        }
+        keys.push((record, key));
+    }
+    Ok(Opened { keys, foreign })
 }
 
 /// The public keys a private key is escrowed to.
@@ -223,5 +307,43 @@ mod tests {
         let (_, secret) = pair();
         let err = Recipients::parse(&secret, "f").unwrap_err().to_string();
         assert!(!err.contains(&secret[15..]) && err.contains("not shown"), "{err}");
+    }
+
+    #[test]
+    fn an_escrow_file_holding_another_key_is_refused_and_foreign_files_are_skipped_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let now = time::OffsetDateTime::now_utc();
+        let new_key =
+            || sealant_core::keys::generate_key_and_cert(2048, now, sealant_core::keys::DEFAULT_CERT_VALIDITY).unwrap();
+        let ((key_a, cert_a), (key_b, _)) = (new_key(), new_key());
+        let (public, secret) = pair();
+        let mine = Recipients::parse(&public, "r").unwrap();
+        let pem = |k: &sealant_core::PrivateKey| sealant_core::keys::private_key_pkcs1_pem(k).unwrap();
+        // A writer files key B's escrow under certificate A.
+        let swapped = mine.encrypt(pem(&key_b).as_bytes()).unwrap();
+        crate::KeysDir::add(&keys, "prod", &cert_a, Some(&swapped), true).unwrap();
+        let ids = Identities::parse(secret.as_bytes(), "id").unwrap();
+        let dir_a = crate::KeysDir::load(&keys).unwrap();
+        let err = open_escrowed(&dir_a.clusters()[0].keys, &ids, true).err().unwrap();
+        assert!(matches!(err, EscrowError::Mismatch { .. }), "{err}");
+        // The right key opens; a file for somebody else is skipped, or an error when skipping is not asked for.
+        let good = mine.encrypt(pem(&key_a).as_bytes()).unwrap();
+        crate::KeysDir::add(&keys, "prod", &cert_a, Some(&good), true).unwrap();
+        let dir_b = crate::KeysDir::load(&keys).unwrap();
+        assert_eq!(
+            open_escrowed(&dir_b.clusters()[0].keys, &ids, true).unwrap().keys.len(),
+            1
+        );
+        let (other, _) = pair();
+        let foreign = Recipients::parse(&other, "r")
+            .unwrap()
+            .encrypt(pem(&key_a).as_bytes())
+            .unwrap();
+        crate::KeysDir::add(&keys, "prod", &cert_a, Some(&foreign), true).unwrap();
+        let dir_c = crate::KeysDir::load(&keys).unwrap();
+        let opened = open_escrowed(&dir_c.clusters()[0].keys, &ids, true).unwrap();
+        assert_eq!((opened.keys.len(), opened.foreign), (0, 1));
+        assert!(open_escrowed(&dir_c.clusters()[0].keys, &ids, false).is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use base64::Engine as _;
 use clap::Args;
-use sealant_core::keys::{private_key_pkcs1_pem, private_keys_from_pem};
+use sealant_core::keys::private_key_pkcs1_pem;
 use sealant_core::keysecret;
 use sealant_repo::{Identities, KeysDir};
 use zeroize::Zeroizing;
@@ -62,29 +62,16 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
     let cluster = dir
         .cluster(&args.cluster)
         .ok_or_else(|| anyhow!("no cluster {} under {}", args.cluster, root.display()))?;
-    let mut restored = Vec::new();
+    for record in cluster.keys.iter().filter(|r| r.escrow_path.is_none()) {
+        eprintln!(
+            "warning: {} has no escrow file; it cannot be restored",
+            record.fingerprint
+        );
+    }
     // Every escrow file is opened before anything is written: one bad file stops the restore, whole.
-    for record in &cluster.keys {
-        let Some(path) = &record.escrow_path else {
-            eprintln!(
-                "warning: {} has no escrow file; it cannot be restored",
-                record.fingerprint
-            );
-            continue;
-        };
-        let name = path.display().to_string();
-        let ciphertext = sealant_repo::repofs::read(path, sealant_repo::repofs::MAX_SMALL_FILE)
-            .with_context(|| format!("cannot read {name}"))?;
-        let plain = identity.decrypt(&ciphertext, &name)?;
-        let key = private_keys_from_pem(&plain)
-            .map_err(|e| anyhow!("{name}: decrypted, but not a private key: {e}"))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("{name}: decrypted, but holds no key"))?;
-        // Why: the file name and certificate are not authenticated by age; the key inside must match them.
-        if key.public_key().fingerprint()? != record.fingerprint {
-            bail!("{name}: the key inside does not belong to {}", record.fingerprint);
-        }
+    let opened = sealant_repo::escrow::open_escrowed(&cluster.keys, &identity, false)?;
+    let mut restored = Vec::new();
+    for (record, key) in opened.keys {
         restored.push(Restored {
             name: secret_name(&record.fingerprint),
             fingerprint: record.fingerprint.clone(),
