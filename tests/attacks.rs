@@ -276,18 +276,10 @@ fn bogus_items_cost_one_items_rsa_work_and_a_body_stream_is_refused_unparsed() {
 #[test]
 fn a_controller_that_cannot_take_the_lease_exits_with_an_error_instead_of_idling() {
     let ns = Namespace::new("nolease");
-    let r = plane()
-        .request_as(
-            plane().admin(),
-            "DELETE",
-            &format!(
-                "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-controller-leader",
-                ns.name
-            ),
-            None,
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    delete(&format!(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-controller-leader",
+        ns.name
+    ));
     let log = ns.dir.path().join("ctl.log");
     let mut child = Command::new(sealant_bin())
         .args(["controller", "--key-size", "2048", "--lease-duration", "4s"])

@@ -86,15 +86,7 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
     assert!(s["data"].get("user").is_none(), "removed item left behind: {s}");
 
     // A deleted Secret is made again (from the Secret watch, without a change to the SealedSecret).
-    let r = cluster::plane()
-        .request_as(
-            admin,
-            "DELETE",
-            &format!("/api/v1/namespaces/{}/secrets/db", ns.name),
-            None,
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    cluster::delete(&format!("/api/v1/namespaces/{}/secrets/db", ns.name));
     wait_secret(&ns.name, "db", |s| item(s, "password") == "second-value");
 
     // Events and audit: what happened, and never a value.
@@ -125,15 +117,10 @@ fn a_sealed_secret_becomes_an_owned_secret_that_follows_its_changes() {
 
     // Deletion: no garbage collector runs in the test control plane, so the ownerReference above is what makes
     // Kubernetes remove the Secret; the controller itself must not delete anything (it has no delete right).
-    let r = cluster::plane()
-        .request_as(
-            admin,
-            "DELETE",
-            &format!("/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/db", ns.name),
-            None,
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    cluster::delete(&format!(
+        "/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/db",
+        ns.name
+    ));
     std::thread::sleep(Duration::from_secs(1));
     let s = get_secret(&ns.name, "db").expect("the controller must not delete the Secret itself");
     assert_eq!(
@@ -911,15 +898,7 @@ fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_
     }
     // The cluster is lost: its controller is gone and its Secret with it.
     first.kill();
-    let r = plane()
-        .request_as(
-            plane().admin(),
-            "DELETE",
-            &format!("/api/v1/namespaces/{apps}/secrets/web-db-password-prod"),
-            None,
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    cluster::delete(&format!("/api/v1/namespaces/{apps}/secrets/web-db-password-prod"));
 
     // Restore into a fresh controller namespace with the age identity, as an administrator would.
     let fresh = Namespace::new("restored");
@@ -1014,18 +993,10 @@ fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_t
     // The CronJob's RBAC as shipped, with kube-system and the job's namespace both this test's namespace; the
     // binding that lets every authenticated user use the service proxy (as upstream ships) is removed, as a
     // hardened cluster does, so the job's access comes from its own Role only.
-    let r = cluster::plane()
-        .request_as(
-            cluster::plane().admin(),
-            "DELETE",
-            &format!(
-                "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-service-proxier",
-                ns.name
-            ),
-            None,
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    cluster::delete(&format!(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-service-proxier",
+        ns.name
+    ));
     let shipped =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/rotate-cronjob.yaml")).unwrap();
     for obj in yaml_docs(&shipped) {

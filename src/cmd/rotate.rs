@@ -227,9 +227,9 @@ pub fn run(args: RotateArgs) -> Result<()> {
         keyring: keyring.as_ref(),
     };
     let mut planned = pipeline::plan(&repo, &request)?;
-    let pinned = pins(&args)?.unconfirmed(&planned.plan, &planned.keys);
+    let unpinned = pins(&args)?.unconfirmed(&planned.plan, &planned.keys);
     if args.dry_run {
-        planned.note_unconfirmed(&pinned);
+        planned.note_unconfirmed(&unpinned);
     }
     match args.format {
         PlanFormat::Table => eprint!("{}", report::table(&planned.plan)),
@@ -272,7 +272,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
         forge: forge.as_deref(),
         forge_user: args.forge_user.as_deref(),
         resealer,
-        unconfirmed: pinned.difference(&served).cloned().collect(),
+        unconfirmed: unpinned.difference(&served).cloned().collect(),
         progress: &|n| bar.inc(n as u64),
     };
     let outcome = pipeline::propose(&repo, &planned, &publish, now);

@@ -257,12 +257,12 @@ async fn write_secret(
         }
     }
     let existing = api.get_opt(name).await.map_err(ReconcileError::Fetch)?;
-    let decision = decide(existing.as_ref(), desired.clone(), uid).map_err(|refusal| match refusal {
+    let decision = decide(existing.as_ref(), desired, uid).map_err(|refusal| match refusal {
         Refusal::Unmanaged => ReconcileError::Unmanaged(name.into()),
         Refusal::Immutable => ReconcileError::Immutable(format!("{namespace}/{name}")),
     })?;
     match decision {
-        Decision::Create => {
+        Decision::Create(desired) => {
             let result = api.create(&params, &desired).await;
             created(ctx, namespace, name, record, result)
         }

@@ -18,8 +18,8 @@ pub const PATCH_ANNOTATION: &str = "sealedsecrets.bitnami.com/patch";
 /// What to do with the Secret.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// No Secret of that name: create the desired one.
-    Create,
+    /// No Secret of that name: create the desired one (handed back, so its data is never copied).
+    Create(Box<K8sSecret>),
     /// The existing Secret already is what would be written.
     Unchanged,
     /// Replace the existing Secret with this one.
@@ -43,7 +43,7 @@ pub enum Refusal {
 /// Decides how `desired` (made from the SealedSecret with UID `uid`) reaches the cluster, given `existing`.
 pub fn decide(existing: Option<&K8sSecret>, desired: K8sSecret, uid: &str) -> Result<Decision, Refusal> {
     let Some(existing) = existing else {
-        return Ok(Decision::Create);
+        return Ok(Decision::Create(Box::new(desired)));
     };
     let annotation = |key: &str| {
         existing
@@ -175,7 +175,7 @@ mod tests {
     /// The outcome as a word, for the table.
     fn outcome(existing: Option<&K8sSecret>, data: &[(&str, &str)]) -> &'static str {
         match decide(existing, desired(data), UID) {
-            Ok(Decision::Create) => "create",
+            Ok(Decision::Create(_)) => "create",
             Ok(Decision::Unchanged) => "unchanged",
             Ok(Decision::Replace { data_changed: true, .. }) => "update data",
             Ok(Decision::Replace {

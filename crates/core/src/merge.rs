@@ -2,6 +2,8 @@
 //! input's — and written into its file in place, only the changed values touched, then re-read to prove it.
 
 use crate::Scope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
 use crate::keys::Certificate;
 use crate::manifest::{self, Located, ManifestError, Object};
 use crate::rewrite::{Edit, RewriteError, rewrite_sealed};
@@ -76,7 +78,13 @@ pub fn merge_into(
         .or(Some(Scope::from_annotations(existing.metadata.annotations.as_ref())));
     // Why: the target's name and namespace decide the label, not the input's.
     opts.replace_namespace = true;
-    let mut merged = existing.clone();
+    // What the template's labels and annotations are after each input so far: only real changes become edits.
+    let mut template_meta = existing
+        .spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.clone())
+        .unwrap_or_default();
     let mut edits: Vec<Edit> = Vec::new();
     for (loc, secret) in secrets {
         let sealed = seal::seal_secret(secret, cert, &opts).map_err(|cause| {
@@ -88,34 +96,26 @@ pub fn merge_into(
                 cause,
             }))
         })?;
-        collect_changes(&sealed, &mut merged, &mut edits);
+        collect_changes(&sealed, &mut template_meta, &mut edits);
     }
     for (key, value) in seal::sealant_annotations(cert, opts.now) {
-        merged
-            .metadata
-            .annotations
-            .get_or_insert_with(Default::default)
-            .insert(key.clone(), value.clone());
         edits.push((vec!["metadata".into(), "annotations".into(), key], value));
     }
     rewrite_sealed(text, format, &located.document, existing, &edits).map_err(MergeError::Rewrite)
 }
 
-/// Applies upstream's merge (items, template labels, annotations and data; new entries win) to `merged`, and
-/// records the paths that change.
-fn collect_changes(sealed: &SealedSecret, merged: &mut SealedSecret, edits: &mut Vec<Edit>) {
+/// Upstream's merge (items, template labels and annotations; new entries win) as edits: every item of `sealed`,
+/// and each template label or annotation that differs from `template_meta`, which is updated to match.
+fn collect_changes(sealed: &SealedSecret, template_meta: &mut ObjectMeta, edits: &mut Vec<Edit>) {
     for (item, blob) in &sealed.spec.encrypted_data {
-        merged.spec.encrypted_data.insert(item.clone(), blob.clone());
         edits.push((vec!["spec".into(), "encryptedData".into(), item.clone()], blob.clone()));
     }
     let Some(new_meta) = sealed.spec.template.as_ref().and_then(|t| t.metadata.as_ref()) else {
         return;
     };
-    let template = merged.spec.template.get_or_insert_with(Default::default);
-    let meta = template.metadata.get_or_insert_with(Default::default);
     for (field, new, old) in [
-        ("labels", &new_meta.labels, &mut meta.labels),
-        ("annotations", &new_meta.annotations, &mut meta.annotations),
+        ("labels", &new_meta.labels, &mut template_meta.labels),
+        ("annotations", &new_meta.annotations, &mut template_meta.annotations),
     ] {
         for (k, v) in new.iter().flatten() {
             let old = old.get_or_insert_with(Default::default);

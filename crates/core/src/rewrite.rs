@@ -117,13 +117,21 @@ pub enum ResealFileError {
     /// The file does not parse.
     #[error(transparent)]
     Read(#[from] ManifestError),
-    /// One object could not be re-sealed or rewritten.
+    /// One object could not be re-sealed.
     #[error("{at}: {cause}")]
-    Object {
+    Reseal {
         /// `document N (line L) (ns/name)`.
         at: String,
         /// Why (printed in the message).
-        cause: Box<dyn std::error::Error + Send + Sync>,
+        cause: ResealError,
+    },
+    /// One object could not be rewritten in place.
+    #[error("{at}: {cause}")]
+    Rewrite {
+        /// `document N (line L) (ns/name)`.
+        at: String,
+        /// Why (printed in the message).
+        cause: RewriteError,
     },
 }
 
@@ -140,9 +148,8 @@ pub fn reseal_file(text: &str, keyring: &Keyring, cert: &Certificate) -> Result<
             continue;
         };
         let at = format!("document {} (line {}) ({})", located.document, located.line, ss.id());
-        let fail = |cause: Box<dyn std::error::Error + Send + Sync>| ResealFileError::Object { at: at.clone(), cause };
-        let resealed =
-            reseal(ss, keyring, cert, None, UnsealOptions::default()).map_err(|e: ResealError| fail(Box::new(e)))?;
+        let resealed = reseal(ss, keyring, cert, None, UnsealOptions::default())
+            .map_err(|cause| ResealFileError::Reseal { at: at.clone(), cause })?;
         if resealed.keys_used.values().all(|fp| fp == cert.fingerprint()) {
             continue;
         }
@@ -165,7 +172,8 @@ pub fn reseal_file(text: &str, keyring: &Keyring, cert: &Certificate) -> Result<
             ],
             cert.fingerprint().to_string(),
         ));
-        out = rewrite_sealed(&out, format, &located.document, ss, &edits).map_err(|e| fail(Box::new(e)))?;
+        out = rewrite_sealed(&out, format, &located.document, ss, &edits)
+            .map_err(|cause| ResealFileError::Rewrite { at: at.clone(), cause })?;
         changed += 1;
     }
     Ok(ResealedFile {

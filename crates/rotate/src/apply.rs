@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sealant_core::Scope;
-use sealant_core::manifest::Format;
 use sealant_core::seal::seal_raw;
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION};
 use sealant_repo::KeysDir;
@@ -99,7 +98,9 @@ pub fn apply(
             .get(&found.file)
             .ok_or_else(|| fail(found, "file text missing".into()))?;
         let text = texts.entry(found.file.clone()).or_insert_with(|| original.clone());
-        *text = rewrite(text, *format, found, &edits).map_err(|m| fail(found, m))?;
+        // The core rewrite re-reads the result to prove it holds every edit.
+        *text = sealant_core::rewrite::rewrite_sealed(text, *format, &found.document, &found.sealed, &edits)
+            .map_err(|e| fail(found, e.to_string()))?;
     }
     Ok(texts
         .into_iter()
@@ -195,10 +196,4 @@ fn edits_for(
 
 fn path(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
-}
-
-/// Applies `edits` to the object's document (the core rewrite, which re-reads the result to prove it).
-fn rewrite(text: &str, format: Format, found: &Found, edits: &[(Vec<String>, String)]) -> Result<String, String> {
-    sealant_core::rewrite::rewrite_sealed(text, format, &found.document, &found.sealed, edits)
-        .map_err(|e| e.to_string())
 }

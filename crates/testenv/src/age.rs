@@ -7,16 +7,7 @@ use std::sync::OnceLock;
 /// The directory holding `age` and `age-keygen`.
 pub fn age_bin() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let script = crate::repo_root().join("tests/tools/age.sh");
-        let out = Command::new("bash").arg(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "building age: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
+    DIR.get_or_init(|| crate::go_tool_dir("age.sh"))
 }
 
 /// A fresh identity from `age-keygen`, written to `dir/name`: (identity file, public key).

@@ -155,6 +155,12 @@ pub fn get(path: &str) -> Option<Value> {
     }
 }
 
+/// Deletes `path` as the administrator; anything but 200 fails the test.
+pub fn delete(path: &str) {
+    let r = plane().request_as(plane().admin(), "DELETE", path, None).unwrap();
+    assert_eq!(r.status, 200, "DELETE {path}: {}", r.body);
+}
+
 /// One test's namespace with the shipped RBAC bound to its `sealant-controller` ServiceAccount.
 pub struct Namespace {
     /// The namespace (the controller's own: keys and Lease live here).

@@ -10,16 +10,7 @@ use std::time::{Duration, Instant};
 /// The directory holding `gitea` and its `options/`, `templates/`, `public/`.
 fn gitea_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let script = crate::repo_root().join("tests/tools/gitea.sh");
-        let out = Command::new("bash").arg(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "building gitea: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-    })
+    DIR.get_or_init(|| crate::go_tool_dir("gitea.sh"))
 }
 
 /// A running Gitea.

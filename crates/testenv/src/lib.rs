@@ -24,6 +24,20 @@ pub mod upstream;
 pub use process::binaries;
 use process::{free_ports, spawn, stop, tail};
 
+/// Runs the Go build script `tests/tools/<script>` (it builds once, then prints the cached directory at once)
+/// and returns the directory it prints; a failed build fails the test with the script's output.
+pub(crate) fn go_tool_dir(script: &str) -> std::path::PathBuf {
+    let path = repo_root().join("tests/tools").join(script);
+    let out = std::process::Command::new("bash").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
 /// The repository's root (where `manifests/`, `tests/tools/` and the Go build scripts are).
 pub fn repo_root() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -149,13 +149,5 @@ pub fn key_secret_names(ns: &str) -> Vec<String> {
 
 /// Deletes Secret `ns/name`.
 pub fn delete_secret(ns: &str, name: &str) {
-    let r = plane()
-        .request_as(
-            plane().admin(),
-            "DELETE",
-            &format!("/api/v1/namespaces/{ns}/secrets/{name}"),
-            None,
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    delete(&format!("/api/v1/namespaces/{ns}/secrets/{name}"));
 }

@@ -49,7 +49,7 @@ pub struct KeysRestoreArgs {
 struct Restored {
     name: String,
     fingerprint: String,
-    cert_pem: String,
+    cert: sealant_core::Certificate,
     key_pem: Zeroizing<String>,
 }
 
@@ -75,7 +75,7 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         restored.push(Restored {
             name: secret_name(&record.fingerprint),
             fingerprint: record.fingerprint.clone(),
-            cert_pem: record.cert.pem().to_string(),
+            cert: record.cert.clone(),
             key_pem: private_key_pkcs1_pem(&key)?,
         });
     }
@@ -87,12 +87,11 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
     }
     let mut out = Zeroizing::new(String::new());
     for r in &restored {
-        let cert = sealant_core::Certificate::from_pem(r.cert_pem.as_bytes())?;
         let _ = write!(
             out,
             "---\n{}",
             keysecret::yaml(
-                &cert,
+                &r.cert,
                 &r.key_pem,
                 &args.controller_namespace,
                 keysecret::Naming::Name(&r.name)
@@ -125,9 +124,8 @@ async fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
     let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
     for r in restored {
         // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
-        let cert = sealant_core::Certificate::from_pem(r.cert_pem.as_bytes())?;
         let secret = keysecret::object(
-            &cert,
+            &r.cert,
             &r.key_pem,
             namespace,
             keysecret::Naming::Name(&r.name),
