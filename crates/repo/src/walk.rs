@@ -74,10 +74,17 @@ fn everything(root: &Path, error: &git2::Error, walk: &mut Walk) {
 }
 
 /// Every file under `dir`, in parallel (the walk is mostly system calls): `.git/` skipped, symbolic links listed
-/// but not followed; with `gitignore`, `.gitignore` files and `.git/info/exclude` are honoured.
+/// but not followed; with `gitignore`, the `.gitignore` files under `dir` and `.git/info/exclude` are honoured.
+///
+/// Why never an ignore file above `dir`: whoever can write an ancestor (`/tmp`, a shared CI workspace, a home
+/// directory) is not the repository, and must not hide its files. Why a nested repository (not a submodule) is
+/// walked whole: its own `.gitignore` is its writer's, and would hide files the outer tree deploys (git itself
+/// lists such a directory as one untracked entry).
 fn walk_dir(dir: &Path, gitignore: bool, notices: &mut Vec<String>) -> Vec<PathBuf> {
     let found: Mutex<(Vec<PathBuf>, Vec<String>)> = Mutex::new((Vec::new(), Vec::new()));
+    let nested: std::sync::Arc<Mutex<Vec<PathBuf>>> = std::sync::Arc::default();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let seen = nested.clone();
     ignore::WalkBuilder::new(dir)
         .hidden(false)
         .require_git(false)
@@ -85,9 +92,23 @@ fn walk_dir(dir: &Path, gitignore: bool, notices: &mut Vec<String>) -> Vec<PathB
         .git_global(false)
         .git_ignore(gitignore)
         .git_exclude(gitignore)
-        .parents(gitignore)
+        .parents(false)
         .follow_links(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            let repository = gitignore
+                && e.depth() > 0
+                && e.file_type().is_some_and(|t| t.is_dir())
+                && e.path().join(".git").exists();
+            if repository {
+                seen.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(e.path().to_path_buf());
+            }
+            !repository
+        })
         .threads(threads)
         .build_parallel()
         .run(|| {
@@ -104,8 +125,12 @@ fn walk_dir(dir: &Path, gitignore: bool, notices: &mut Vec<String>) -> Vec<PathB
                 ignore::WalkState::Continue
             })
         });
-    let (files, problems) = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (mut files, problems) = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     notices.extend(problems);
+    let nested = std::mem::take(&mut *nested.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    for repository in nested {
+        files.extend(walk_dir(&repository, false, notices));
+    }
     files
 }
 
@@ -181,5 +206,40 @@ mod tests {
         std::fs::write(root.join("a.yaml"), "x").unwrap();
         assert!(WorkTree::find(root).is_none());
         assert!(WorkTree::find(&root.join("planted")).is_none());
+    }
+
+    #[test]
+    fn an_ignore_file_above_the_walked_directory_hides_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "*.yaml\nrendered/\n").unwrap();
+        // Outside a work tree.
+        let plain = dir.path().join("tree");
+        std::fs::create_dir_all(&plain).unwrap();
+        std::fs::write(plain.join("db.yaml"), "x").unwrap();
+        let root = std::path::absolute(&plain).unwrap();
+        assert_eq!(names(&files(&plain), &root), ["db.yaml"]);
+        // A work tree below an ignore file it does not own: untracked files stay visible.
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("rendered")).unwrap();
+        git(&repo, &["init", "-q"]);
+        std::fs::write(repo.join("rendered/db.yaml"), "x").unwrap();
+        let root = std::path::absolute(&repo).unwrap();
+        assert_eq!(names(&files(&repo), &root), ["rendered/db.yaml"]);
+    }
+
+    #[test]
+    fn a_nested_repository_that_is_not_a_submodule_is_walked_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        let nested = root.join("vendor/lib");
+        std::fs::create_dir_all(&nested).unwrap();
+        git(&nested, &["init", "-q"]);
+        std::fs::write(nested.join(".gitignore"), "secret.yaml\n").unwrap();
+        std::fs::write(nested.join("secret.yaml"), "x").unwrap();
+        git(&nested, &["add", "-f", "."]);
+        let walk = files(root);
+        let root = std::path::absolute(root).unwrap();
+        assert_eq!(names(&walk, &root), ["vendor/lib/.gitignore", "vendor/lib/secret.yaml"]);
     }
 }

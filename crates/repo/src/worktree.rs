@@ -84,11 +84,15 @@ impl WorkTree {
         let Ok(head) = self.repo.head().and_then(|h| h.peel_to_commit()) else {
             return BTreeMap::new();
         };
+        // Why only the directory is resolved: a link to a file is its own path in git (and its own finding);
+        // resolving it would hand it the age of the file it points at, in place of that file.
         let relative: BTreeMap<PathBuf, &PathBuf> = files
             .iter()
             .filter_map(|f| {
-                let canonical = std::fs::canonicalize(self.root.join(f)).unwrap_or_else(|_| self.root.join(f));
-                Some((canonical.strip_prefix(&self.root).ok()?.to_path_buf(), f))
+                let full = self.root.join(f);
+                let dir = std::fs::canonicalize(full.parent()?).ok()?;
+                let rel = dir.join(full.file_name()?).strip_prefix(&self.root).ok()?.to_path_buf();
+                Some((rel, f))
             })
             .collect();
         let wanted: BTreeSet<PathBuf> = relative.keys().cloned().collect();
@@ -140,4 +144,37 @@ pub fn last_changes(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn a_link_to_a_file_does_not_take_over_that_files_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        std::fs::write(root.join("db.yaml"), "x").unwrap();
+        git(root, &["add", "."]);
+        git(root, &["commit", "-qm", "db"]);
+        std::os::unix::fs::symlink("db.yaml", root.join("zz.yaml")).unwrap();
+        let tree = WorkTree::find(root).unwrap().unwrap();
+        let files = [root.join("db.yaml"), root.join("zz.yaml")];
+        let ages = tree.last_changes(&files);
+        assert!(ages.contains_key(&files[0]), "{ages:?}");
+        assert!(!ages.contains_key(&files[1]), "{ages:?}");
+    }
 }
