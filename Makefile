@@ -38,9 +38,12 @@ upstream: ## Build upstream kubeseal + controller (Bitnami, pinned) from Go modu
 	bash tests/upstream/build.sh
 
 .PHONY: test-tools
-test-tools: ## Build the reference age CLI and Gitea from Go modules into ~/.cache/sealant (tests do it when missing)
+test-tools: ## Build the reference age CLI, Gitea, Helm and kustomize (and fetch Bitnami's chart) into ~/.cache/sealant (tests do it when missing)
 	bash tests/tools/age.sh
 	bash tests/tools/gitea.sh
+	bash tests/tools/helm.sh
+	bash tests/tools/kustomize.sh
+	bash tests/upstream/chart.sh
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -90,15 +93,17 @@ bench: ## Seal/unseal benchmarks and their ratio to `openssl speed` RSA-4096 (on
 	bash benches/run.sh
 
 .PHONY: generate
-generate: ## Regenerate manifests/crd.yaml from the Rust types
-	$(CARGO) run --quiet --locked -- controller --print-crd > manifests/crd.yaml.tmp
-	mv manifests/crd.yaml.tmp manifests/crd.yaml
+generate: ## Regenerate the chart's CRD (from the Rust types) and manifests/ (the chart rendered with its defaults)
+	$(CARGO) build --quiet --locked --bin sealant
+	bash scripts/generate.sh
 
 .PHONY: check-generated
-check-generated: ## Fail if manifests/crd.yaml is not what `make generate` writes
-	@$(CARGO) run --quiet --locked -- controller --print-crd | diff -u manifests/crd.yaml - \
-	  && echo "manifests/crd.yaml: current" \
-	  || { echo "manifests/crd.yaml is stale: run make generate"; exit 1; }
+check-generated: ## Fail if the CRD or manifests/ differ from what `make generate` writes
+	@$(CARGO) build --quiet --locked --bin sealant
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && bash scripts/generate.sh "$$tmp" \
+	  && diff -ru charts/sealant/files "$$tmp/charts/sealant/files" && diff -ru manifests "$$tmp/manifests" \
+	  && echo "charts/sealant/files/crd.yaml, manifests/: current" \
+	  || { echo "generated files are stale: run make generate"; exit 1; }
 
 .PHONY: bench-controller
 bench-controller: ## Controller on the real apiserver: 1k and 10k SealedSecrets, time to converge, RSA ops, RSS

@@ -22,7 +22,7 @@ pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also rea
     unseal and keys restore print secret material to a terminal)
   keys backup --recipient(s-file) reads SEALANT_ESCROW_RECIPIENTS(_FILE)
   lint --format reads SEALANT_LINT_FORMAT
-  seal --from-literal, lint --list-rules, controller --print-crd read nothing";
+  seal --from-literal, lint --list-rules, controller --print-crd and --version read nothing";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -43,7 +43,23 @@ pub enum Command {
     /// Check a GitOps tree for plaintext, badly named, overdue and unsafely consumed secrets.
     Lint(crate::cmd::lint::LintArgs),
     /// Run the in-cluster controller: unseal SealedSecrets into Secrets and serve the HTTP API.
-    Controller(Box<crate::cmd::controller::ControllerArgs>),
+    #[command(disable_version_flag = true)]
+    Controller(Box<sealant_controller::flags::Flags>),
+}
+
+/// The command line of sealant invoked as `controller` (Bitnami's chart runs `command: [controller]`): the
+/// controller's flags alone.
+#[derive(Debug, Parser)]
+#[command(
+    name = "controller",
+    about = "The Sealed Secrets controller (sealant): unseals SealedSecrets into Secrets and serves the HTTP API",
+    disable_version_flag = true,
+    term_width = 100
+)]
+pub struct ControllerCommand {
+    /// The controller's flags.
+    #[command(flatten)]
+    pub flags: sealant_controller::flags::Flags,
 }
 
 #[cfg(test)]

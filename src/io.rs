@@ -2,12 +2,13 @@
 //! CLI lives here, so the commands stay readable and the core stays sans-IO.
 
 use std::fs;
-use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, bail};
 use sealant_core::manifest::MAX_INPUT_BYTES;
+use sealant_repo::files;
+pub use sealant_repo::files::Sensitivity;
 use zeroize::Zeroizing;
 
 use crate::args::OutputFormat;
@@ -26,8 +27,11 @@ pub fn read_input(file: Option<&Path>, tty_hint: &str) -> Result<Input> {
     match file.filter(|p| p.as_os_str() != "-") {
         Some(path) => {
             let name = path.display().to_string();
-            let bytes = read_limited(fs::File::open(path).with_context(|| format!("cannot read {name}"))?)
-                .with_context(|| format!("cannot read {name}"))?;
+            let bytes = files::read_limited(
+                fs::File::open(path).with_context(|| format!("cannot read {name}"))?,
+                MAX_INPUT_BYTES,
+            )
+            .with_context(|| format!("cannot read {name}"))?;
             Ok(Input {
                 text: utf8(bytes).with_context(|| name.clone())?,
                 name,
@@ -38,7 +42,7 @@ pub fn read_input(file: Option<&Path>, tty_hint: &str) -> Result<Input> {
             if stdin.is_terminal() {
                 eprintln!("({tty_hint})");
             }
-            let bytes = read_limited(stdin.lock()).context("cannot read stdin")?;
+            let bytes = files::read_limited(stdin.lock(), MAX_INPUT_BYTES).context("cannot read stdin")?;
             Ok(Input {
                 name: "<stdin>".into(),
                 text: utf8(bytes).context("<stdin>")?,
@@ -49,35 +53,7 @@ pub fn read_input(file: Option<&Path>, tty_hint: &str) -> Result<Input> {
 
 /// Reads a file that may hold key material into a wiped buffer.
 pub fn read_secret_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    read_limited(file).with_context(|| format!("cannot read {}", path.display()))
-}
-
-/// Reads a file given on the command line, at most `limit` bytes; it must be a regular file once symlinks are
-/// followed (mounted Secrets are symlinks), so a FIFO or a device cannot hang or flood the command.
-pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let meta = fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut buf = Vec::new();
-    fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > limit {
-        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
-    }
-    Ok(buf)
-}
-
-fn read_limited(reader: impl std::io::Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::new());
-    let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
-    reader.take(limit).read_to_end(&mut buf)?;
-    if buf.len() > MAX_INPUT_BYTES {
-        return Err(std::io::Error::other(format!(
-            "input larger than {MAX_INPUT_BYTES} bytes"
-        )));
-    }
-    Ok(buf)
+    Ok(files::read_secret(path, MAX_INPUT_BYTES)?)
 }
 
 fn utf8(mut bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>> {
@@ -109,15 +85,6 @@ pub fn output_format(flag: Option<OutputFormat>, output: Option<&Path>, input: F
     }
 }
 
-/// How sensitive an output is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Sensitivity {
-    /// Ciphertext, certificates: safe anywhere.
-    Public,
-    /// Plaintext or private keys: files get mode 0600, and a terminal needs `--force`.
-    Secret,
-}
-
 /// Writes `data` to `-w FILE` (atomically) or stdout.
 pub fn emit(output: Option<&Path>, data: &[u8], sensitivity: Sensitivity, force: bool) -> Result<()> {
     match output {
@@ -144,58 +111,7 @@ fn ignore_broken_pipe(e: std::io::Error) -> Result<()> {
     }
 }
 
-/// Writes a file through a temporary file in the same directory and a rename, so a reader never sees half a
-/// file and a failure leaves the old one intact. Secret files are created 0600; public ones keep the mode of
-/// the file they replace (0644 when new).
+/// Writes a file atomically (see [`files::write_atomic`]).
 pub fn write_atomic(path: &Path, data: &[u8], sensitivity: Sensitivity) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.display();
-    sealant_repo::repofs::ensure_inside_repository(&dir).with_context(|| format!("cannot write {name}"))?;
-    // tempfile creates the file with mode 0600 before any byte is written.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sealant-")
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a temporary file next to {name}"))?;
-    tmp.write_all(data)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {name}"))?;
-    if sensitivity == Sensitivity::Public {
-        let mode = fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0o644);
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-            .with_context(|| format!("cannot set permissions of {name}"))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| anyhow!(e.error))
-        .with_context(|| format!("cannot write {name}"))?;
-    Ok(())
-}
-
-/// Reads a certificate from a file path or an `http://`, `https://` or `file://` URL.
-pub fn read_cert(location: &str) -> Result<Vec<u8>> {
-    let scheme = location.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    // Files are bounded like a fetched answer: a certificate is a few kilobytes, and a FIFO or device must not
-    // hang the command or fill its memory.
-    let file = |path: &str| {
-        read_bounded(Path::new(path), 1024 * 1024).with_context(|| format!("cannot read certificate {location}"))
-    };
-    match scheme.as_deref() {
-        None => file(location),
-        Some("file") => file(&location["file://".len()..]),
-        Some("http" | "https") => Ok(sealant_client::fetch_cert(location)?),
-        Some(other) => bail!("cannot fetch {location:?}: unsupported URL scheme {other:?} (use http, https or file)"),
-    }
-}
-
-/// Reads and checks a sealing certificate (expiry included).
-pub fn load_cert(location: &str) -> Result<sealant_core::Certificate> {
-    let pem = read_cert(location)?;
-    let cert = sealant_core::Certificate::from_pem(&pem).map_err(|e| anyhow!("{location}: {e}"))?;
-    cert.ensure_valid_at(time::OffsetDateTime::now_utc())
-        .map_err(|e| anyhow!("{location}: {e}"))?;
-    Ok(cert)
+    Ok(files::write_atomic(path, data, sensitivity)?)
 }

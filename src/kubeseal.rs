@@ -176,10 +176,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         None => k.cert.clone(),
     };
     if k.fetch_cert {
-        let pem = io::read_cert(&cert_location)?;
+        let pem = sealant_client::cert::read(&cert_location)?;
         return io::emit(output.as_deref(), &pem, Sensitivity::Public, false);
     }
-    let default_namespace = context_namespace(k.kubeconfig.as_deref());
+    let default_namespace = sealant_client::keysecrets::context_namespace(k.kubeconfig.as_deref());
     crate::cmd::seal::run(SealArgs {
         cert: Some(cert_location),
         clusters: Vec::new(),
@@ -213,17 +213,6 @@ fn controller(k: &Kubeseal) -> Result<Controller> {
 }
 
 /// The kubeconfig context's namespace, used for Secrets without one (spec 4.3). None without a kubeconfig.
-fn context_namespace(kubeconfig: Option<&std::path::Path>) -> Option<String> {
-    let config = match kubeconfig {
-        Some(path) => ::kube::config::Kubeconfig::read_from(path).ok()?,
-        None => ::kube::config::Kubeconfig::read().ok()?,
-    };
-    let current = config.current_context.as_deref()?;
-    let context = config.contexts.iter().find(|c| c.name == current)?.context.as_ref()?;
-    Some(context.namespace.clone().unwrap_or_else(|| "default".into()))
-}
-
-/// `--validate` and `--re-encrypt`: each SealedSecret POSTed to the controller's `/v1/verify` or `/v1/rotate`.
 fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<PathBuf>) -> Result<()> {
     let input = io::read_input(
         k.secret_file.as_deref(),

@@ -20,6 +20,9 @@ fn main() -> ExitCode {
     let invoked_as = std::path::Path::new(&argv0).file_stem().unwrap_or_default().to_owned();
     let result = if invoked_as == "kubeseal" {
         kubeseal::run(std::env::args_os())
+    } else if invoked_as == "controller" {
+        // Invoked as `controller` (Bitnami's chart runs `command: [controller]`): upstream's controller flags.
+        cmd::controller::run(cli::ControllerCommand::parse().flags)
     } else {
         run(Cli::parse())
     };

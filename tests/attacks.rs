@@ -276,13 +276,13 @@ fn bogus_items_cost_one_items_rsa_work_and_a_body_stream_is_refused_unparsed() {
 #[test]
 fn a_controller_that_cannot_take_the_lease_exits_with_an_error_instead_of_idling() {
     let ns = Namespace::new("nolease");
-    delete(&format!(
-        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-controller-leader",
-        ns.name
-    ));
     let log = ns.dir.path().join("ctl.log");
+    // It may create Leases (so it elects rather than running alone), but the Role names only
+    // `sealant-controller`: taking this other Lease is refused.
     let mut child = Command::new(sealant_bin())
         .args(["controller", "--key-size", "2048", "--lease-duration", "4s"])
+        .args(["--lease-name", "not-the-allowed-lease"])
+        .args(["--all-namespaces=false"])
         .args(["--listen-addr", &format!("127.0.0.1:{}", free_port())])
         .args(["--listen-metrics-addr", &format!("127.0.0.1:{}", free_port())])
         .env("KUBECONFIG", &ns.kubeconfig)
@@ -308,6 +308,22 @@ fn a_controller_that_cannot_take_the_lease_exits_with_an_error_instead_of_idling
     let status = status.unwrap_or_else(|| panic!("still running after 90 s with no Lease:\n{logs}"));
     assert!(!status.success(), "{logs}");
     assert!(logs.contains("lease"), "{logs}");
+}
+
+#[test]
+fn a_controller_with_no_right_to_leases_runs_alone_as_upstream_does_and_says_so() {
+    // Upstream's RBAC (Bitnami's chart) has no Lease rights and runs one replica without election: sealant
+    // dropped into it must work there, and say it runs alone, rather than stop.
+    let ns = Namespace::new("nolease2");
+    delete(&format!(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-controller-leader",
+        ns.name
+    ));
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let sealed = sealed_for(&c, &ns.name, "alone", &[("k", "unsealed-without-a-lease")]);
+    create(plane().admin(), &sealed);
+    wait_secret(&ns.name, "alone", |s| item(s, "k") == "unsealed-without-a-lease");
+    assert!(c.logs().contains("running without leader election"), "{}", c.logs());
 }
 
 #[test]

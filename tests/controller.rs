@@ -514,7 +514,7 @@ fn an_unowned_secret_is_left_alone_unless_it_is_marked_managed() {
 fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
     let ns = Namespace::new("rollout");
     // Opted in at install time: the optional RBAC and the flag.
-    ns.apply("manifests/rollout-restart.yaml");
+    ns.apply("manifests/optional/rollout-restart.yaml");
     let c = Controller::start(&ns, "ctl-0", &[], &["--rollout-restarts"]);
     let admin = cluster::plane().admin();
     let deployment = |name: &str, secret: &str, accepts: bool| {
@@ -997,8 +997,11 @@ fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_t
         "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-service-proxier",
         ns.name
     ));
-    let shipped =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/manifests/rotate-cronjob.yaml")).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/manifests/optional/rotate-cronjob.yaml"
+    ))
+    .unwrap();
     for obj in yaml_docs(&shipped) {
         if obj["kind"] == "Role" || obj["kind"] == "RoleBinding" {
             let text = obj

@@ -81,7 +81,12 @@ fn the_manifests_run_the_image_of_this_version() {
         containerfile().contains(&format!("-t {image} ")),
         "the build command tags another image"
     );
-    for manifest in ["manifests/controller.yaml", "manifests/rotate-cronjob.yaml"] {
+    let chart = std::fs::read_to_string(root().join("charts/sealant/Chart.yaml")).unwrap();
+    assert!(
+        chart.contains(&format!("appVersion: \"{}\"", env!("CARGO_PKG_VERSION"))),
+        "the chart's appVersion is not this version"
+    );
+    for manifest in ["manifests/controller.yaml", "manifests/optional/rotate-cronjob.yaml"] {
         let text = std::fs::read_to_string(root().join(manifest)).unwrap();
         let images: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("image: ")).collect();
         assert!(!images.is_empty(), "{manifest}: no image");

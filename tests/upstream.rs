@@ -341,3 +341,52 @@ fn kubeseal_validates_re_encrypts_and_fetches_through_the_api_server_from_sealan
     let committed = std::fs::read_to_string(repo.join(format!("keys/prod/{stem}.crt"))).unwrap();
     assert_eq!(committed, cert);
 }
+
+/// The long flags a `--help` text lists (`--name` at the start of an option line).
+fn listed_flags(help: &str) -> std::collections::BTreeSet<String> {
+    help.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .filter_map(|rest| rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_upstream_controller_flag_is_accepted_by_sealant_invoked_as_controller() {
+    let (_, out, err) = run(
+        Command::new(upstream().join("sealed-secrets-controller")).arg("--help"),
+        "",
+    );
+    let upstream_flags = listed_flags(&format!("{out}{err}"));
+    assert!(
+        upstream_flags.len() > 25,
+        "upstream's --help lists too few flags: {upstream_flags:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let controller = dir.path().join("controller");
+    std::os::unix::fs::symlink(sealant_bin(), &controller).unwrap();
+    let (code, help, err) = run(Command::new(&controller).arg("--help"), "");
+    assert_eq!(code, 0, "{err}");
+    let ours = listed_flags(&help);
+    let missing: Vec<_> = upstream_flags.difference(&ours).collect();
+    assert!(
+        missing.is_empty(),
+        "upstream flags sealant does not accept: {missing:?}"
+    );
+    // Bitnami's chart's default arguments, exactly (a bare boolean first), parse and reach the version check.
+    let (code, out, err) = run(
+        Command::new(&controller).args([
+            "--update-status",
+            "--key-prefix",
+            "sealed-secrets-key",
+            "--listen-addr",
+            ":8080",
+            "--listen-metrics-addr",
+            ":8081",
+            "--version",
+        ]),
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("controller version: v"), "{out}");
+}

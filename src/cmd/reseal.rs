@@ -67,16 +67,12 @@ pub fn run(args: ResealArgs) -> Result<()> {
 }
 
 fn target(args: &ResealArgs) -> Result<Certificate> {
+    let now = time::OffsetDateTime::now_utc();
     if let Some(location) = &args.cert {
-        return io::load_cert(location);
+        return Ok(sealant_client::cert::load(location, now)?);
     }
-    let name = args.cluster.as_deref().unwrap_or_default();
-    let keys = sealant_repo::KeysDir::load(&args.keys.keys_dir).map_err(|e| anyhow!("{e}"))?;
-    let current = keys.cluster(name).and_then(|c| c.current()).ok_or_else(|| {
-        anyhow!(
-            "cluster {name} has no current key under {}",
-            args.keys.keys_dir.display()
-        )
-    })?;
-    Ok(current.cert.clone())
+    let keys = sealant_repo::KeysDir::load(&args.keys.keys_dir)?;
+    Ok(keys
+        .current_cert(args.cluster.as_deref().unwrap_or_default(), now)?
+        .clone())
 }

@@ -2,27 +2,20 @@
 //! commits on `sealant/rotate-<date>` without touching the work tree, pushes, and opens (or updates) one pull
 //! request. Safe to interrupt: nothing reaches the remote before the push, and the push is the last git step.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use clap::{Args, ValueEnum};
-use sealant_client::Controller;
 use sealant_core::Keyring;
-use sealant_repo::KeysDir;
-use sealant_repo::RepoConfig;
-use sealant_rotate::forge::{self, Forge};
 use sealant_rotate::git::{self, Credentials};
 use sealant_rotate::pipeline::{self, Publish, Request};
 use sealant_rotate::report;
 use sealant_rotate::resealer::{Offline, Resealer, ThroughControllers};
-use sealant_rotate::trust::Pins;
-use secrecy::SecretString;
+use sealant_rotate::setup::{self, ForgeFlags};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::args::KeyArgs;
-use crate::io;
 
 /// `sealant rotate`.
 #[derive(Debug, Args)]
@@ -144,54 +137,18 @@ pub enum LogFormat {
     Json,
 }
 
-/// Progress lines go to stderr as tracing events: plain on a terminal, JSON lines for log collectors.
+/// Progress lines go to stderr: plain on a terminal, JSON lines for log collectors (unless the flag says).
 fn init_logging(format: LogFormat) {
     use std::io::IsTerminal as _;
-    let json = match format {
+    sealant_rotate::report::init_logging(match format {
         LogFormat::Auto => !std::io::stderr().is_terminal(),
         LogFormat::Text => false,
         LogFormat::Json => true,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    // `try_init`: a second subscriber (tests calling run twice in one process) is not an error.
-    let _ = if json {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        // Text is for people: the message alone (it already names the branch, commit or pull request).
-        let message_only = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
-            if field.name() == "message" {
-                write!(w, "{value:?}")
-            } else {
-                Ok(())
-            }
-        });
-        builder
-            .without_time()
-            .with_level(false)
-            .with_ansi(false)
-            .fmt_fields(message_only)
-            .try_init()
-    };
+    });
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| e.to_string())
-}
-
-/// A token from a file, else from the environment; never from argv.
-fn token(file: Option<&PathBuf>, env: &str) -> Result<Option<SecretString>> {
-    if let Some(file) = file {
-        let bytes = io::read_secret_file(file)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| anyhow!("{}: not UTF-8", file.display()))?;
-        return Ok(Some(SecretString::from(text.trim().to_string())));
-    }
-    Ok(std::env::var(env)
-        .ok()
-        .filter(|t| !t.is_empty())
-        .map(SecretString::from))
 }
 
 /// Runs the command: flags to a [`pipeline::plan`], the plan printed, then [`pipeline::propose`].
@@ -200,7 +157,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
     let now = args.now.unwrap_or_else(OffsetDateTime::now_utc);
     let creds = Credentials {
         user: args.git_user.clone(),
-        token: token(args.git_token_file.as_ref(), "SEALANT_GIT_TOKEN")?,
+        token: setup::token(args.git_token_file.as_deref(), "SEALANT_GIT_TOKEN")?,
         ssh_key: args.ssh_key.clone(),
     };
     let _clone_dir;
@@ -227,7 +184,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
         keyring: keyring.as_ref(),
     };
     let mut planned = pipeline::plan(&repo, &request)?;
-    let unpinned = pins(&args)?.unconfirmed(&planned.plan, &planned.keys);
+    let unpinned = setup::pins(&args.trust_cert, args.trust_file.as_deref())?.unconfirmed(&planned.plan, &planned.keys);
     if args.dry_run {
         planned.note_unconfirmed(&unpinned);
     }
@@ -244,12 +201,23 @@ pub fn run(args: RotateArgs) -> Result<()> {
     let forge = if args.no_push || !busy {
         None
     } else {
-        connect_forge(&args, &planned.config)?
+        let flags = ForgeFlags {
+            kind: args.forge.clone(),
+            url: args.forge_url.clone(),
+            repo: args.forge_repo.clone(),
+            token_file: args.forge_token_file.clone(),
+        };
+        setup::forge(&flags, &planned.config)?
     };
     let controller = if busy && keyring.is_none() && (args.controller || args.controller_url.is_some()) {
         Some(ThroughControllers::connect(
             &planned.keys,
-            controllers(&args, &planned.config, &planned.keys)?,
+            setup::controllers(
+                args.controller_url.as_deref(),
+                args.kubeconfig.as_deref(),
+                &planned.config,
+                &planned.keys,
+            )?,
         )?)
     } else {
         None
@@ -281,18 +249,6 @@ pub fn run(args: RotateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Pins given outside the repository: `--trust-cert` and the lines of `--trust-file`.
-fn pins(args: &RotateArgs) -> Result<Pins> {
-    let file = match &args.trust_file {
-        Some(file) => {
-            let text = io::read_bounded(file, 1 << 20).with_context(|| format!("cannot read {}", file.display()))?;
-            String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8", file.display()))?
-        }
-        None => String::new(),
-    };
-    Ok(Pins::new(args.trust_cert.iter().map(String::as_str), [file.as_str()]))
-}
-
 /// A progress bar on a terminal; hidden otherwise (CronJob and CI logs get the summary lines only).
 fn progress_bar(len: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
@@ -314,67 +270,4 @@ fn offline_keyring(args: &RotateArgs, root: &std::path::Path) -> Result<Option<K
         keys_dir: root.join("keys"),
     };
     Ok(Some(crate::keyring::load_keyring(&key_args)?))
-}
-
-/// The forge from `--forge` (else `forge.kind` in `.sealant.yaml`), `--forge-repo`, `--forge-url` and the token.
-fn connect_forge(args: &RotateArgs, config: &RepoConfig) -> Result<Option<Box<dyn Forge>>> {
-    let kind = args
-        .forge
-        .clone()
-        .or_else(|| config.forge.as_ref().map(|f| f.kind.clone()));
-    let Some(kind) = kind.filter(|k| k != "none") else {
-        return Ok(None);
-    };
-    let kind: forge::Kind = kind.parse()?;
-    // Why flags and environment only: a repository writer who could set these would receive the forge token
-    // (forge.url) or have it used on a repository of their choosing (forge.repo).
-    if let Some(f) = &config.forge {
-        if f.url.is_some() {
-            tracing::warn!("forge.url in .sealant.yaml is ignored: give --forge-url or SEALANT_FORGE_URL");
-        }
-        if f.repo.is_some() {
-            tracing::warn!("forge.repo in .sealant.yaml is ignored: give --forge-repo or SEALANT_FORGE_REPO");
-        }
-    }
-    let repo = args
-        .forge_repo
-        .clone()
-        .ok_or_else(|| anyhow!("the forge needs a repository: --forge-repo owner/name (or SEALANT_FORGE_REPO)"))?;
-    let token = token(args.forge_token_file.as_ref(), "SEALANT_FORGE_TOKEN")?
-        .ok_or_else(|| anyhow!("the forge needs a token: --forge-token-file FILE or SEALANT_FORGE_TOKEN"))?;
-    Ok(Some(forge::connect(kind, args.forge_url.as_deref(), &repo, token)?))
-}
-
-/// Each cluster's controller: `--controller-url` for a repository with one cluster, else the service proxy to
-/// `clusters[].controller` of `.sealant.yaml`.
-fn controllers(args: &RotateArgs, config: &RepoConfig, keys: &KeysDir) -> Result<BTreeMap<String, Controller>> {
-    let mut controllers = BTreeMap::new();
-    if let Some(url) = &args.controller_url {
-        let [cluster] = keys.clusters() else {
-            bail!(
-                "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller"
-            );
-        };
-        controllers.insert(cluster.name.clone(), Controller::at_url(url));
-        return Ok(controllers);
-    }
-    for cluster in &config.clusters {
-        let Some(controller) = &cluster.controller else {
-            continue;
-        };
-        // Why not `controller.url`: a repository writer could point it at a server of their own that answers
-        // /v1/rotate with ciphertexts of values they know. Only flags name a URL.
-        if controller.url.is_some() {
-            tracing::warn!(
-                cluster = %cluster.name,
-                "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
-            );
-        }
-        let proxied = Controller::through_proxy(args.kubeconfig.as_deref(), &controller.namespace, &controller.name)?;
-        controllers.insert(cluster.name.clone(), proxied);
-    }
-    if controllers.is_empty() {
-        bail!("--controller: no cluster in .sealant.yaml has a controller (clusters[].controller)");
-    }
-    Ok(controllers)
 }

@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
+use sealant_core::input;
 use sealant_core::keys::Certificate;
-use sealant_core::manifest::{self, Located, Object};
+use sealant_core::manifest::{self, Located};
 use sealant_core::merge::MergeError;
 use sealant_core::seal::{self, SealOptions};
-use sealant_core::types::SealedSecret;
 use sealant_core::{Scope, Secret};
-use sealant_repo::RepoConfig;
 use sealant_repo::locate;
 use time::OffsetDateTime;
 
@@ -146,12 +145,12 @@ pub fn run(mut args: SealArgs) -> Result<()> {
         "tty detected: expecting json/yaml k8s resource in stdin",
     )?;
     let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
-    let secrets = secrets_of(&input.name, &objects)?;
+    let secrets = input::secrets(&objects).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let opts = seal_options(&args);
     if let Some(target) = &args.merge_into {
         return merge_into(target, &input.name, &secrets, &cert, opts);
     }
-    let sealed = seal_each(&input.name, &secrets, &cert, &opts)?;
+    let sealed = input::seal_located(&secrets, &cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_sealed(&sealed, format);
     io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
@@ -170,32 +169,12 @@ fn seal_options(args: &SealArgs) -> SealOptions {
     }
 }
 
-/// Seals every input Secret to `cert` (in parallel); the first failure names its file, document and Secret.
-fn seal_each(
-    input_name: &str,
-    secrets: &[(&Located, &Secret)],
-    cert: &Certificate,
-    opts: &SealOptions,
-) -> Result<Vec<SealedSecret>> {
-    let plain: Vec<&Secret> = secrets.iter().map(|(_, s)| *s).collect();
-    secrets
-        .iter()
-        .zip(seal::seal_all(&plain, cert, opts))
-        .map(|((located, secret), result)| result.map_err(|e| at(input_name, located, secret, e)))
-        .collect()
-}
-
 /// With neither `--cert` nor `--cluster`: the clusters (and scope) of the `.sealant.yaml` path rule matching the
 /// output file (`-w` or `--merge-into`), else the repository's only cluster. The repository is the nearest
 /// directory up from the working directory holding a `.sealant.yaml`; its `keys/` is used.
 fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
-    let cwd = std::env::current_dir()?;
-    let Some(root) = locate::config_root(&cwd)? else {
-        return Ok(());
-    };
-    let config = RepoConfig::load(&root)?;
     let target = args.merge_into.as_deref().or(args.io.output.as_deref());
-    let Some(seal_target) = config.seal_target(&root, &cwd, target) else {
+    let Some((root, seal_target)) = locate::seal_target(&std::env::current_dir()?, target)? else {
         return Ok(());
     };
     args.clusters = seal_target.clusters;
@@ -212,7 +191,8 @@ fn apply_repository_rules(args: &mut SealArgs) -> Result<()> {
 /// The certificates to seal to: `--cert`, or the current key of each `--cluster`. A certificate that `keys/`
 /// marks retired or compromised is refused before anything is written.
 fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
-    let keys = sealant_repo::KeysDir::load(&args.keys_dir).map_err(|e| anyhow!("{e}"))?;
+    let keys = sealant_repo::KeysDir::load(&args.keys_dir)?;
+    let now = OffsetDateTime::now_utc();
     let mut targets = Vec::new();
     if args.clusters.is_empty() {
         let location = args.cert.as_deref().ok_or_else(|| {
@@ -220,41 +200,13 @@ fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
                 "no certificate to seal to: pass --cert FILE|URL (or set SEALANT_CERT), e.g. the controller's /v1/cert.pem, or --cluster NAME, or add a path rule for the -w file to .sealant.yaml"
             )
         })?;
-        targets.push((None, io::load_cert(location)?));
+        targets.push((None, sealant_client::cert::load(location, OffsetDateTime::now_utc())?));
     }
     for name in &args.clusters {
-        let cluster = keys.cluster(name).ok_or_else(|| {
-            anyhow!(
-                "no cluster {name} under {} (add it with `sealant keys fetch --cluster {name}`)",
-                args.keys_dir.display()
-            )
-        })?;
-        let current = cluster
-            .current()
-            .ok_or_else(|| anyhow!("cluster {name} has no current key under {}", args.keys_dir.display()))?;
-        current
-            .cert
-            .ensure_valid_at(OffsetDateTime::now_utc())
-            .map_err(|e| anyhow!("{}: {e}", current.cert_path.display()))?;
-        targets.push((Some(name.clone()), current.cert.clone()));
+        targets.push((Some(name.clone()), keys.current_cert(name, now)?.clone()));
     }
     for (_, cert) in &targets {
-        // Why: a retired key may be dropped from the controller at any time, and a compromised one protects
-        // nothing; sealing to either would hand out a secret that cannot be trusted to stay sealed or openable.
-        if let Some(record) = keys.find(cert.fingerprint())
-            && matches!(
-                record.state,
-                sealant_repo::KeyState::Retired | sealant_repo::KeyState::Compromised
-            )
-        {
-            bail!(
-                "{} is {} in {} (cluster {}): seal to the cluster's current key instead",
-                cert.fingerprint(),
-                record.state,
-                args.keys_dir.display(),
-                record.cluster
-            );
-        }
+        keys.ensure_sealable(cert)?;
     }
     Ok(targets)
 }
@@ -281,13 +233,13 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
         "tty detected: expecting json/yaml k8s resource in stdin",
     )?;
     let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
-    let secrets = secrets_of(&input.name, &objects)?;
+    let secrets = input::secrets(&objects).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let opts = seal_options(args);
     let mut outputs = Vec::new();
     for (cluster, cert) in targets {
         let cluster = cluster.as_deref().unwrap_or_default();
         let path = std::path::PathBuf::from(template.replace("{cluster}", cluster));
-        let sealed = seal_each(&input.name, &secrets, cert, &opts)?;
+        let sealed = input::seal_located(&secrets, cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
         let format = io::output_format(args.io.format, Some(&path), format);
         outputs.push((path, manifest::write_sealed(&sealed, format)));
     }
@@ -302,39 +254,6 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
         eprintln!("wrote {}", path.display());
     }
     Ok(())
-}
-
-fn secrets_of<'a>(name: &str, objects: &'a [Located]) -> Result<Vec<(&'a Located, &'a Secret)>> {
-    let mut secrets = Vec::new();
-    for located in objects {
-        match &located.object {
-            Object::Secret(s) => secrets.push((located, s.as_ref())),
-            Object::SealedSecret(_) => bail!(
-                "{name}: document {} (line {}): this is already a SealedSecret; seal takes v1 Secrets (use `sealant verify` to check it)",
-                located.document,
-                located.line
-            ),
-            other => bail!(
-                "{name}: document {} (line {}): expected a v1 Secret, found kind {:?}; only Secrets can be sealed",
-                located.document,
-                located.line,
-                other.kind()
-            ),
-        }
-    }
-    if secrets.is_empty() {
-        bail!("{name}: no secrets found. Ensure the input is valid and UTF-8 encoded");
-    }
-    Ok(secrets)
-}
-
-fn at(file: &str, located: &Located, secret: &Secret, e: impl std::fmt::Display) -> anyhow::Error {
-    let id = match (secret.namespace(), secret.name()) {
-        (_, "") => String::new(),
-        ("", name) => format!(" ({name})"),
-        (ns, name) => format!(" ({ns}/{name})"),
-    };
-    anyhow!("{file}: document {} (line {}){id}: {e}", located.document, located.line)
 }
 
 fn raw(args: &SealArgs, cert: &Certificate) -> Result<()> {

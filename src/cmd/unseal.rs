@@ -1,9 +1,9 @@
 //! `sealant unseal`: offline recovery — SealedSecret(s) → the Secret(s) the controller would write.
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use clap::Args;
-use sealant_core::manifest::{self, Object};
-use sealant_core::unseal::{self, UnsealOptions};
+use sealant_core::input;
+use sealant_core::manifest;
 
 use crate::args::{Io, KeyArgs};
 use crate::io::{self, Sensitivity};
@@ -31,31 +31,7 @@ pub fn run(args: UnsealArgs) -> Result<()> {
         "tty detected: expecting SealedSecret json/yaml in stdin",
     )?;
     let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
-    let mut secrets = Vec::new();
-    for located in &objects {
-        let Object::SealedSecret(ss) = &located.object else {
-            bail!(
-                "{}: document {} (line {}): expected a SealedSecret, found kind {:?}",
-                input.name,
-                located.document,
-                located.line,
-                located.object.kind()
-            );
-        };
-        let unsealed = unseal::unseal(ss, &keyring, UnsealOptions::default()).map_err(|e| {
-            anyhow!(
-                "{}: document {} (line {}) ({}): {e}",
-                input.name,
-                located.document,
-                located.line,
-                ss.id()
-            )
-        })?;
-        secrets.push(unsealed.secret);
-    }
-    if secrets.is_empty() {
-        bail!("{}: no SealedSecret found", input.name);
-    }
+    let secrets = input::unseal_located(&objects, &keyring).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_secrets(&secrets, format);
     io::emit(

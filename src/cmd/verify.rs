@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
-use sealant_core::manifest::{self, Object};
-use sealant_core::unseal::{self, UnsealOptions};
+use sealant_core::input;
+use sealant_core::manifest;
 
 use crate::args::KeyArgs;
 use crate::io;
@@ -32,14 +32,11 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     let (_, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let mut failures = Vec::new();
     let mut report = String::new();
-    let mut count = 0;
-    for located in &objects {
-        let Object::SealedSecret(ss) = &located.object else {
-            continue;
-        };
-        count += 1;
+    let verdicts = input::verify_located(&objects, &keyring);
+    let count = verdicts.len();
+    for (located, ss, result) in verdicts {
         let id = ss.id();
-        match unseal::unseal(ss, &keyring, UnsealOptions::default()) {
+        match result {
             Ok(unsealed) => {
                 let keys: std::collections::BTreeSet<&str> = unsealed.keys_used.values().map(String::as_str).collect();
                 let keys: Vec<&str> = keys.into_iter().collect();

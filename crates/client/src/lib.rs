@@ -10,8 +10,10 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod agent;
+pub mod cert;
 pub mod cluster;
 mod controller;
+pub mod keysecrets;
 
 pub use agent::{MAX_CERT_BYTES, agent, fetch_cert};
 pub use controller::{Controller, Reply};
@@ -108,6 +110,38 @@ pub enum Error {
     /// The serialization of the SealedSecret to send failed.
     #[error("cannot encode the SealedSecret")]
     Encode(#[source] serde_json::Error),
+    /// A certificate file cannot be read.
+    #[error("cannot read certificate {location}: {cause}")]
+    CertFile {
+        /// The file as given.
+        location: String,
+        /// Why (printed in the message).
+        cause: std::io::Error,
+    },
+    /// A certificate location with a scheme other than http, https or file.
+    #[error("cannot fetch {location:?}: unsupported URL scheme {scheme:?} (use http, https or file)")]
+    Scheme {
+        /// The location as given.
+        location: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// What was read is not a usable certificate.
+    #[error("{location}: {cause}")]
+    Cert {
+        /// The location as given.
+        location: String,
+        /// Why (printed in the message).
+        cause: sealant_core::keys::CertError,
+    },
+    /// The API server refused or failed a request.
+    #[error("cannot {what}: {cause}")]
+    Api {
+        /// What was asked, e.g. `read ConfigMap ns/name`.
+        what: String,
+        /// The API server's answer (printed in the message).
+        cause: kube::Error,
+    },
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),

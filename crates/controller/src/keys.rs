@@ -100,9 +100,22 @@ impl KeyRegistry {
     }
 }
 
-/// Builds a key set from key Secrets. A Secret that cannot be read is reported and skipped: one bad Secret
-/// must not stop the others from working (upstream panics here, spec 3.4).
-pub fn key_set_from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> (KeySet, Vec<String>) {
+/// Which key is the newest, the one that seals (upstream's `--key-order-priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrder {
+    /// The certificate's NotBefore, then the Secret's creation time (upstream's default).
+    #[default]
+    CertNotBefore,
+    /// The Secret's creation time, then the certificate's NotBefore.
+    SecretCreationTimestamp,
+}
+
+/// Builds a key set from key Secrets, oldest first in `order`. A Secret that cannot be read is reported and
+/// skipped: one bad Secret must not stop the others from working (upstream panics here, spec 3.4).
+pub fn key_set_from_secrets<'a>(
+    secrets: impl IntoIterator<Item = &'a Secret>,
+    order: KeyOrder,
+) -> (KeySet, Vec<String>) {
     let mut problems = Vec::new();
     let mut loaded: Vec<(KeyInfo, sealant_core::PrivateKey, OffsetDateTime)> = Vec::new();
     for secret in secrets {
@@ -130,8 +143,10 @@ pub fn key_set_from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -
             Err(e) => problems.push(format!("key Secret {name}: {e}")),
         }
     }
-    // Upstream order: certificate NotBefore, then Secret creation time.
-    loaded.sort_by_key(|(info, _, created_at)| (info.created, *created_at));
+    match order {
+        KeyOrder::CertNotBefore => loaded.sort_by_key(|(info, _, created_at)| (info.created, *created_at)),
+        KeyOrder::SecretCreationTimestamp => loaded.sort_by_key(|(info, _, created_at)| (*created_at, info.created)),
+    }
     let mut set = KeySet::default();
     for (info, key, _) in loaded {
         if set.keyring.add(key).is_ok() {
@@ -171,7 +186,15 @@ pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegist
             }
         }
         if ready {
-            reload(&store, legacy.as_ref(), &mut seen, &registry, &metrics, &mut last);
+            reload(
+                &store,
+                legacy.as_ref(),
+                &mut seen,
+                &registry,
+                &metrics,
+                &mut last,
+                config.key_order,
+            );
         }
     }
 }
@@ -219,10 +242,11 @@ fn reload(
     registry: &KeyRegistry,
     metrics: &Metrics,
     last: &mut Option<Vec<String>>,
+    order: KeyOrder,
 ) {
     let state = seen.merge(&store.state());
     let secrets = state.iter().map(|s| s.as_ref()).chain(legacy);
-    let (set, problems) = key_set_from_secrets(secrets);
+    let (set, problems) = key_set_from_secrets(secrets, order);
     for problem in &problems {
         error!("{problem}");
     }
@@ -283,7 +307,8 @@ pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegist
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
-    let (key, cert) = tokio::task::spawn_blocking(move || core_keys::generate_key_and_cert(bits, now, ttl))
+    let cn = config.my_cn.clone();
+    let (key, cert) = tokio::task::spawn_blocking(move || core_keys::generate_named(bits, now, ttl, cn.as_deref()))
         .await
         .map_err(|e| Error::Keys(e.to_string()))?
         .map_err(|e| Error::Keys(e.to_string()))?;

@@ -10,12 +10,14 @@ pub mod audit;
 pub mod context;
 pub mod crd;
 pub mod escrow;
+pub mod flags;
 pub mod http;
 pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod outcome;
 pub mod pool;
+pub mod process;
 pub mod reconcile;
 pub mod restart;
 pub mod status;
@@ -68,6 +70,12 @@ pub struct Config {
     pub label_selector: Option<String>,
     /// Write `status`.
     pub update_status: bool,
+    /// Do not reconcile on changes of owned Secrets (upstream's `--skip-recreate`).
+    pub skip_recreate: bool,
+    /// Common name of new certificates (upstream's `--my-cn`); none = an empty subject.
+    pub my_cn: Option<String>,
+    /// Which key is newest.
+    pub key_order: keys::KeyOrder,
     /// Rolling restarts of workloads after their Secret changed (`sealant.dev/rollout-restart`); off unless the
     /// install grants the rights for it.
     pub rollout_restarts: bool,
@@ -133,6 +141,9 @@ impl Default for Config {
             namespaces: Vec::new(),
             label_selector: None,
             update_status: true,
+            skip_recreate: false,
+            my_cn: None,
+            key_order: keys::KeyOrder::CertNotBefore,
             rollout_restarts: false,
             max_unseal_retries: 5,
             concurrency: 32,
@@ -259,7 +270,7 @@ pub async fn run(
         escrow_bundle,
         rsa,
     };
-    let result = if config.leader_election {
+    let result = if config.leader_election && may_use_leases(&shared.client, &config.namespace).await {
         lead_when_elected(shared, stop_rx).await
     } else {
         metrics.set_leader(true);
@@ -276,6 +287,43 @@ pub async fn run(
     let _ = api.await;
     let _ = metrics_server.await;
     result
+}
+
+/// Whether this controller's identity may create Leases in `namespace`, asked with a SelfSubjectAccessReview
+/// (which every authenticated identity may make).
+///
+/// Why ask: upstream's RBAC (Bitnami's chart, which runs one replica and no leader election) grants no Lease
+/// rights. Sealant dropped into that chart must work as upstream does there, alone, rather than stop; with its own
+/// chart's RBAC it elects a leader. An answer that cannot be had counts as "may": the Lease calls then report.
+async fn may_use_leases(client: &Client, namespace: &str) -> bool {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(namespace.to_string()),
+                verb: Some("create".into()),
+                group: Some("coordination.k8s.io".into()),
+                resource: Some("leases".into()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
+    };
+    let api: kube::Api<SelfSubjectAccessReview> = kube::Api::all(client.clone());
+    match api.create(&kube::api::PostParams::default(), &review).await {
+        Ok(answer) if answer.status.as_ref().is_some_and(|s| !s.allowed) => {
+            warn!(
+                namespace,
+                "no right to create Leases here (upstream's RBAC?): running without leader election, as upstream \
+                 does; run one replica only"
+            );
+            false
+        }
+        _ => true,
+    }
 }
 
 /// What every part of a running controller shares.

@@ -72,7 +72,20 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
         field_manager: Some(MANAGER.into()),
         ..PatchParams::default()
     };
-    if let Err(e) = api.patch_status(&obj.name_any(), &params, &Patch::Merge(&patch)).await {
+    let mut written = api.patch_status(&obj.name_any(), &params, &Patch::Merge(&patch)).await;
+    if let Err(kube::Error::Api(answer)) = &written
+        && answer.code == 403
+    {
+        // Upstream's RBAC grants `update` on the status subresource, not `patch`: write the whole status then.
+        let mut whole = obj.clone();
+        whole.data["status"] = patch["status"].clone();
+        let post = kube::api::PostParams {
+            field_manager: Some(MANAGER.into()),
+            ..kube::api::PostParams::default()
+        };
+        written = api.replace_status(&obj.name_any(), &post, &whole).await;
+    }
+    if let Err(e) = written {
         ctx.metrics
             .unseal_errors
             .get_or_create(&ErrorLabels {

@@ -84,8 +84,15 @@ pub fn controller(
             rx.changed().await.ok()?;
             Some(((), rx))
         });
-        let controller = Controller::for_stream_with(sealed, sealed_store, ctx.resource.clone())
-            .owns_stream(owned)
+        let mut controller = Controller::for_stream_with(sealed, sealed_store, ctx.resource.clone());
+        if ctx.config.skip_recreate {
+            // Upstream's --skip-recreate: the Secret cache still fills (the reconciler reads it), but a change to
+            // an owned Secret no longer triggers a reconcile.
+            tokio::spawn(owned.for_each(|_| futures::future::ready(())));
+        } else {
+            controller = controller.owns_stream(owned);
+        }
+        let controller = controller
             .reconcile_all_on(keys_changed)
             .with_config(kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency))
             .graceful_shutdown_on(stop.clone());

@@ -244,8 +244,19 @@ pub fn generate_key_and_cert(
     now: OffsetDateTime,
     validity: time::Duration,
 ) -> Result<(PrivateKey, Certificate), envelope::KeyError> {
+    generate_named(bits, now, validity, None)
+}
+
+/// As [`generate_key_and_cert`], with `common_name` as the certificate's subject and issuer CN (upstream's
+/// `--my-cn`); none leaves the subject empty, as upstream does by default.
+pub fn generate_named(
+    bits: usize,
+    now: OffsetDateTime,
+    validity: time::Duration,
+    common_name: Option<&str>,
+) -> Result<(PrivateKey, Certificate), envelope::KeyError> {
     let key = PrivateKey::generate(bits)?;
-    let cert_pem = self_signed_cert_pem(&key, now, validity)?;
+    let cert_pem = self_signed_cert_pem(&key, now, validity, common_name)?;
     let cert = Certificate::from_pem(cert_pem.as_bytes())
         .map_err(|e| envelope::KeyError(format!("generated certificate is unusable: {e}")))?;
     Ok((key, cert))
@@ -255,6 +266,7 @@ fn self_signed_cert_pem(
     key: &PrivateKey,
     now: OffsetDateTime,
     validity: time::Duration,
+    common_name: Option<&str>,
 ) -> Result<String, envelope::KeyError> {
     let fail = |e: rcgen::Error| envelope::KeyError(format!("cannot make certificate: {e}"));
     let pkcs8 = key.to_pkcs8_der()?;
@@ -266,6 +278,9 @@ fn self_signed_cert_pem(
     serial[0] &= 0x7f;
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
+    if let Some(cn) = common_name {
+        params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    }
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::EncipherOnly];
     params.serial_number = Some(SerialNumber::from_slice(&serial));

@@ -13,6 +13,8 @@ use zeroize::Zeroizing;
 
 use crate::envelope::PrivateKey;
 use crate::keys::{self, CertError, Certificate, PrivateKeyError};
+use crate::manifest::{Located, Object};
+use secrecy::ExposeSecret as _;
 
 /// The label upstream's controller selects its key Secrets by.
 pub const LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
@@ -51,6 +53,9 @@ pub enum KeySecretError {
     /// The certificate is not the private key's.
     #[error("tls.crt does not match tls.key")]
     Mismatch,
+    /// A Secret among key Secrets lacks an item.
+    #[error("{0}: not a key Secret (needs tls.crt and tls.key)")]
+    NotAKeySecret(String),
 }
 
 /// The key Secret as an API object, with `labels` added to the key label and `annotations` if any. Why the key
@@ -127,6 +132,58 @@ pub fn read_items(cert_pem: &[u8], key_pem: &[u8]) -> Result<(PrivateKey, Certif
         return Err(KeySecretError::Mismatch);
     }
     Ok((key, cert))
+}
+
+/// A key Secret's two items as found (a manifest, the cluster), before they are checked.
+pub struct KeyPair {
+    /// Where it came from, for messages.
+    pub origin: String,
+    /// `tls.crt`.
+    pub cert_pem: Vec<u8>,
+    /// `tls.key`, wiped when dropped.
+    pub key_pem: Zeroizing<Vec<u8>>,
+}
+
+impl KeyPair {
+    /// The private key and certificate, checked to belong together (see [`read_items`]).
+    pub fn read(&self) -> Result<(PrivateKey, Certificate), KeySecretError> {
+        read_items(&self.cert_pem, &self.key_pem)
+    }
+}
+
+/// The key Secrets of a manifest (`kubectl get secret -l <LABEL> -o yaml`); every Secret in it must be one.
+/// `origin` names the manifest in messages.
+pub fn pairs_in_manifest(objects: &[Located], origin: &str) -> Result<Vec<KeyPair>, KeySecretError> {
+    let mut pairs = Vec::new();
+    for located in objects {
+        let Object::Secret(secret) = &located.object else {
+            continue;
+        };
+        let origin = format!(
+            "{origin}: document {} ({})",
+            located.document,
+            secret.metadata.name.as_deref().unwrap_or("?")
+        );
+        let (Some(cert), Some(key)) = (secret.data.get(CERT_ITEM), secret.data.get(KEY_ITEM)) else {
+            return Err(KeySecretError::NotAKeySecret(origin));
+        };
+        pairs.push(KeyPair {
+            origin,
+            cert_pem: cert.expose_secret().to_vec(),
+            key_pem: Zeroizing::new(key.expose_secret().to_vec()),
+        });
+    }
+    Ok(pairs)
+}
+
+/// The name a restored key Secret gets: stable per key, so a second restore finds the first one's Secrets
+/// instead of duplicating them.
+pub fn restored_name(fingerprint: &str) -> String {
+    let digest = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(fingerprint.trim_start_matches("SHA256:"))
+        .unwrap_or_default();
+    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    format!("{DEFAULT_PREFIX}-{hex}")
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod envelope;
+pub mod input;
 pub mod keys;
 pub mod keysecret;
 pub mod layout;

@@ -4,10 +4,11 @@
 use crate::Scope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::input::SealFailure;
 use crate::keys::Certificate;
 use crate::manifest::{self, Located, ManifestError, Object};
 use crate::rewrite::{Edit, RewriteError, rewrite_sealed};
-use crate::seal::{self, SealError, SealOptions};
+use crate::seal::{self, SealOptions};
 use crate::types::{SealedSecret, Secret};
 
 /// Why the merge did not happen. The file is then left as it was.
@@ -28,30 +29,6 @@ pub enum MergeError {
     /// The SealedSecret cannot be edited in place.
     #[error("{0}; --merge-into needs a top-level SealedSecret")]
     Rewrite(RewriteError),
-}
-
-/// An input Secret that could not be sealed, and where it is in the input.
-#[derive(Debug, thiserror::Error)]
-#[error("document {document} (line {line}){id}: {cause}", id = qualified(.namespace, .name))]
-pub struct SealFailure {
-    /// Its document in the input.
-    pub document: String,
-    /// Its line in the input.
-    pub line: usize,
-    /// Its namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-    /// Why (printed in the message).
-    pub cause: SealError,
-}
-
-fn qualified(namespace: &str, name: &str) -> String {
-    match (namespace, name) {
-        (_, "") => String::new(),
-        ("", name) => format!(" ({name})"),
-        (ns, name) => format!(" ({ns}/{name})"),
-    }
 }
 
 /// Seals `secrets` for the one SealedSecret in `text` and returns the file's new text. The file's own scope is
@@ -87,15 +64,8 @@ pub fn merge_into(
         .unwrap_or_default();
     let mut edits: Vec<Edit> = Vec::new();
     for (loc, secret) in secrets {
-        let sealed = seal::seal_secret(secret, cert, &opts).map_err(|cause| {
-            MergeError::Seal(Box::new(SealFailure {
-                document: loc.document.clone(),
-                line: loc.line,
-                namespace: secret.namespace().to_string(),
-                name: secret.name().to_string(),
-                cause,
-            }))
-        })?;
+        let sealed = seal::seal_secret(secret, cert, &opts)
+            .map_err(|cause| MergeError::Seal(Box::new(SealFailure::new(loc, secret, cause))))?;
         collect_changes(&sealed, &mut template_meta, &mut edits);
     }
     for (key, value) in seal::sealant_annotations(cert, opts.now) {

@@ -64,6 +64,14 @@ pub enum EscrowError {
         /// Why (printed in the message).
         cause: sealant_core::keys::PrivateKeyError,
     },
+    /// An escrow bundle (the controller's `GET /v1/escrow` or its ConfigMap) that cannot be used.
+    #[error("{origin}: {reason}")]
+    Bundle {
+        /// Where the bundle came from.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Decrypted, the key is not the one its certificate names.
     #[error("{origin}: the key inside does not belong to {fingerprint}")]
     Mismatch {
@@ -72,6 +80,44 @@ pub enum EscrowError {
         /// The certificate's fingerprint.
         fingerprint: String,
     },
+}
+
+/// The escrowed keys of a bundle (file name to text), each with its certificate: `<stem>.crt` + `<stem>.key.age`.
+///
+/// Why the names are checked against the certificates: the bundle is not authenticated, so a key is only taken
+/// under the fingerprint its own certificate has.
+pub fn bundle_keys(
+    bundle: &std::collections::BTreeMap<String, String>,
+    origin: &str,
+) -> Result<Vec<(sealant_core::Certificate, String)>, EscrowError> {
+    let bad = |reason: String| EscrowError::Bundle {
+        origin: origin.to_string(),
+        reason,
+    };
+    let mut keys = Vec::new();
+    for (name, pem) in bundle {
+        let Some(stem) = name.strip_suffix(".crt") else {
+            continue;
+        };
+        let Some(armored) = bundle.get(&format!("{stem}.key.age")) else {
+            continue;
+        };
+        let cert = sealant_core::Certificate::from_pem(pem.as_bytes()).map_err(|e| bad(format!("{name}: {e}")))?;
+        if crate::file_stem(cert.fingerprint()) != stem {
+            return Err(bad(format!(
+                "{name} holds the certificate of {}, not {stem}",
+                cert.fingerprint()
+            )));
+        }
+        if !armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") {
+            return Err(bad(format!("{stem}.key.age is not an armored age file")));
+        }
+        keys.push((cert, armored.clone()));
+    }
+    if keys.is_empty() {
+        return Err(bad("the escrow bundle holds no key".into()));
+    }
+    Ok(keys)
 }
 
 /// Escrowed keys opened: each with its record, and how many files were for other recipients.

@@ -13,9 +13,11 @@
 
 pub mod config;
 pub mod escrow;
+pub mod files;
 pub mod locate;
 pub mod repofs;
 pub mod store;
+pub mod target;
 #[cfg(feature = "git")]
 pub mod usage;
 #[cfg(feature = "git")]
@@ -26,5 +28,6 @@ pub mod worktree;
 pub use config::{ConfigError, RepoConfig};
 pub use escrow::{EscrowError, Identities, Recipients};
 pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem};
+pub use target::TargetError;
 #[cfg(feature = "git")]
 pub use usage::usage;

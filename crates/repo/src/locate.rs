@@ -87,6 +87,16 @@ impl RepoConfig {
     }
 }
 
+/// The repository of `cwd` (the nearest directory up holding a `.sealant.yaml`) and what its configuration
+/// seals a SealedSecret written at `target` to; `None` outside such a repository or without a matching rule.
+pub fn seal_target(cwd: &Path, target: Option<&Path>) -> Result<Option<(PathBuf, SealTarget)>, ConfigError> {
+    let Some(root) = config_root(cwd)? else {
+        return Ok(None);
+    };
+    let found = RepoConfig::load(&root)?.seal_target(&root, cwd, target);
+    Ok(found.map(|t| (root, t)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

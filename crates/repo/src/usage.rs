@@ -36,3 +36,47 @@ pub fn usage(repo: &Path) -> BTreeMap<Option<String>, usize> {
     }
     counts
 }
+
+/// One line of `keys list`: a certificate under `keys/`, its age and state, and how many SealedSecrets use it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySummary {
+    /// Its cluster.
+    pub cluster: String,
+    /// `SHA256:…`.
+    pub fingerprint: String,
+    /// The certificate's NotBefore date.
+    pub created: String,
+    /// Days since then.
+    pub age_days: i64,
+    /// Current, active, retired or compromised.
+    pub state: String,
+    /// When it was retired or marked compromised.
+    pub since: Option<String>,
+    /// Whether its private key is escrowed in the repository.
+    pub escrowed: bool,
+    /// SealedSecrets in the repository sealed to it (by their annotation).
+    pub sealed_secrets: usize,
+}
+
+/// Every certificate under `keys/` as of `now`, with its use counted in `usage` (see [`usage`]).
+pub fn summaries(
+    dir: &crate::KeysDir,
+    usage: &BTreeMap<Option<String>, usize>,
+    now: time::OffsetDateTime,
+) -> Vec<KeySummary> {
+    dir.clusters()
+        .iter()
+        .flat_map(|c| &c.keys)
+        .map(|k| KeySummary {
+            cluster: k.cluster.clone(),
+            fingerprint: k.fingerprint.clone(),
+            created: k.cert.not_before().date().to_string(),
+            age_days: (now - k.cert.not_before()).whole_days(),
+            state: k.state.to_string(),
+            since: k.since.map(|s| s.date().to_string()),
+            escrowed: k.escrow_path.is_some(),
+            sealed_secrets: usage.get(&Some(k.fingerprint.clone())).copied().unwrap_or(0),
+        })
+        .collect()
+}

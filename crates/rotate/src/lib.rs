@@ -24,6 +24,7 @@ pub mod plan;
 pub mod report;
 pub mod resealer;
 pub mod scan;
+pub mod setup;
 pub mod trust;
 
 /// The prefix of every rotation branch: `sealant/rotate-<date>`.

@@ -1,5 +1,5 @@
-//! The plan as people and machines read it: a text table, JSON, the pull request's title and body, and the
-//! commit message. Fingerprints, names and reasons only: never a value.
+//! The plan and the run as people and machines read them: a text table, JSON, the pull request's title and body,
+//! the commit message, and the progress log. Fingerprints, names and reasons only: never a value.
 
 use std::fmt::Write as _;
 
@@ -215,4 +215,30 @@ pub fn digest_in(text: &str) -> Option<&str> {
         let line = line.strip_prefix("<!--").map_or(line, str::trim_start);
         line.strip_prefix(PLAN_MARKER)?.split_whitespace().next()
     })
+}
+/// Sends the run's progress events to stderr: one JSON object per event (timestamp, level, message, fields) for
+/// log collectors, or the message alone for people (it already names the branch, commit or pull request).
+pub fn init_logging(json: bool) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // `try_init`: a second subscriber (tests calling run twice in one process) is not an error.
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        let message_only = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+            if field.name() == "message" {
+                write!(w, "{value:?}")
+            } else {
+                Ok(())
+            }
+        });
+        builder
+            .without_time()
+            .with_level(false)
+            .with_ansi(false)
+            .fmt_fields(message_only)
+            .try_init()
+    };
 }

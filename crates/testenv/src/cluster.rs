@@ -123,6 +123,12 @@ pub fn collection_path(obj: &Value) -> String {
         "Service" => "services",
         "ConfigMap" => "configmaps",
         "Pod" => "pods",
+        "Namespace" => "namespaces",
+        "NetworkPolicy" => "networkpolicies",
+        "PodDisruptionBudget" => "poddisruptionbudgets",
+        "CronJob" => "cronjobs",
+        "CustomResourceDefinition" => "customresourcedefinitions",
+        "ServiceMonitor" => "servicemonitors",
         other => panic!("no path for kind {other}"),
     };
     let base = if api_version.contains('/') {

@@ -9,7 +9,7 @@
 //!
 //! The harness of every test that needs a Go-built tool: [`cluster`] (namespaces with the shipped RBAC, the
 //! controller as a real process), [`gitea`] (a real forge), [`age`] (the reference age CLI) and [`upstream`]
-//! (Bitnami's kubeseal and controller).
+//! (Bitnami's kubeseal and controller), [`helm`] (Helm, and Bitnami's chart).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -18,6 +18,8 @@ pub mod age;
 pub mod cluster;
 pub mod controller;
 pub mod gitea;
+pub mod helm;
+pub mod pod;
 mod process;
 pub mod upstream;
 
@@ -347,7 +349,8 @@ impl ControlPlane {
         Ok(name)
     }
 
-    /// Sends one request as `identity` (JSON body), returning status and body whatever the status.
+    /// Sends one request as `identity` (JSON body), returning status and body whatever the status. `APPLY` is a
+    /// server-side apply (a PATCH of type `application/apply-patch+yaml`).
     pub fn request_as(
         &self,
         identity: &Identity,
@@ -368,10 +371,11 @@ impl ControlPlane {
                     "PUT" => agent.put(&url),
                     _ => agent.patch(&url),
                 };
-                let content_type = if method == "PATCH" {
-                    "application/merge-patch+json"
-                } else {
-                    "application/json"
+                let content_type = match method {
+                    "PATCH" => "application/merge-patch+json",
+                    // Server-side apply: the path carries `fieldManager` (and `dryRun` when wanted).
+                    "APPLY" => "application/apply-patch+yaml",
+                    _ => "application/json",
                 };
                 req.header("Content-Type", content_type).send(body)
             }

@@ -91,6 +91,7 @@ impl Upstream {
         let (host, port) = url.rsplit_once(':').unwrap();
         let (api_port, metrics_port) = (free_port(), free_port());
         let log = ns.dir.path().join(format!("{name}.log"));
+        let output = std::fs::File::create(&log).unwrap();
         let script = crate::repo_root().join("tests/upstream/run-controller.sh");
         let child = Command::new("bash")
             .arg(script)
@@ -102,8 +103,9 @@ impl Upstream {
             .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(extra)
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::fs::OpenOptions::new().append(true).open(&log).unwrap())
+            // One open file for both streams: two opens would each write at their own offset over the other.
+            .stdout(output.try_clone().unwrap())
+            .stderr(output)
             .spawn()
             .unwrap();
         let upstream = Self {

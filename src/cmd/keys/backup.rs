@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use sealant_core::keys::private_key_pkcs1_pem;
-use sealant_core::keysecret;
-use sealant_core::manifest::{self, Object};
+use sealant_core::keysecret::{self, KeyPair};
+use sealant_core::manifest;
 use sealant_repo::{KeysDir, Recipients};
-use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
 /// `sealant keys backup`.
@@ -40,30 +39,25 @@ pub struct KeysBackupArgs {
     pub repo: PathBuf,
 }
 
-/// A key Secret's certificate and private key (PEM).
-pub struct KeyPair {
-    /// Where it came from, for messages.
-    pub origin: String,
-    /// `tls.crt`.
-    pub cert_pem: Vec<u8>,
-    /// `tls.key`.
-    pub key_pem: Zeroizing<Vec<u8>>,
-}
-
 /// Runs the command.
 pub fn run(args: KeysBackupArgs) -> Result<()> {
     let recipients = recipients(&args)?;
     let pairs = match &args.key_secrets {
         Some(file) => pairs_from_file(file)?,
-        None => sealant_client::cluster::runtime()?.block_on(pairs_from_cluster(&args.controller_namespace))?,
+        None => {
+            let (pairs, skipped) = sealant_client::keysecrets::list(&args.controller_namespace)?;
+            for origin in skipped {
+                eprintln!("warning: {origin}: not a key Secret (no tls.crt/tls.key), skipped");
+            }
+            pairs
+        }
     };
     if pairs.is_empty() {
         bail!("no key Secrets found: nothing to back up");
     }
     let root = args.repo.join("keys");
     for pair in pairs {
-        let (key, cert) =
-            keysecret::read_items(&pair.cert_pem, &pair.key_pem).map_err(|e| anyhow!("{}: {e}", pair.origin))?;
+        let (key, cert) = pair.read().map_err(|e| anyhow!("{}: {e}", pair.origin))?;
         let pem = private_key_pkcs1_pem(&key)?;
         let armored = recipients.encrypt(pem.as_bytes())?;
         for file in KeysDir::add(&root, &args.cluster, &cert, Some(&armored), false)? {
@@ -90,52 +84,5 @@ fn pairs_from_file(file: &std::path::Path) -> Result<Vec<KeyPair>> {
     let name = file.display().to_string();
     let text = Zeroizing::new(std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?);
     let (_, objects) = manifest::read(&text).map_err(|e| anyhow!("{name}: {e}"))?;
-    let mut pairs = Vec::new();
-    for located in objects {
-        let Object::Secret(secret) = located.object else {
-            continue;
-        };
-        let origin = format!(
-            "{name}: document {} ({})",
-            located.document,
-            secret.metadata.name.as_deref().unwrap_or("?")
-        );
-        let (Some(cert), Some(key)) = (
-            secret.data.get(keysecret::CERT_ITEM),
-            secret.data.get(keysecret::KEY_ITEM),
-        ) else {
-            bail!("{origin}: not a key Secret (needs tls.crt and tls.key)");
-        };
-        pairs.push(KeyPair {
-            origin,
-            cert_pem: cert.expose_secret().to_vec(),
-            key_pem: Zeroizing::new(key.expose_secret().to_vec()),
-        });
-    }
-    Ok(pairs)
-}
-
-async fn pairs_from_cluster(namespace: &str) -> Result<Vec<KeyPair>> {
-    use k8s_openapi::api::core::v1::Secret;
-    let client = sealant_client::cluster::client(None).await?;
-    let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
-    let list = api
-        .list(&kube::api::ListParams::default().labels(keysecret::LABEL))
-        .await
-        .with_context(|| format!("cannot list the key Secrets in namespace {namespace}"))?;
-    let mut pairs = Vec::new();
-    for secret in list.items {
-        let origin = format!("Secret {namespace}/{}", secret.metadata.name.as_deref().unwrap_or("?"));
-        let mut data = secret.data.unwrap_or_default();
-        let (Some(cert), Some(key)) = (data.remove(keysecret::CERT_ITEM), data.remove(keysecret::KEY_ITEM)) else {
-            eprintln!("warning: {origin}: not a key Secret (no tls.crt/tls.key), skipped");
-            continue;
-        };
-        pairs.push(KeyPair {
-            origin,
-            cert_pem: cert.0,
-            key_pem: Zeroizing::new(key.0),
-        });
-    }
-    Ok(pairs)
+    Ok(keysecret::pairs_in_manifest(&objects, &name)?)
 }

@@ -4,13 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow};
 use clap::Args;
 use sealant_core::Certificate;
 use sealant_repo::KeysDir;
 use time::OffsetDateTime;
-
-use crate::io;
 
 /// `sealant keys fetch`.
 #[derive(Debug, Args)]
@@ -46,7 +44,7 @@ pub struct KeysFetchArgs {
 /// Runs the command.
 pub fn run(args: KeysFetchArgs) -> Result<()> {
     let (pem, origin) = match &args.cert {
-        Some(location) => (io::read_cert(location)?, location.clone()),
+        Some(location) => (sealant_client::cert::read(location)?, location.clone()),
         None => {
             let origin = format!(
                 "the controller {}/{} through the API server",
@@ -93,49 +91,15 @@ pub fn run(args: KeysFetchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads the escrowed keys of a bundle whose certificates come with them: `<stem>.crt` + `<stem>.key.age`.
-/// Why the names are checked against the certificates: the bundle is not authenticated, so a file is only
-/// written under the fingerprint its own certificate has.
+/// The escrowed keys of the bundle at `source` (a URL, a file, or `configmap`), checked against their
+/// certificates.
 fn escrow(args: &KeysFetchArgs, source: &str) -> Result<Vec<(Certificate, String)>> {
     let bundle: BTreeMap<String, String> = if source == "configmap" {
-        let ns = args.controller_namespace.clone();
-        let name = args.escrow_configmap.clone();
-        sealant_client::cluster::runtime()?.block_on(async move {
-            let client = sealant_client::cluster::client(None).await?;
-            let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client, &ns);
-            let cm = api
-                .get(&name)
-                .await
-                .with_context(|| format!("cannot read ConfigMap {ns}/{name}"))?;
-            anyhow::Ok(cm.data.unwrap_or_default())
-        })?
+        sealant_client::keysecrets::configmap_data(&args.controller_namespace, &args.escrow_configmap)?
     } else {
-        let text = io::read_cert(source)?;
+        let text = sealant_client::cert::read(source)?;
         serde_json::from_slice(&text)
             .map_err(|e| anyhow!("{source}: not an escrow bundle (JSON of file name to text): {e}"))?
     };
-    let mut keys = Vec::new();
-    for (name, pem) in &bundle {
-        let Some(stem) = name.strip_suffix(".crt") else {
-            continue;
-        };
-        let Some(armored) = bundle.get(&format!("{stem}.key.age")) else {
-            continue;
-        };
-        let cert = Certificate::from_pem(pem.as_bytes()).map_err(|e| anyhow!("{source}: {name}: {e}"))?;
-        if sealant_repo::file_stem(cert.fingerprint()) != stem {
-            bail!(
-                "{source}: {name} holds the certificate of {}, not {stem}",
-                cert.fingerprint()
-            );
-        }
-        if !armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") {
-            bail!("{source}: {stem}.key.age is not an armored age file");
-        }
-        keys.push((cert, armored.clone()));
-    }
-    if keys.is_empty() {
-        bail!("{source}: the escrow bundle holds no key");
-    }
-    Ok(keys)
+    Ok(sealant_repo::escrow::bundle_keys(&bundle, source)?)
 }

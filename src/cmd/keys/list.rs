@@ -42,24 +42,7 @@ pub fn run(args: KeysListArgs) -> Result<()> {
     }
     let usage = sealant_repo::usage(&args.repo);
     let now = OffsetDateTime::now_utc();
-    let rows: Vec<serde_json::Value> = dir
-        .clusters()
-        .iter()
-        .flat_map(|c| &c.keys)
-        .map(|k| {
-            let created = k.cert.not_before();
-            serde_json::json!({
-                "cluster": k.cluster,
-                "fingerprint": k.fingerprint,
-                "created": created.date().to_string(),
-                "ageDays": (now - created).whole_days(),
-                "state": k.state.to_string(),
-                "since": k.since.map(|s| s.date().to_string()),
-                "escrowed": k.escrow_path.is_some(),
-                "sealedSecrets": usage.get(&Some(k.fingerprint.clone())).copied().unwrap_or(0),
-            })
-        })
-        .collect();
+    let rows = sealant_repo::usage::summaries(&dir, &usage, now);
     let unannotated = usage.get(&None).copied().unwrap_or(0);
     if args.format == ListFormat::Json {
         println!(
@@ -83,13 +66,13 @@ pub fn run(args: KeysListArgs) -> Result<()> {
         for r in &rows {
             println!(
                 "{:<12} {:<51} {:<10} {:>4}d {:<11} {:<7} {:>7}",
-                r["cluster"].as_str().unwrap_or_default(),
-                r["fingerprint"].as_str().unwrap_or_default(),
-                r["created"].as_str().unwrap_or_default(),
-                r["ageDays"],
-                r["state"].as_str().unwrap_or_default(),
-                if r["escrowed"] == true { "yes" } else { "no" },
-                r["sealedSecrets"],
+                r.cluster,
+                r.fingerprint,
+                r.created,
+                r.age_days,
+                r.state,
+                if r.escrowed { "yes" } else { "no" },
+                r.sealed_secrets,
             );
         }
     }

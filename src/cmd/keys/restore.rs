@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use base64::Engine as _;
 use clap::Args;
 use sealant_core::keys::private_key_pkcs1_pem;
 use sealant_core::keysecret;
@@ -73,7 +72,7 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
     let mut restored = Vec::new();
     for (record, key) in opened.keys {
         restored.push(Restored {
-            name: secret_name(&record.fingerprint),
+            name: keysecret::restored_name(&record.fingerprint),
             fingerprint: record.fingerprint.clone(),
             cert: record.cert.clone(),
             key_pem: private_key_pkcs1_pem(&key)?,
@@ -83,7 +82,7 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         bail!("no escrowed key for cluster {} under {}", args.cluster, root.display());
     }
     if args.apply {
-        return sealant_client::cluster::runtime()?.block_on(apply(&restored, &args.controller_namespace));
+        return apply(&restored, &args.controller_namespace);
     }
     let mut out = Zeroizing::new(String::new());
     for r in &restored {
@@ -108,39 +107,30 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
     Ok(())
 }
 
-/// A stable name per key, so a second restore finds the first one's Secrets instead of duplicating them.
-fn secret_name(fingerprint: &str) -> String {
-    let digest = base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(fingerprint.trim_start_matches("SHA256:"))
-        .unwrap_or_default();
-    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    format!("sealed-secrets-key-{hex}")
-}
-
-async fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
-    use k8s_openapi::api::core::v1::Secret;
-    use kube::api::PostParams;
-    let client = sealant_client::cluster::client(None).await?;
-    let api: kube::Api<Secret> = kube::Api::namespaced(client, namespace);
-    for r in restored {
-        // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
-        let secret = keysecret::object(
-            &r.cert,
-            &r.key_pem,
-            namespace,
-            keysecret::Naming::Name(&r.name),
-            BTreeMap::new(),
-            [("sealant.dev/restored-from".to_string(), "escrow".to_string())].into(),
-        );
-        match api.create(&PostParams::default(), &secret).await {
-            Ok(_) => eprintln!("created Secret {namespace}/{} ({})", r.name, r.fingerprint),
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                eprintln!(
-                    "Secret {namespace}/{} already exists ({}), left alone",
-                    r.name, r.fingerprint
-                );
-            }
-            Err(e) => return Err(anyhow!("cannot create Secret {namespace}/{}: {e}", r.name)),
+fn apply(restored: &[Restored], namespace: &str) -> Result<()> {
+    // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
+    let secrets: Vec<_> = restored
+        .iter()
+        .map(|r| {
+            keysecret::object(
+                &r.cert,
+                &r.key_pem,
+                namespace,
+                keysecret::Naming::Name(&r.name),
+                BTreeMap::new(),
+                [("sealant.dev/restored-from".to_string(), "escrow".to_string())].into(),
+            )
+        })
+        .collect();
+    let created = sealant_client::keysecrets::create(namespace, &secrets)?;
+    for (r, created) in restored.iter().zip(created) {
+        if created {
+            eprintln!("created Secret {namespace}/{} ({})", r.name, r.fingerprint);
+        } else {
+            eprintln!(
+                "Secret {namespace}/{} already exists ({}), left alone",
+                r.name, r.fingerprint
+            );
         }
     }
     Ok(())

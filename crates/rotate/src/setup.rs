@@ -1,0 +1,150 @@
+//! What a run is given from outside the repository: the forge and its token, each cluster's controller, the
+//! certificate pins. Why outside: a repository writer must not choose where a token goes, which server answers
+//! `/v1/rotate`, or which key rotated values are sealed to; whatever `.sealant.yaml` says about those is ignored
+//! with a warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sealant_client::Controller;
+use sealant_repo::files::{self, FileError};
+use sealant_repo::{KeysDir, RepoConfig};
+use secrecy::SecretString;
+
+use crate::forge::{self, Forge, ForgeError};
+use crate::trust::Pins;
+
+/// Why a run cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A token or pin file cannot be read.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A token or pin file is not text.
+    #[error("{0}: not UTF-8")]
+    NotText(String),
+    /// Something the forge needs was not given.
+    #[error("the forge needs {0}")]
+    Forge(&'static str),
+    /// The forge refused the settings.
+    #[error(transparent)]
+    Connect(#[from] ForgeError),
+    /// No controller to re-seal through.
+    #[error("{0}")]
+    Controllers(&'static str),
+    /// The service proxy to a controller cannot be set up.
+    #[error(transparent)]
+    Client(#[from] sealant_client::Error),
+}
+
+/// A token from a file, else from the environment variable `env`; never from argv.
+pub fn token(file: Option<&Path>, env: &str) -> Result<Option<SecretString>, SetupError> {
+    if let Some(file) = file {
+        let bytes = files::read_secret(file, 1 << 20)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| SetupError::NotText(file.display().to_string()))?;
+        return Ok(Some(SecretString::from(text.trim().to_string())));
+    }
+    Ok(std::env::var(env)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from))
+}
+
+/// The forge as the flags name it.
+#[derive(Debug, Default)]
+pub struct ForgeFlags {
+    /// github, gitlab, gitea or none (default: `forge.kind` in `.sealant.yaml`).
+    pub kind: Option<String>,
+    /// The API URL.
+    pub url: Option<String>,
+    /// owner/name.
+    pub repo: Option<String>,
+    /// The file holding the token (else `SEALANT_FORGE_TOKEN`).
+    pub token_file: Option<PathBuf>,
+}
+
+/// The forge from the flags (its kind may come from `forge.kind` in `.sealant.yaml`); `None` for no forge.
+pub fn forge(flags: &ForgeFlags, config: &RepoConfig) -> Result<Option<Box<dyn Forge>>, SetupError> {
+    let kind = flags
+        .kind
+        .clone()
+        .or_else(|| config.forge.as_ref().map(|f| f.kind.clone()));
+    let Some(kind) = kind.filter(|k| k != "none") else {
+        return Ok(None);
+    };
+    let kind: forge::Kind = kind.parse()?;
+    // Why flags and environment only: a repository writer who could set these would receive the forge token
+    // (forge.url) or have it used on a repository of their choosing (forge.repo).
+    if let Some(f) = &config.forge {
+        if f.url.is_some() {
+            tracing::warn!("forge.url in .sealant.yaml is ignored: give --forge-url or SEALANT_FORGE_URL");
+        }
+        if f.repo.is_some() {
+            tracing::warn!("forge.repo in .sealant.yaml is ignored: give --forge-repo or SEALANT_FORGE_REPO");
+        }
+    }
+    let repo = flags.repo.as_deref().ok_or(SetupError::Forge(
+        "a repository: --forge-repo owner/name (or SEALANT_FORGE_REPO)",
+    ))?;
+    let token = token(flags.token_file.as_deref(), "SEALANT_FORGE_TOKEN")?.ok_or(SetupError::Forge(
+        "a token: --forge-token-file FILE or SEALANT_FORGE_TOKEN",
+    ))?;
+    Ok(Some(forge::connect(kind, flags.url.as_deref(), repo, token)?))
+}
+
+/// Each cluster's controller: `url` for a repository with one cluster, else the API server's service proxy
+/// (through `kubeconfig`) to `clusters[].controller` of `.sealant.yaml`.
+pub fn controllers(
+    url: Option<&str>,
+    kubeconfig: Option<&Path>,
+    config: &RepoConfig,
+    keys: &KeysDir,
+) -> Result<BTreeMap<String, Controller>, SetupError> {
+    let mut controllers = BTreeMap::new();
+    if let Some(url) = url {
+        let [cluster] = keys.clusters() else {
+            return Err(SetupError::Controllers(
+                "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller",
+            ));
+        };
+        controllers.insert(cluster.name.clone(), Controller::at_url(url));
+        return Ok(controllers);
+    }
+    for cluster in &config.clusters {
+        let Some(controller) = &cluster.controller else {
+            continue;
+        };
+        // Why not `controller.url`: a repository writer could point it at a server of their own that answers
+        // /v1/rotate with ciphertexts of values they know. Only flags name a URL.
+        if controller.url.is_some() {
+            tracing::warn!(
+                cluster = %cluster.name,
+                "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
+            );
+        }
+        let proxied = Controller::through_proxy(kubeconfig, &controller.namespace, &controller.name)?;
+        controllers.insert(cluster.name.clone(), proxied);
+    }
+    if controllers.is_empty() {
+        return Err(SetupError::Controllers(
+            "--controller: no cluster in .sealant.yaml has a controller (clusters[].controller)",
+        ));
+    }
+    Ok(controllers)
+}
+
+/// Pins given outside the repository: flag values and the lines of a trust file.
+pub fn pins(values: &[String], file: Option<&Path>) -> Result<Pins, SetupError> {
+    let text = match file {
+        Some(file) => {
+            let bytes = files::read_bounded(file, 1 << 20).map_err(|cause| FileError {
+                action: "read",
+                path: file.display().to_string(),
+                cause,
+            })?;
+            String::from_utf8(bytes).map_err(|_| SetupError::NotText(file.display().to_string()))?
+        }
+        None => String::new(),
+    };
+    Ok(Pins::new(values.iter().map(String::as_str), [text.as_str()]))
+}
