@@ -15,9 +15,19 @@ use crate::cmd::unseal::UnsealArgs;
 use crate::io::{self, Sensitivity};
 use sealant_client::Controller;
 
+/// The upstream release whose flags, output and ciphertexts kubeseal mode reproduces.
+const UPSTREAM_VERSION: &str = "0.36.6";
+
 /// kubeseal's flags (spec 4.2), with the same names, defaults and environment variables.
 #[derive(Debug, Parser)]
-#[command(name = "kubeseal", version, disable_version_flag = true, term_width = 100)]
+// `args_override_self`: pflag keeps the last of a repeated flag (`--kubeconfig a --kubeconfig b`); so does this.
+#[command(
+    name = "kubeseal",
+    version,
+    disable_version_flag = true,
+    term_width = 100,
+    args_override_self = true
+)]
 pub struct Kubeseal {
     /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
     #[arg(long, env = "SEALED_SECRETS_CERT", default_value = "")]
@@ -108,7 +118,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         }
     };
     if k.version {
-        println!("kubeseal version: sealant-{}", env!("CARGO_PKG_VERSION"));
+        // Upstream's format, with the upstream release sealant is compatible with; sealant's own version is the
+        // semver build metadata (scripts that compare versions see the upstream one).
+        println!(
+            "kubeseal version: v{UPSTREAM_VERSION}+sealant.{}",
+            env!("CARGO_PKG_VERSION")
+        );
         return Ok(());
     }
     if !k.from_file.is_empty() && !k.raw {

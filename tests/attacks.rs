@@ -276,12 +276,22 @@ fn bogus_items_cost_one_items_rsa_work_and_a_body_stream_is_refused_unparsed() {
 #[test]
 fn a_controller_that_cannot_take_the_lease_exits_with_an_error_instead_of_idling() {
     let ns = Namespace::new("nolease");
+    delete(&format!(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-controller-leader",
+        ns.name
+    ));
     let log = ns.dir.path().join("ctl.log");
-    // It may create Leases (so it elects rather than running alone), but the Role names only
-    // `sealant-controller`: taking this other Lease is refused.
+    // As sealant's chart runs it: the Lease is required (without the flag it would run alone, as upstream does;
+    // see the next test).
     let mut child = Command::new(sealant_bin())
-        .args(["controller", "--key-size", "2048", "--lease-duration", "4s"])
-        .args(["--lease-name", "not-the-allowed-lease"])
+        .args([
+            "controller",
+            "--key-size",
+            "2048",
+            "--lease-duration",
+            "4s",
+            "--require-leader-election",
+        ])
         .args(["--all-namespaces=false"])
         .args(["--listen-addr", &format!("127.0.0.1:{}", free_port())])
         .args(["--listen-metrics-addr", &format!("127.0.0.1:{}", free_port())])

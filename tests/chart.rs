@@ -595,6 +595,7 @@ fn every_value_of_the_chart_is_in_its_readme_table_and_every_controller_flag_is_
         "listen-metrics-addr",
         "rotate-period",
         "no-leader-election",
+        "require-leader-election",
         "rollout-restarts",
         "escrow-recipients",
         "audit-log",

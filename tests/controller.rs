@@ -1025,9 +1025,9 @@ fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_t
         create(cluster::plane().admin(), &secret);
         std::thread::sleep(Duration::from_millis(1100));
     }
-    let (ip, port) = (host_ip(), free_port());
-    let c = Controller::start(&ns, "ctl-0", &[], &["--listen-addr", &format!("{ip}:{port}")]);
-    expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &ip, port);
+    // The service proxy refuses loopback: the controller runs on the test host, in a network namespace.
+    let c = Controller::start_on_test_host(&ns, "ctl-0", &[], &[]);
+    expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &c.ip(), c.port());
 
     let work = root.join("work");
     std::fs::create_dir(&work).unwrap();

@@ -75,6 +75,18 @@ fn the_binary_needs_only_the_libraries_distroless_cc_ships() {
 }
 
 #[test]
+fn the_image_answers_to_bitnamis_controller_command() {
+    // Bitnami's chart runs `command: [controller]` (no path): the image has the binary under that name on PATH.
+    let stage = final_stage(&containerfile());
+    assert!(
+        stage
+            .iter()
+            .any(|l| l.starts_with("COPY ") && l.ends_with(" /usr/local/bin/controller")),
+        "{stage:?}"
+    );
+}
+
+#[test]
 fn the_manifests_run_the_image_of_this_version() {
     let image = format!("ghcr.io/sealant-dev/sealant:{}", env!("CARGO_PKG_VERSION"));
     assert!(

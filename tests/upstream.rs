@@ -274,9 +274,9 @@ fn sealant_invoked_as_kubeseal_gives_upstreams_output_shape_and_error_texts() {
 #[test]
 fn kubeseal_validates_re_encrypts_and_fetches_through_the_api_server_from_sealants_controller() {
     let ns = Namespace::new("proxy");
-    let (ip, port) = (host_ip(), free_port());
-    let c = Controller::start(&ns, "ctl-0", &[], &["--listen-addr", &format!("{ip}:{port}")]);
-    expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &ip, port);
+    // The service proxy refuses loopback: the controller runs on the test host, in a network namespace.
+    let c = Controller::start_on_test_host(&ns, "ctl-0", &[], &[]);
+    expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &c.ip(), c.port());
     let admin = ns.dir.path().join("admin.kubeconfig");
     std::fs::write(&admin, plane().kubeconfig(plane().admin())).unwrap();
     let ours = sealant_as_kubeseal(ns.dir.path());

@@ -11,7 +11,7 @@ use sealant_rotate::git::{self, Credentials};
 use sealant_rotate::pipeline::{self, Publish, Request};
 use sealant_rotate::report;
 use sealant_rotate::resealer::{Offline, Resealer, ThroughControllers};
-use sealant_rotate::setup::{self, ForgeFlags};
+use sealant_rotate::setup::{self, ControllerFlags, ForgeFlags};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -65,6 +65,13 @@ pub struct RotateArgs {
     /// The controller's URL, for a repository with one cluster (instead of the API server's service proxy).
     #[arg(long, env = "SEALANT_CONTROLLER_URL", value_name = "URL")]
     pub controller_url: Option<String>,
+    /// The controllers' namespace (their Services, through the API server's service proxy), for every cluster;
+    /// wins over `.sealant.yaml`, and a file that names another is refused.
+    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", value_name = "NAMESPACE", value_parser = crate::args::dns_label)]
+    pub controller_namespace: Option<String>,
+    /// The controllers' Service name, for every cluster; wins over `.sealant.yaml` (see --controller-namespace).
+    #[arg(long, env = "SEALANT_CONTROLLER_NAME", value_name = "NAME")]
+    pub controller_name: Option<String>,
     /// kubeconfig for the service proxy (default: KUBECONFIG, ~/.kube/config, in-cluster).
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -213,8 +220,12 @@ pub fn run(args: RotateArgs) -> Result<()> {
         Some(ThroughControllers::connect(
             &planned.keys,
             setup::controllers(
-                args.controller_url.as_deref(),
-                args.kubeconfig.as_deref(),
+                &ControllerFlags {
+                    url: args.controller_url.clone(),
+                    kubeconfig: args.kubeconfig.clone(),
+                    namespace: args.controller_namespace.clone(),
+                    name: args.controller_name.clone(),
+                },
                 &planned.config,
                 &planned.keys,
             )?,

@@ -17,10 +17,12 @@ app.kubernetes.io/part-of: sealant
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{/* The labels that select the controller's pods. */}}
+{{/*
+The labels that select the controller's pods. The name only, as the manifests before the chart had it: a
+Deployment's selector cannot change, so `kubectl apply` over an existing install keeps working.
+*/}}
 {{- define "sealant.selector" -}}
 app.kubernetes.io/name: sealant-controller
-app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/* The image reference: the digest when given (what a release pins), else the tag (default: the chart's appVersion). */}}
@@ -77,17 +79,20 @@ commas, maps as k=v pairs); unset (null) values keep the controller's own defaul
 {{- range $key := keys $flags | sortAlpha }}
 {{- $value := index $.Values.controller $key }}
 {{- if not (kindIs "invalid" $value) }}
+{{- $text := "" }}
 {{- if kindIs "slice" $value }}
-- --{{ index $flags $key }}={{ join "," $value }}
+{{- $text = join "," $value }}
 {{- else if kindIs "map" $value }}
 {{- $pairs := list }}
 {{- range $k, $v := $value }}{{ $pairs = append $pairs (printf "%s=%s" $k $v) }}{{ end }}
-- --{{ index $flags $key }}={{ join "," $pairs }}
+{{- $text = join "," $pairs }}
 {{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) }}
-- --{{ index $flags $key }}={{ int64 $value }}
+{{- $text = int64 $value | toString }}
 {{- else }}
-- --{{ index $flags $key }}={{ $value }}
+{{- $text = toString $value }}
 {{- end }}
+{{- /* Quoted: a value is one argument, whatever characters it holds (no YAML or argument injection). */}}
+- {{ printf "--%s=%s" (index $flags $key) $text | quote }}
 {{- end }}
 {{- end }}
 {{- end -}}

@@ -158,6 +158,14 @@ pub struct Flags {
     /// Audit log file (JSON lines) [default: stdout].
     #[arg(long, env = "SEALANT_CONTROLLER_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+    /// Exit with an error when the Lease cannot be used, instead of running without leader election (what a
+    /// controller without Lease rights does otherwise, as upstream runs). sealant's chart sets it.
+    #[arg(
+        long,
+        env = "SEALANT_CONTROLLER_REQUIRE_LEADER_ELECTION",
+        conflicts_with = "no_leader_election"
+    )]
+    pub require_leader_election: bool,
     /// Run without leader election (only ever one replica!).
     #[arg(long, env = "SEALANT_CONTROLLER_NO_LEADER_ELECTION")]
     pub no_leader_election: bool,
@@ -244,6 +252,7 @@ impl Flags {
             max_connections: args.max_connections,
             audit_log: args.audit_log,
             leader_election: !args.no_leader_election,
+            require_leader_election: args.require_leader_election,
             lease_name: args.lease_name,
             identity,
             lease_duration: args.lease_duration,

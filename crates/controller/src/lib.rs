@@ -106,6 +106,8 @@ pub struct Config {
     pub audit_log: Option<PathBuf>,
     /// Take part in leader election (only the leader writes).
     pub leader_election: bool,
+    /// Exit when the Lease cannot be used rather than run alone (sealant's chart; Bitnami's chart runs alone).
+    pub require_leader_election: bool,
     /// Name of the Lease.
     pub lease_name: String,
     /// This replica's identity in the Lease (the pod name).
@@ -158,6 +160,7 @@ impl Default for Config {
             max_connections: 256,
             audit_log: None,
             leader_election: true,
+            require_leader_election: false,
             lease_name: "sealant-controller".into(),
             identity: "sealant-controller".into(),
             lease_duration: Duration::from_secs(15),
@@ -270,7 +273,9 @@ pub async fn run(
         escrow_bundle,
         rsa,
     };
-    let result = if config.leader_election && may_use_leases(&shared.client, &config.namespace).await {
+    let elect = config.leader_election
+        && (config.require_leader_election || may_use_leases(&shared.client, &config.namespace).await);
+    let result = if elect {
         lead_when_elected(shared, stop_rx).await
     } else {
         metrics.set_leader(true);

@@ -29,9 +29,9 @@ pub enum SetupError {
     /// The forge refused the settings.
     #[error(transparent)]
     Connect(#[from] ForgeError),
-    /// No controller to re-seal through.
+    /// No controller to re-seal through, or two sources disagree on which.
     #[error("{0}")]
-    Controllers(&'static str),
+    Controllers(String),
     /// The service proxy to a controller cannot be set up.
     #[error(transparent)]
     Client(#[from] sealant_client::Error),
@@ -92,24 +92,42 @@ pub fn forge(flags: &ForgeFlags, config: &RepoConfig) -> Result<Option<Box<dyn F
     Ok(Some(forge::connect(kind, flags.url.as_deref(), repo, token)?))
 }
 
-/// Each cluster's controller: `url` for a repository with one cluster, else the API server's service proxy
-/// (through `kubeconfig`) to `clusters[].controller` of `.sealant.yaml`.
+/// Where the controllers are, as the flags say; `None` leaves it to `.sealant.yaml`.
+#[derive(Debug, Default)]
+pub struct ControllerFlags {
+    /// `--controller-url`: the controller's own URL (a repository with one cluster only).
+    pub url: Option<String>,
+    /// `--kubeconfig` for the API server's service proxy.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--controller-namespace`: the Service's namespace, for every cluster.
+    pub namespace: Option<String>,
+    /// `--controller-name`: the Service's name, for every cluster.
+    pub name: Option<String>,
+}
+
+/// Each cluster's controller: `url` for a repository with one cluster, else the API server's service proxy to
+/// the Service the flags name (for every cluster under keys/), or else `clusters[].controller` of `.sealant.yaml`.
+///
+/// Why the flags win and a differing repository value is refused: whoever chooses the Service chooses whose
+/// `/v1/rotate` answers (and whose certificate) the job trusts. A repository writer who can also run a Service
+/// somewhere the job may proxy to must not be able to point the job at it.
 pub fn controllers(
-    url: Option<&str>,
-    kubeconfig: Option<&Path>,
+    flags: &ControllerFlags,
     config: &RepoConfig,
     keys: &KeysDir,
 ) -> Result<BTreeMap<String, Controller>, SetupError> {
     let mut controllers = BTreeMap::new();
-    if let Some(url) = url {
+    if let Some(url) = &flags.url {
         let [cluster] = keys.clusters() else {
             return Err(SetupError::Controllers(
-                "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller",
+                "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller".into(),
             ));
         };
         controllers.insert(cluster.name.clone(), Controller::at_url(url));
         return Ok(controllers);
     }
+    let pinned = flags.namespace.is_some() || flags.name.is_some();
+    let mut targets: BTreeMap<String, (String, String)> = BTreeMap::new();
     for cluster in &config.clusters {
         let Some(controller) = &cluster.controller else {
             continue;
@@ -122,12 +140,46 @@ pub fn controllers(
                 "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
             );
         }
-        let proxied = Controller::through_proxy(kubeconfig, &controller.namespace, &controller.name)?;
-        controllers.insert(cluster.name.clone(), proxied);
+        for (field, repo, flag) in [
+            ("namespace", &controller.namespace, &flags.namespace),
+            ("name", &controller.name, &flags.name),
+        ] {
+            if let Some(flag) = flag
+                && flag != repo
+            {
+                return Err(SetupError::Controllers(format!(
+                    "cluster {}: .sealant.yaml names controller {field} {repo:?}, the flags {flag:?}; refusing to guess which to trust (fix the file, or the flags)",
+                    cluster.name
+                )));
+            }
+        }
+        targets.insert(
+            cluster.name.clone(),
+            (controller.namespace.clone(), controller.name.clone()),
+        );
+    }
+    if pinned {
+        for cluster in keys.clusters() {
+            targets.insert(
+                cluster.name.clone(),
+                (
+                    flags.namespace.clone().unwrap_or_else(|| "kube-system".into()),
+                    flags.name.clone().unwrap_or_else(|| "sealed-secrets-controller".into()),
+                ),
+            );
+        }
+    } else if !targets.is_empty() {
+        tracing::warn!(
+            "the controllers' Services come from .sealant.yaml (clusters[].controller): pin them with --controller-namespace and --controller-name"
+        );
+    }
+    for (cluster, (namespace, name)) in targets {
+        let proxied = Controller::through_proxy(flags.kubeconfig.as_deref(), &namespace, &name)?;
+        controllers.insert(cluster, proxied);
     }
     if controllers.is_empty() {
         return Err(SetupError::Controllers(
-            "--controller: no cluster in .sealant.yaml has a controller (clusters[].controller)",
+            "--controller: no cluster in .sealant.yaml has a controller (clusters[].controller), and no --controller-namespace/--controller-name".into(),
         ));
     }
     Ok(controllers)
@@ -147,4 +199,43 @@ pub fn pins(values: &[String], file: Option<&Path>) -> Result<Pins, SetupError> 
         None => String::new(),
     };
     Ok(Pins::new(values.iter().map(String::as_str), [text.as_str()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> RepoConfig {
+        RepoConfig::parse(text, ".sealant.yaml").unwrap()
+    }
+
+    #[test]
+    fn a_repository_naming_another_controller_than_the_flags_is_refused_before_any_request() {
+        // A repository writer points the job at a Service of their own (in a namespace they administer).
+        let repo = config("clusters:\n  - name: prod\n    controller: {namespace: team-a, name: fake-controller}\n");
+        let flags = ControllerFlags {
+            namespace: Some("kube-system".into()),
+            name: Some("sealed-secrets-controller".into()),
+            ..ControllerFlags::default()
+        };
+        let Err(err) = controllers(&flags, &repo, &KeysDir::default()) else {
+            panic!("accepted a controller the flags do not name");
+        };
+        let err = err.to_string();
+        assert!(err.contains("cluster prod"), "{err}");
+        assert!(err.contains("\"team-a\"") && err.contains("\"kube-system\""), "{err}");
+    }
+
+    #[test]
+    fn without_flags_or_a_controller_in_the_file_there_is_nothing_to_reseal_through() {
+        let Err(err) = controllers(
+            &ControllerFlags::default(),
+            &config("clusters:\n  - name: prod\n"),
+            &KeysDir::default(),
+        ) else {
+            panic!("found a controller where none is named");
+        };
+        let err = err.to_string();
+        assert!(err.contains("--controller-namespace"), "{err}");
+    }
 }

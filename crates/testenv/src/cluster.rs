@@ -4,7 +4,6 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -225,17 +224,6 @@ fn apply_for(name: &str, path: &str) {
         }
         create(plane().admin(), &obj);
     }
-}
-
-/// This machine's first non-loopback IPv4 address: the API server refuses to proxy to loopback endpoints.
-pub fn host_ip() -> String {
-    let out = Command::new("hostname").arg("-I").output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
-        .expect("a non-loopback IPv4 address for the service proxy")
-        .to_string()
 }
 
 /// Makes the API server's service proxy reach a process listening on `ip:port` as Service `name` in `ns`, the

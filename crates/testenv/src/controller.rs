@@ -15,9 +15,9 @@ pub struct Controller {
     child: Option<Child>,
     /// Its identity in the Lease.
     pub identity: String,
-    /// `http://127.0.0.1:<port>` of the HTTP API.
+    /// `http://<address>:<port>` of the HTTP API (loopback, or the test host's address).
     pub api: String,
-    /// `http://127.0.0.1:<port>` of the metrics.
+    /// `http://<address>:<port>` of the metrics.
     pub metrics: String,
     /// The audit log file.
     pub audit: PathBuf,
@@ -30,6 +30,23 @@ pub struct Controller {
 impl Controller {
     /// Starts a controller for `ns`, watching `watch` namespaces, and waits until it serves a certificate.
     pub fn start(ns: &Namespace, identity: &str, watch: &[&str], extra: &[&str]) -> Self {
+        Self::start_in(None, ns, identity, watch, extra)
+    }
+
+    /// As [`Controller::start`], inside the test host ([`crate::testhost`]), listening on its address: what the
+    /// API server's service proxy can reach.
+    pub fn start_on_test_host(ns: &Namespace, identity: &str, watch: &[&str], extra: &[&str]) -> Self {
+        Self::start_in(Some(crate::testhost::test_host()), ns, identity, watch, extra)
+    }
+
+    fn start_in(
+        host: Option<&crate::testhost::TestHost>,
+        ns: &Namespace,
+        identity: &str,
+        watch: &[&str],
+        extra: &[&str],
+    ) -> Self {
+        let ip = host.map_or_else(|| "127.0.0.1".to_string(), |h| h.ip.to_string());
         let (api_port, metrics_port) = (free_port(), free_port());
         let audit = ns.dir.path().join(format!("{identity}.audit.jsonl"));
         let log = ns.dir.path().join(format!("{identity}.log"));
@@ -42,11 +59,11 @@ impl Controller {
         let listen_at = extra.iter().position(|a| *a == "--listen-addr");
         let listen = match listen_at {
             Some(_) => None,
-            None => Some(format!("127.0.0.1:{api_port}")),
+            None => Some(format!("{ip}:{api_port}")),
         };
         let api_addr = listen_at
             .and_then(|i| extra.get(i + 1))
-            .map_or_else(|| format!("127.0.0.1:{api_port}"), ToString::to_string);
+            .map_or_else(|| format!("{ip}:{api_port}"), ToString::to_string);
         let mut watched = vec![ns.name.as_str()];
         watched.extend_from_slice(watch);
         // Test defaults, unless `extra` sets the same flag: 2048-bit keys (key generation is the slow part of a
@@ -58,16 +75,32 @@ impl Controller {
                 defaults.drain(at..at + 2);
             }
         }
-        let child = Command::new(sealant_bin())
+        let kubeconfig = match host {
+            Some(host) => {
+                let file = ns.dir.path().join(format!("{identity}.kubeconfig"));
+                std::fs::write(
+                    &file,
+                    host.kubeconfig(&std::fs::read_to_string(&ns.kubeconfig).unwrap()),
+                )
+                .unwrap();
+                file
+            }
+            None => ns.kubeconfig.clone(),
+        };
+        let mut command = match host {
+            Some(host) => host.command(sealant_bin()),
+            None => Command::new(sealant_bin()),
+        };
+        let child = command
             .arg("controller")
             .args(&defaults)
             .args(["--additional-namespaces", &watched.join(",")])
             .args(listen.iter().flat_map(|l| ["--listen-addr", l.as_str()]))
-            .args(["--listen-metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--listen-metrics-addr", &format!("{ip}:{metrics_port}")])
             .args(["--lease-duration", "4s"])
             .args(["--audit-log", audit.to_str().unwrap()])
             .args(extra)
-            .env("KUBECONFIG", &ns.kubeconfig)
+            .env("KUBECONFIG", &kubeconfig)
             .env("POD_NAMESPACE", &ns.name)
             .env("POD_NAME", identity)
             .stdin(Stdio::null())
@@ -79,7 +112,7 @@ impl Controller {
             child: Some(child),
             identity: identity.to_string(),
             api: format!("http://{api_addr}"),
-            metrics: format!("http://127.0.0.1:{metrics_port}"),
+            metrics: format!("http://{ip}:{metrics_port}"),
             audit,
             log,
             namespaces: watched.iter().map(ToString::to_string).collect(),
@@ -130,6 +163,20 @@ impl Controller {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The address of its HTTP API.
+    pub fn ip(&self) -> String {
+        let host = self.api.trim_start_matches("http://");
+        host.rsplit_once(':').map(|(ip, _)| ip.to_string()).unwrap_or_default()
+    }
+
+    /// The port of its HTTP API.
+    pub fn port(&self) -> u16 {
+        self.api
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or_default()
     }
 
     /// The process id, while it runs.

@@ -21,6 +21,7 @@ pub mod gitea;
 pub mod helm;
 pub mod pod;
 mod process;
+pub mod testhost;
 pub mod upstream;
 
 pub use process::binaries;
@@ -161,6 +162,10 @@ impl ControlPlane {
         serving
             .subject_alt_names
             .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        // The address the test host reaches the API server at (through a relay; see `testhost`).
+        serving
+            .subject_alt_names
+            .push(SanType::IpAddress(testhost::addresses().0.into()));
         serving.distinguished_name = dn("kube-apiserver", &[]);
         serving.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         std::fs::write(d.join("ca.crt"), &ca_pem)?;
