@@ -60,6 +60,24 @@ pub struct Io {
     pub output: Option<PathBuf>,
 }
 
+/// Input and output of the commands that write plaintext (`unseal`): as [`Io`], but `-w` reads no environment
+/// variable.
+///
+/// Why: an exported `SEALANT_OUTPUT` meant for `seal` (say `sealed.yaml`) would otherwise make `unseal -f
+/// sealed.yaml` write the plaintext over the very file that gets committed.
+#[derive(Debug, Args)]
+pub struct SecretIo {
+    /// Input file (YAML or JSON, one or many documents, or a v1 List); `-` or absent reads stdin.
+    #[arg(short = 'f', long = "file", env = "SEALANT_FILE", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Output format; defaults to the input's format.
+    #[arg(short = 'o', long = "format", env = "SEALANT_FORMAT", value_enum, ignore_case = true)]
+    pub format: Option<OutputFormat>,
+    /// Write the plaintext to FILE (mode 0600, atomically) instead of stdout. Read from the command line only.
+    #[arg(short = 'w', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// Private keys to unseal with: key files, or the repository's age-encrypted escrow and an age identity.
 #[derive(Debug, Args)]
 pub struct KeyArgs {

@@ -22,6 +22,7 @@ pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also rea
     unseal and keys restore print secret material to a terminal)
   keys backup --recipient(s-file) reads SEALANT_ESCROW_RECIPIENTS(_FILE)
   lint --format reads SEALANT_LINT_FORMAT
+  unseal -w and keys restore -w read nothing (SEALANT_OUTPUT must not receive plaintext or keys)
   seal --from-literal, lint --list-rules, controller --print-crd and --version read nothing";
 
 /// The subcommands.
@@ -97,6 +98,8 @@ mod tests {
             ("sealant lint", "format", Some("SEALANT_LINT_FORMAT")),
             ("sealant lint", "list-rules", None),
             ("sealant seal", "from-literal", None),
+            ("sealant unseal", "output", None),
+            ("sealant keys restore", "output", None),
         ];
         let mut wrong = Vec::new();
         for (command, arg) in &all {

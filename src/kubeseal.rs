@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{ArgAction, Parser};
 use sealant_core::manifest::{self, Format, Object};
 
-use crate::args::{Io, KeyArgs, OutputFormat, ScopeArg};
+use crate::args::{Io, KeyArgs, OutputFormat, ScopeArg, SecretIo};
 use crate::cmd::seal::SealArgs;
 use crate::cmd::unseal::UnsealArgs;
 use crate::io::{self, Sensitivity};
@@ -161,7 +161,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
                 age_identity: None,
                 keys_dir: "keys".into(),
             },
-            io: Io {
+            io: SecretIo {
                 file: k.secret_file.clone(),
                 format: Some(format),
                 output,

@@ -569,3 +569,34 @@ fn the_plaintext_guard_and_the_overwrite_guard_answer_to_different_variables() {
         .assert()
         .success();
 }
+
+#[test]
+fn an_exported_output_file_for_seal_never_receives_unsealed_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed_file = dir.path().join("sealed.yaml");
+    // The user exported SEALANT_OUTPUT for sealing; the committed file is the SealedSecret.
+    sealant()
+        .args(["seal", "--cert"])
+        .arg(cert())
+        .env("SEALANT_OUTPUT", &sealed_file)
+        .write_stdin(secret_yaml("a", "ns", PLAINTEXT))
+        .assert()
+        .success();
+    let committed = fs::read_to_string(&sealed_file).unwrap();
+    assert!(committed.contains("kind: SealedSecret"), "{committed}");
+    // Unsealing it with the variable still set goes to stdout; the file keeps its ciphertext.
+    let out = sealant()
+        .args(["unseal", "--key"])
+        .arg(key())
+        .arg("-f")
+        .arg(&sealed_file)
+        .env("SEALANT_OUTPUT", &sealed_file)
+        .assert()
+        .success();
+    assert!(stdout(&out).contains("kind: Secret"));
+    assert_eq!(
+        fs::read_to_string(&sealed_file).unwrap(),
+        committed,
+        "the plaintext went into the sealed file"
+    );
+}

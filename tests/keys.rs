@@ -498,3 +498,103 @@ fn an_escrow_bundle_is_committed_only_under_its_own_certificates_fingerprints() 
         "a refused bundle must leave keys/ untouched"
     );
 }
+
+/// A key pair whose certificate starts in the future, as `keys new` writes one: `dir/<name>/key-secret.yaml`.
+fn future_key(dir: &Path, name: &str) -> String {
+    use sealant_core::keys::{DEFAULT_CERT_VALIDITY, generate_key_and_cert, private_key_pkcs1_pem};
+    use sealant_core::keysecret;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(365);
+    let (key, cert) = generate_key_and_cert(2048, later, DEFAULT_CERT_VALIDITY).unwrap();
+    let pem = private_key_pkcs1_pem(&key).unwrap();
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    let secret = keysecret::yaml(
+        &cert,
+        &pem,
+        "kube-system",
+        keysecret::Naming::Prefix(keysecret::DEFAULT_PREFIX),
+    );
+    std::fs::write(dir.join(name).join("key-secret.yaml"), secret.as_bytes()).unwrap();
+    cert.fingerprint().to_string()
+}
+
+#[test]
+fn a_future_dated_key_a_repository_writer_escrowed_is_never_restored() {
+    // The break-glass recipients are public: a repository writer can escrow a key of their own to them. Dated
+    // in the future, it would be the newest key after a restore, and every new secret would be sealed to it.
+    let repo = Repo::new();
+    let planted = future_key(repo.path(), "planted");
+    repo.backup("prod", "planted");
+    let err = fails(
+        repo.path(),
+        &[
+            "keys",
+            "restore",
+            "--cluster",
+            "prod",
+            "--age-identity",
+            "id.txt",
+            "-w",
+            "out.yaml",
+        ],
+    );
+    assert!(err.contains(&planted) && err.contains("not valid before"), "{err}");
+    assert!(!repo.path().join("out.yaml").exists(), "restore wrote a file");
+}
+
+#[test]
+fn restore_takes_only_the_pinned_keys_and_warns_when_nothing_is_pinned() {
+    let repo = Repo::new();
+    let k1 = ok(repo.path(), &["keys", "fingerprint", "k1/tls.crt"])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    // A second escrowed key (a repository writer's, or just one not meant to come back).
+    let k2 = repo.key("k2");
+    repo.backup("prod", "k2");
+    let restored = |extra: &[&str]| -> (String, String) {
+        let mut args = vec![
+            "keys",
+            "restore",
+            "--cluster",
+            "prod",
+            "--age-identity",
+            "id.txt",
+            "-w",
+            "out.yaml",
+        ];
+        args.extend_from_slice(extra);
+        let out = sealant(repo.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = std::fs::read_to_string(repo.path().join("out.yaml")).unwrap();
+        let keys: Vec<String> = serde_saphyr::from_multiple::<serde_json::Value>(&text)
+            .unwrap()
+            .iter()
+            .filter(|d| !d.is_null())
+            .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        (keys.join(","), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (all, warning) = restored(&[]);
+    assert_eq!(all.split(',').count(), 2, "{all}");
+    assert!(warning.contains("--trust-cert") && warning.contains(&k2), "{warning}");
+    let (pinned, quiet) = restored(&["--trust-cert", &k1]);
+    assert_eq!(pinned.split(',').count(), 1, "{pinned}");
+    assert!(!quiet.contains("warning"), "{quiet}");
+    let err = fails(
+        repo.path(),
+        &[
+            "keys",
+            "restore",
+            "--cluster",
+            "prod",
+            "--age-identity",
+            "id.txt",
+            "-w",
+            "o2.yaml",
+            "--trust-cert",
+            "SHA256:nope",
+        ],
+    );
+    assert!(err.contains("SHA256:nope"), "{err}");
+}

@@ -5,7 +5,7 @@ use clap::Args;
 use sealant_core::input;
 use sealant_core::manifest;
 
-use crate::args::{Io, KeyArgs};
+use crate::args::{KeyArgs, SecretIo};
 use crate::io::{self, Sensitivity};
 
 /// `sealant unseal`.
@@ -17,7 +17,7 @@ pub struct UnsealArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]
-    pub io: Io,
+    pub io: SecretIo,
     /// Print plaintext even when stdout is a terminal.
     #[arg(long, env = "SEALANT_FORCE")]
     pub force: bool,

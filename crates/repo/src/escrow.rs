@@ -72,6 +72,9 @@ pub enum EscrowError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A restore that would bring back a key it must not.
+    #[error("{0}")]
+    Restore(String),
     /// Decrypted, the key is not the one its certificate names.
     #[error("{origin}: the key inside does not belong to {fingerprint}")]
     Mismatch {
@@ -118,6 +121,43 @@ pub fn bundle_keys(
         return Err(bad("the escrow bundle holds no key".into()));
     }
     Ok(keys)
+}
+
+/// The escrowed keys of a cluster that a restore may bring back: those `pins` name (all of them when `pins` is
+/// empty; the caller warns), none dated after `now`. Checked before anything is decrypted.
+///
+/// Why: the break-glass recipients are public, so anyone who can commit to `keys/` can escrow a key of their own.
+/// Dated in the future it would be the newest key once restored, and every new secret would be sealed to it; a
+/// pin says which keys the operator expects back.
+pub fn restorable<'r>(
+    records: &'r [crate::KeyRecord],
+    pins: &[String],
+    now: time::OffsetDateTime,
+) -> Result<Vec<&'r crate::KeyRecord>, EscrowError> {
+    let refuse = |reason: String| EscrowError::Restore(reason);
+    let escrowed: Vec<&crate::KeyRecord> = records.iter().filter(|r| r.escrow_path.is_some()).collect();
+    for pin in pins {
+        if !escrowed.iter().any(|r| &r.fingerprint == pin) {
+            return Err(refuse(format!(
+                "--trust-cert {pin}: no escrowed key of the cluster has that fingerprint"
+            )));
+        }
+    }
+    let chosen: Vec<&crate::KeyRecord> = escrowed
+        .into_iter()
+        .filter(|r| pins.is_empty() || pins.contains(&r.fingerprint))
+        .collect();
+    // A few minutes of clock skew between the machine that made the key and this one are not an attack.
+    let skew = time::Duration::minutes(5);
+    if let Some(future) = chosen.iter().find(|r| r.cert.not_before() > now + skew) {
+        return Err(refuse(format!(
+            "{} ({}) is not valid before {}: a key dated in the future would become the sealing key once restored; refusing to restore",
+            future.fingerprint,
+            future.cert_path.display(),
+            future.cert.not_before().date()
+        )));
+    }
+    Ok(chosen)
 }
 
 /// Escrowed keys opened: each with its record, and how many files were for other recipients.

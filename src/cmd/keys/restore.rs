@@ -33,9 +33,19 @@ pub struct KeysRestoreArgs {
     /// are left alone.
     #[arg(long, env = "SEALANT_APPLY", conflicts_with = "output")]
     pub apply: bool,
-    /// Write the key Secrets (a YAML stream) to FILE, mode 0600, instead of stdout.
-    #[arg(short = 'w', long = "output", env = "SEALANT_OUTPUT", value_name = "FILE")]
+    /// Write the key Secrets (a YAML stream) to FILE, mode 0600, instead of stdout. Read from the command line
+    /// only: an exported SEALANT_OUTPUT must never receive private keys.
+    #[arg(short = 'w', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Fingerprints (`SHA256:…`) of the keys to restore; the others are left out. Without it every escrowed key of
+    /// the cluster is restored, with a warning: anyone who can commit to keys/ can escrow a key of their own.
+    #[arg(
+        long = "trust-cert",
+        env = "SEALANT_TRUST_CERT",
+        value_name = "SHA256:…",
+        value_delimiter = ','
+    )]
+    pub trust_cert: Vec<String>,
     /// Print the key Secrets even when stdout is a terminal.
     #[arg(long, env = "SEALANT_FORCE")]
     pub force: bool,
@@ -67,8 +77,23 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
             record.fingerprint
         );
     }
+    let pins: Vec<String> = args
+        .trust_cert
+        .iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let chosen = sealant_repo::escrow::restorable(&cluster.keys, &pins, time::OffsetDateTime::now_utc())?;
+    if pins.is_empty() && !chosen.is_empty() {
+        let fingerprints: Vec<&str> = chosen.iter().map(|r| r.fingerprint.as_str()).collect();
+        eprintln!(
+            "warning: restoring every escrowed key of cluster {} ({}): anyone who can commit to keys/ can add one; name the keys you expect with --trust-cert",
+            args.cluster,
+            fingerprints.join(", ")
+        );
+    }
     // Every escrow file is opened before anything is written: one bad file stops the restore, whole.
-    let opened = sealant_repo::escrow::open_escrowed(&cluster.keys, &identity, false)?;
+    let opened = sealant_repo::escrow::open_escrowed(chosen, &identity, false)?;
     let mut restored = Vec::new();
     for (record, key) in opened.keys {
         restored.push(Restored {
