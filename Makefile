@@ -34,8 +34,9 @@ control-plane: ## Build kube-apiserver + etcd from Go modules into ~/.cache/seal
 	bash tests/control-plane/build.sh
 
 .PHONY: upstream
-upstream: ## Build upstream kubeseal + controller (Bitnami, pinned) from Go modules into ~/.cache/sealant (tests do it when missing)
+upstream: ## Build upstream kubeseal + controller and its integration suite (Bitnami, pinned) from Go modules into ~/.cache/sealant (tests do it when missing)
 	bash tests/upstream/build.sh
+	bash tests/upstream/suite.sh
 
 .PHONY: test-tools
 test-tools: ## Build the reference age CLI, Gitea, Helm and kustomize (and fetch Bitnami's chart) into ~/.cache/sealant (tests do it when missing)

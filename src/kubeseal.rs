@@ -175,6 +175,13 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
     if k.validate || k.re_encrypt {
         return through_controller(&k, format, output);
     }
+    if !k.cert.is_empty()
+        && !k.cert.contains("://")
+        && let Err(e) = std::fs::metadata(&k.cert)
+    {
+        // Upstream's wording (Go's `open` error), which scripts and upstream's own tests match.
+        bail!("open {}: {}", k.cert, go_error_text(&e));
+    }
     let cert = if k.cert.is_empty() {
         // No --cert: ask the controller through the API server, as kubeseal does; sealing goes on from a file.
         let pem = controller(&k)?
@@ -214,6 +221,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         merge_into: k.merge_into.clone(),
         allow_empty_data: k.allow_empty_data,
         trust_cert: Vec::new(),
+        upstream_names: true,
         from_config: None,
     })
 }
@@ -279,4 +287,15 @@ fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<PathBuf
             Ok(())
         }
     }
+}
+
+/// An OS error as Go prints it: `no such file or directory`, not `No such file or directory (os error 2)`.
+fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }

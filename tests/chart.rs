@@ -376,17 +376,29 @@ fn helm_install_runs_the_controller_as_rendered_and_upgrade_and_uninstall_keep_t
     assert!(get_sealed(&ns, "db").is_some(), "the SealedSecrets are still there");
 }
 
-/// Installs Bitnami's chart (its defaults; the image swapped to sealant's, the ports moved off 8080/8081 so
-/// parallel tests cannot collide) into `ns`.
-fn install_bitnami(dir: &Path, ns: &str, api_port: u16, metrics_port: u16) -> Value {
-    let values = format!(
-        "image.registry=ghcr.io,image.repository=sealant-dev/sealant,image.tag={},\
-         containerPorts.http={api_port},containerPorts.metrics={metrics_port},fullnameOverride=sealed-secrets-controller",
+/// The image values that swap Bitnami's chart to sealant's image.
+fn sealant_image() -> String {
+    format!(
+        "image.registry=ghcr.io,image.repository=sealant-dev/sealant,image.tag={}",
         env!("CARGO_PKG_VERSION")
-    );
+    )
+}
+
+/// Installs Bitnami's chart into `ns` with `values` and returns its Deployment (named `name`).
+fn install_bitnami(dir: &Path, ns: &str, values: &str, name: &str) -> Value {
     let chart = bitnami_chart().display().to_string();
-    helm_ok(dir, &["install", "sealed-secrets", &chart, "-n", ns, "--set", &values]);
-    deployment(ns, "sealed-secrets-controller")
+    helm_ok(dir, &["install", "sealed-secrets", &chart, "-n", ns, "--set", values]);
+    deployment(ns, name)
+}
+
+/// Bitnami's chart for a migration: the image swapped, the controller under kubeseal's default name (as its
+/// documentation installs it), the ports moved off 8080/8081 so that the two charts' runs cannot collide.
+fn install_bitnami_for_migration(dir: &Path, ns: &str, api_port: u16, metrics_port: u16) -> Value {
+    let values = format!(
+        "{},containerPorts.http={api_port},containerPorts.metrics={metrics_port},fullnameOverride=sealed-secrets-controller",
+        sealant_image()
+    );
+    install_bitnami(dir, ns, &values, "sealed-secrets-controller")
 }
 
 #[test]
@@ -394,13 +406,25 @@ fn sealant_runs_with_bitnamis_chart_its_args_env_service_account_and_rbac() {
     let _one = RELEASES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let ns = plane().namespace("bitnami").unwrap();
-    let (api_port, metrics_port) = (free_port(), free_port());
-    let rendered = install_bitnami(dir.path(), &ns, api_port, metrics_port);
+    // Its defaults, only the image swapped: the controller listens on :8080 and :8081 as rendered.
+    let rendered = install_bitnami(dir.path(), &ns, &sealant_image(), "sealed-secrets");
     let container = &rendered["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
         container["command"],
         json!(["controller"]),
         "Bitnami's chart runs `controller`"
+    );
+    assert_eq!(
+        container["args"],
+        json!([
+            "--update-status",
+            "--key-prefix",
+            "sealed-secrets-key",
+            "--listen-addr",
+            ":8080",
+            "--listen-metrics-addr",
+            ":8081"
+        ])
     );
     assert_eq!(
         container["image"],
@@ -410,8 +434,7 @@ fn sealant_runs_with_bitnamis_chart_its_args_env_service_account_and_rbac() {
     let controller = dir.path().join("controller");
     std::os::unix::fs::symlink(sealant_bin(), &controller).unwrap();
     let pod = PodProcess::start(&rendered, &controller, dir.path());
-    assert_eq!(pod.argv[0], "--update-status", "{:?}", pod.argv);
-    let api = format!("http://127.0.0.1:{api_port}");
+    let api = "http://127.0.0.1:8080".to_string();
     wait_cert(&api, &pod);
     unseals(&api, &ns, "db", "bitnami-chart-value-1", &pod);
     // Upstream's RBAC has no Lease rights (its chart runs one replica, no election): sealant runs alone.
@@ -432,7 +455,7 @@ fn helm_moves_an_install_from_bitnamis_chart_to_sealants_and_back_with_the_same_
     let (api_port, metrics_port) = (free_port(), free_port());
     let api = format!("http://127.0.0.1:{api_port}");
     // 1. Upstream's chart, upstream's controller process: it makes the key and unseals.
-    let rendered = install_bitnami(dir.path(), &ns, api_port, metrics_port);
+    let rendered = install_bitnami_for_migration(dir.path(), &ns, api_port, metrics_port);
     let upstream_bin = sealant_testenv::upstream::upstream().join("sealed-secrets-controller");
     let pod = PodProcess::start(&rendered, &upstream_bin, dir.path());
     wait_cert(&api, &pod);
@@ -472,7 +495,7 @@ fn helm_moves_an_install_from_bitnamis_chart_to_sealants_and_back_with_the_same_
     helm_ok(dir.path(), &["uninstall", "sealant", "-n", &ns]);
 
     // 3. Back to upstream's chart and controller: it opens what sealant sealed, with the same key.
-    let rendered = install_bitnami(dir.path(), &ns, api_port, metrics_port);
+    let rendered = install_bitnami_for_migration(dir.path(), &ns, api_port, metrics_port);
     let pod = PodProcess::start(&rendered, &upstream_bin, dir.path());
     wait_cert(&api, &pod);
     cluster::delete(&format!("/api/v1/namespaces/{ns}/secrets/during"));

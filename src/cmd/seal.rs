@@ -101,6 +101,9 @@ pub struct SealArgs {
         value_delimiter = ','
     )]
     pub trust_cert: Vec<String>,
+    /// Names checked as kubeseal checks them (kubeseal mode), with a warning where the API server would refuse.
+    #[arg(skip)]
+    pub upstream_names: bool,
     /// The `.sealant.yaml` the certificate was picked by, when it was (set while running).
     #[arg(skip)]
     pub from_config: Option<PathBuf>,
@@ -147,6 +150,18 @@ pub fn run(mut args: SealArgs) -> Result<()> {
     let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let secrets = input::secrets(&objects).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let opts = seal_options(&args);
+    if args.upstream_names {
+        for (_, secret) in &secrets {
+            let namespace = [secret.namespace(), args.namespace.as_deref().unwrap_or_default()]
+                .into_iter()
+                .find(|n| !n.is_empty())
+                .or(args.default_namespace.as_deref())
+                .unwrap_or_default();
+            if let Some(problem) = seal::name_problem(namespace, secret.name()) {
+                eprintln!("warning: {problem}: sealed as kubeseal does, but the API server will refuse the object");
+            }
+        }
+    }
     if let Some(target) = &args.merge_into {
         return merge_into(target, &input.name, &secrets, &cert, opts);
     }
@@ -165,6 +180,7 @@ fn seal_options(args: &SealArgs) -> SealOptions {
         name: args.name.clone(),
         replace_namespace: false,
         allow_empty_data: args.allow_empty_data,
+        upstream_names: args.upstream_names,
         now: OffsetDateTime::now_utc(),
     }
 }

@@ -23,7 +23,7 @@ use crate::context::{Context, Failure, insert_bounded};
 use crate::metrics::{ErrorLabels, OneLabel};
 use crate::outcome::{Outcome, ReconcileError};
 use crate::status::{publish, update_status};
-use crate::update::{DIGEST_ANNOTATION, Decision, Refusal, controlled_by, decide, to_k8s_secret};
+use crate::update::{Decision, Refusal, controlled_by, decide, may_write, to_k8s_secret};
 use crate::{MANAGER, restart};
 
 /// Bumped when the way a Secret is produced changes, so every Secret is made again once.
@@ -119,7 +119,7 @@ async fn reconcile_object(
     let ss = parse(obj).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
     let uid = obj.metadata.uid.clone().unwrap_or_default();
     let digest = digest(obj);
-    if already_applied(ctx, namespace, name, &uid, &digest).await? {
+    if already_applied(ctx, obj, namespace, name, &uid, &digest).await? {
         ctx.metrics.unseal_skipped.inc();
         return Ok(Outcome::Skipped);
     }
@@ -170,7 +170,7 @@ async fn reconcile_object(
     record.keys = keys_used.into_iter().cloned().collect();
     ctx.audit.record(audit::Action::Unseal, &record);
 
-    let desired = to_k8s_secret(unsealed.secret, &digest);
+    let desired = to_k8s_secret(unsealed.secret);
     let outcome = write_secret(ctx, namespace, name, &uid, desired, &mut record).await?;
     insert_bounded(
         &ctx.written,
@@ -191,25 +191,25 @@ async fn reconcile_object(
     Ok(outcome)
 }
 
-/// True when the Secret already holds this sealed input (our ownerReference and the same digest).
+/// True when the Secret already holds this sealed input: the SealedSecret's status records that its Secret was
+/// written from this digest, and the Secret is still there under our ownerReference; or this process wrote it.
 async fn already_applied(
     ctx: &Context,
+    obj: &DynamicObject,
     namespace: &str,
     name: &str,
     uid: &str,
     digest: &str,
 ) -> Result<bool, ReconcileError> {
-    let matches = |meta: &kube::api::ObjectMeta| {
-        controlled_by(meta.owner_references.as_ref(), uid)
-            && meta
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(DIGEST_ANNOTATION))
-                .map(String::as_str)
-                == Some(digest)
-    };
-    if let Some(meta) = ctx.secret_meta(namespace, name).await
-        && matches(&meta.metadata)
+    let recorded = obj
+        .data
+        .get("status")
+        .and_then(|s| s.get("sealedDigest"))
+        .and_then(|d| d.as_str())
+        == Some(digest);
+    if recorded
+        && let Some(meta) = ctx.secret_meta(namespace, name).await
+        && controlled_by(meta.metadata.owner_references.as_ref(), uid)
     {
         return Ok(true);
     }
@@ -219,14 +219,14 @@ async fn already_applied(
         .unwrap_or_else(|e| e.into_inner())
         .get(&(namespace.to_string(), name.to_string()))
         .is_some_and(|(d, _)| d == digest);
-    if !wrote_this {
+    if !wrote_this && !recorded {
         return Ok(false);
     }
-    // We wrote it but the cache does not show it yet (or it was deleted): ask the API server, which is cheaper
-    // than decrypting again.
+    // Recorded or written, but the cache does not show the Secret (yet, or any more): ask the API server, which
+    // is cheaper than decrypting again.
     let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), namespace);
     let live = api.get_metadata_opt(name).await.map_err(ReconcileError::Fetch)?;
-    Ok(live.is_some_and(|m| matches(&m.metadata)))
+    Ok(live.is_some_and(|m| controlled_by(m.metadata.owner_references.as_ref(), uid)))
 }
 
 async fn write_secret(
@@ -250,7 +250,15 @@ async fn write_secret(
     record.keys.clear();
     // When the (ready) cache knows no such Secret, create straight away: one round trip instead of two. If the
     // cache lags and the Secret exists after all, the API server answers 409 and the normal path follows.
-    if ctx.secret_meta(namespace, name).await.is_none() {
+    let cached = ctx.secret_meta(namespace, name).await;
+    // A Secret the cache shows as somebody else's is refused as it stands there, as upstream (which decides from
+    // its cache) does; the retry a moment later sees whatever happened to it since.
+    if let Some(meta) = &cached
+        && !may_write(&meta.metadata, uid)
+    {
+        return Err(ReconcileError::Unmanaged(name.into()));
+    }
+    if cached.is_none() {
         match api.create(&params, &desired).await {
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             result => return created(ctx, namespace, name, record, result),

@@ -42,7 +42,9 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
     };
     let previous = current.conditions.iter().find(|c| c.type_ == SYNCED_CONDITION);
     let same = previous.is_some_and(|c| c.status == status && c.message.as_deref().unwrap_or("") == message);
-    if same && current.observed_generation == generation {
+    // What the Secret was written from, when it was: a restart then decrypts nothing for this object.
+    let digest = result.is_ok().then(|| crate::reconcile::digest(obj));
+    if same && current.observed_generation == generation && current.sealed_digest == digest {
         return;
     }
     let now = OffsetDateTime::now_utc()
@@ -63,7 +65,8 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
                 "lastTransitionTime": transition,
                 "message": message,
                 "reason": reason,
-            }]
+            }],
+            "sealedDigest": digest,
         }
     });
     let api: Api<DynamicObject> =

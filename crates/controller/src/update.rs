@@ -9,8 +9,6 @@ use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use secrecy::ExposeSecret as _;
 
-/// Annotation on a produced Secret: digest of the sealed input it was made from.
-pub const DIGEST_ANNOTATION: &str = "sealant.dev/sealed-digest";
 /// On an existing Secret: the controller may take it over (spec 2.7).
 pub const MANAGED_ANNOTATION: &str = "sealedsecrets.bitnami.com/managed";
 /// On an existing Secret: merge into it instead of replacing it (spec 2.7).
@@ -40,6 +38,18 @@ pub enum Refusal {
     Immutable,
 }
 
+/// Whether a Secret with this metadata may be written for the SealedSecret with UID `uid`: ours, or marked
+/// `managed` or `patch` by whoever made it.
+pub fn may_write(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, uid: &str) -> bool {
+    let marked = |key: &str| {
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .is_some_and(|v| v == "true")
+    };
+    controlled_by(meta.owner_references.as_ref(), uid) || marked(MANAGED_ANNOTATION) || marked(PATCH_ANNOTATION)
+}
+
 /// Decides how `desired` (made from the SealedSecret with UID `uid`) reaches the cluster, given `existing`.
 pub fn decide(existing: Option<&K8sSecret>, desired: K8sSecret, uid: &str) -> Result<Decision, Refusal> {
     let Some(existing) = existing else {
@@ -54,10 +64,9 @@ pub fn decide(existing: Option<&K8sSecret>, desired: K8sSecret, uid: &str) -> Re
             .is_some_and(|v| v == "true")
     };
     let (managed, patch) = (annotation(MANAGED_ANNOTATION), annotation(PATCH_ANNOTATION));
-    let owned = controlled_by(existing.metadata.owner_references.as_ref(), uid);
     // Why refuse: overwriting a Secret somebody else made would let a SealedSecret author replace any Secret of
     // the namespace (a service account token, another team's credentials).
-    if !(owned || managed || patch) {
+    if !may_write(&existing.metadata, uid) {
         return Err(Refusal::Unmanaged);
     }
     let mut updated = existing.clone();
@@ -108,12 +117,8 @@ pub fn controlled_by(owners: Option<&Vec<OwnerReference>>, uid: &str) -> bool {
 
 /// The k8s Secret to write. Why the plaintext is copied into `ByteString`: the API client needs owned bytes to
 /// serialise; the copy lives only until the request is sent.
-pub fn to_k8s_secret(secret: sealant_core::Secret, digest: &str) -> K8sSecret {
-    let mut metadata = secret.metadata;
-    metadata
-        .annotations
-        .get_or_insert_with(BTreeMap::new)
-        .insert(DIGEST_ANNOTATION.into(), digest.into());
+pub fn to_k8s_secret(secret: sealant_core::Secret) -> K8sSecret {
+    let metadata = secret.metadata;
     let data = secret
         .data
         .iter()

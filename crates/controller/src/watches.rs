@@ -11,14 +11,15 @@ use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject, PartialObjectMeta};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector;
-use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::runtime::utils::PredicateConfig;
+use kube::runtime::{WatchStreamExt as _, predicates, watcher};
 use sealant_core::types::LAST_APPLIED_ANNOTATIONS;
 use tracing::debug;
 
 use crate::context::Context;
 use crate::outcome::ReconcileError;
 use crate::reconcile::reconcile;
-use crate::update::DIGEST_ANNOTATION;
+use crate::update::{MANAGED_ANNOTATION, PATCH_ANNOTATION};
 
 /// The controller stream: watches SealedSecrets (all namespaces or the configured ones) and the metadata of
 /// Secrets (to learn about deleted or changed owned Secrets, and to skip unchanged objects), reconciles them
@@ -53,7 +54,8 @@ pub fn controller(
         let (store, writer) = reflector::store();
         stores.push(store);
         // Why trimmed: with 10,000 Secrets the cache is most of the controller's memory; the reconciler only
-        // needs the ownerReferences and the digest annotation.
+        // needs the ownerReferences and upstream's managed/patch marks (the digest of what was written is in the
+        // SealedSecret's status).
         let owned = watcher(secret_api, watcher::Config::default())
             .default_backoff()
             .modify(|secret: &mut PartialObjectMeta<K8sSecret>| {
@@ -61,7 +63,7 @@ pub fn controller(
                 meta.managed_fields = None;
                 meta.labels = None;
                 if let Some(annotations) = meta.annotations.as_mut() {
-                    annotations.retain(|k, _| k == DIGEST_ANNOTATION);
+                    annotations.retain(|k, _| k == MANAGED_ANNOTATION || k == PATCH_ANNOTATION);
                 }
             })
             .reflect(writer)
@@ -79,7 +81,11 @@ pub fn controller(
                 }
             })
             .reflect(sealed_writer)
-            .touched_objects();
+            .touched_objects()
+            // Why only spec changes (a new generation) wake the reconciler, as upstream: its own status writes and
+            // metadata edits change nothing it produces, and reacting to them races with people deleting Secrets
+            // it must leave alone. The cache above still sees every change.
+            .predicate_filter(predicates::generation, PredicateConfig::default());
         let keys_changed = futures::stream::unfold(ctx.keys.subscribe(), |mut rx| async move {
             rx.changed().await.ok()?;
             Some(((), rx))

@@ -206,7 +206,10 @@ pub fn load_private_keys(data: &[u8]) -> Result<Vec<PrivateKey>, PrivateKeyError
         return private_keys_from_pem(data);
     }
     let text = std::str::from_utf8(data).map_err(|_| PrivateKeyError::Invalid("not PEM, YAML or JSON".into()))?;
-    let (_, objects) = crate::manifest::read(text).map_err(|e| PrivateKeyError::Invalid(e.to_string()))?;
+    let objects = match crate::manifest::read(text) {
+        Ok((_, objects)) => objects,
+        Err(e) => return untyped_key_list(text).ok_or_else(|| PrivateKeyError::Invalid(e.to_string()))?,
+    };
     let mut keys = Vec::new();
     for located in objects {
         let crate::manifest::Object::Secret(secret) = located.object else {
@@ -222,9 +225,58 @@ pub fn load_private_keys(data: &[u8]) -> Result<Vec<PrivateKey>, PrivateKeyError
         keys.extend(private_keys_from_pem(pem.expose_secret())?);
     }
     if keys.is_empty() {
-        return Err(PrivateKeyError::NoPem);
+        return untyped_key_list(text).unwrap_or(Err(PrivateKeyError::NoPem));
     }
     Ok(keys)
+}
+
+/// The keys of a JSON Secret list without `kind`/`apiVersion` (what Go's `json.Marshal` of a `SecretList`, e.g.
+/// a backup made with client-go, writes): every item's `data["tls.key"]`. `None` when the text is not that shape.
+fn untyped_key_list(text: &str) -> Option<Result<Vec<PrivateKey>, PrivateKeyError>> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct List {
+        items: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        data: Data,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Data {
+        #[serde(rename = "tls.key")]
+        key: Option<String>,
+    }
+    let list: List = serde_json::from_str(text).ok()?;
+    let mut keys = Vec::new();
+    for (n, item) in list.items.into_iter().enumerate() {
+        // Why wiped: the base64 text is the private key.
+        let Some(encoded) = item.data.key.map(zeroize::Zeroizing::new) else {
+            return Some(Err(PrivateKeyError::Invalid(format!(
+                "item {}: secret must contain a 'tls.key' item",
+                n + 1
+            ))));
+        };
+        let Ok(pem) = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_bytes())
+            .map(zeroize::Zeroizing::new)
+        else {
+            return Some(Err(PrivateKeyError::Invalid(format!(
+                "item {}: tls.key is not base64",
+                n + 1
+            ))));
+        };
+        match private_keys_from_pem(&pem) {
+            Ok(found) => keys.extend(found),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(if keys.is_empty() {
+        Err(PrivateKeyError::NoPem)
+    } else {
+        Ok(keys)
+    })
 }
 
 /// The private key as PKCS#1 `RSA PRIVATE KEY` PEM, the form upstream stores in `tls.key`.
@@ -387,6 +439,30 @@ mod tests {
         assert_eq!(
             back[0].public_key().fingerprint().unwrap(),
             key.public_key().fingerprint().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_secret_list_without_kind_as_go_marshals_one_gives_its_keys() {
+        use base64::Engine as _;
+        let now = OffsetDateTime::now_utc();
+        let (key, cert) = generate_key_and_cert(2048, now, DEFAULT_CERT_VALIDITY).unwrap();
+        let pem = private_key_pkcs1_pem(&key).unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        // What client-go's `json.Marshal(secretList)` writes: no kind or apiVersion anywhere.
+        let backup = format!(
+            r#"{{"metadata":{{"resourceVersion":"7"}},"items":[{{"metadata":{{"name":"k"}},"data":{{"tls.crt":"{}","tls.key":"{}"}},"type":"kubernetes.io/tls"}}]}}"#,
+            b64(cert.pem().as_bytes()),
+            b64(pem.as_bytes())
+        );
+        let keys = load_private_keys(backup.as_bytes()).unwrap();
+        assert_eq!(keys[0].public_key().fingerprint().unwrap(), cert.fingerprint());
+        let without_key = r#"{"items":[{"data":{"tls.crt":"eA=="}}]}"#;
+        assert!(
+            load_private_keys(without_key.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("tls.key")
         );
     }
 

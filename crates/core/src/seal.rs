@@ -68,7 +68,25 @@ const ITEM_RULE: &str =
 /// Why before sealing: a '/' or NUL in a name or namespace makes the label `namespace/name` ambiguous (`a/b` +
 /// `c` and `a` + `b/c` share one label), so a ciphertext would open under another object; and a SealedSecret the
 /// API server refuses would only fail later, in the cluster.
-fn check_names(namespace: &str, name: &str, items: impl Iterator<Item = impl AsRef<str>>) -> Result<(), SealError> {
+fn check_names(
+    namespace: &str,
+    name: &str,
+    items: impl Iterator<Item = impl AsRef<str>>,
+    upstream_names: bool,
+) -> Result<(), SealError> {
+    if upstream_names {
+        // kubeseal's rule: anything but what makes the label ambiguous ('/' or NUL); the caller warns.
+        for (what, value) in [("metadata.name", name), ("metadata.namespace", namespace)] {
+            if value.is_empty() && what == "metadata.name" || value.contains(['/', '\0']) {
+                return Err(SealError::Invalid {
+                    what,
+                    value: value.to_string(),
+                    rule: "no '/' or NUL: they make the strict label ambiguous",
+                });
+            }
+        }
+        return check_items(items);
+    }
     let edges_ok = |s: &str| {
         s.bytes()
             .next()
@@ -102,6 +120,16 @@ fn check_names(namespace: &str, name: &str, items: impl Iterator<Item = impl AsR
             rule: NAMESPACE_RULE,
         });
     }
+    check_items(items)
+}
+
+/// Whether `namespace`/`name` follow the API server's rules (DNS-1123), as [`SealError::Invalid`] when not; for a
+/// warning where names are checked upstream's way.
+pub fn name_problem(namespace: &str, name: &str) -> Option<SealError> {
+    check_names(namespace, name, std::iter::empty::<&str>(), false).err()
+}
+
+fn check_items(items: impl Iterator<Item = impl AsRef<str>>) -> Result<(), SealError> {
     for item in items {
         let item = item.as_ref();
         let ok = !item.is_empty()
@@ -139,6 +167,9 @@ pub struct SealOptions {
     pub replace_namespace: bool,
     /// Accept Secrets with no items.
     pub allow_empty_data: bool,
+    /// Check names as kubeseal does (only '/' and NUL, which make the label ambiguous) instead of by the API
+    /// server's rules: kubeseal mode, where upstream's scripts and tests seal names such as `testSecret`.
+    pub upstream_names: bool,
     /// Time written into `sealant.dev/sealed-at`.
     pub now: OffsetDateTime,
 }
@@ -152,6 +183,7 @@ impl Default for SealOptions {
             name: None,
             replace_namespace: false,
             allow_empty_data: false,
+            upstream_names: false,
             now: OffsetDateTime::now_utc(),
         }
     }
@@ -197,7 +229,7 @@ pub fn seal_secret(secret: &Secret, cert: &Certificate, opts: &SealOptions) -> R
         return Err(SealError::EmptyData);
     }
     let namespace = meta.namespace.clone().unwrap_or_default();
-    check_names(&namespace, &name, secret.data.keys())?;
+    check_names(&namespace, &name, secret.data.keys(), opts.upstream_names)?;
     let label = scope.label(&namespace, &name);
     let key = cert.public_key();
     let mut encrypted_data = BTreeMap::new();

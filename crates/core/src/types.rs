@@ -103,6 +103,11 @@ pub struct SealedSecretStatus {
     /// Only `Synced`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<SealedSecretCondition>,
+    /// sealant's digest of the sealed input its Secret was last written from (public data only): a restart
+    /// finds it here and decrypts nothing for an object already applied. Kept off the Secret, whose shape stays
+    /// upstream's; a CRD without the field (upstream's) prunes it, which only costs decryptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_digest: Option<String>,
 }
 
 /// One status condition.

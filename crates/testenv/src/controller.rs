@@ -94,7 +94,13 @@ impl Controller {
         let child = command
             .arg("controller")
             .args(&defaults)
-            .args(["--additional-namespaces", &watched.join(",")])
+            // `--all-namespaces` in `extra` watches every namespace instead (upstream's default).
+            .args(
+                (!extra.iter().any(|a| a.starts_with("--all-namespaces")))
+                    .then(|| ["--additional-namespaces".to_string(), watched.join(",")])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(listen.iter().flat_map(|l| ["--listen-addr", l.as_str()]))
             .args(["--listen-metrics-addr", &format!("{ip}:{metrics_port}")])
             .args(["--lease-duration", "4s"])
