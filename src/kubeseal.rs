@@ -108,7 +108,13 @@ fn parse_scope(s: &str) -> Result<ScopeArg, String> {
 
 /// Runs kubeseal mode with the process arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let k = match Kubeseal::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    // Whether -w was given on the command line (and not only through SEALED_SECRETS_SEALED_SECRET_FILE).
+    let output_on_command_line = args.iter().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == "-w" || a.starts_with("-w") || a.starts_with("--sealed-secret-file")
+    });
+    let k = match Kubeseal::try_parse_from(&args) {
         Ok(k) => k,
         Err(e) => {
             // Like pflag's ExitOnError under kubeseal: usage errors and help on stdout; exit 2, help 0.
@@ -155,6 +161,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         k.sealed_secret_file.clone()
     };
     if k.recovery_unseal {
+        // Why not from the environment: a SEALED_SECRETS_SEALED_SECRET_FILE exported for sealing names the file
+        // that gets committed; the recovered plaintext must never be written over it.
+        let output = output.filter(|_| output_on_command_line || k.re_encrypt);
         return crate::cmd::unseal::run(UnsealArgs {
             keys: KeyArgs {
                 keys: k.recovery_private_key.clone(),

@@ -600,3 +600,36 @@ fn an_exported_output_file_for_seal_never_receives_unsealed_plaintext() {
         "the plaintext went into the sealed file"
     );
 }
+
+#[test]
+fn kubeseal_recovery_never_writes_plaintext_to_the_sealed_file_its_environment_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeseal = dir.path().join("kubeseal");
+    std::os::unix::fs::symlink(cargo_bin("sealant"), &kubeseal).unwrap();
+    let sealed_file = dir.path().join("sealed.json");
+    sealant()
+        .args(["seal", "-o", "json", "--cert"])
+        .arg(cert())
+        .arg("-w")
+        .arg(&sealed_file)
+        .write_stdin(secret_yaml("a", "ns", PLAINTEXT))
+        .assert()
+        .success();
+    let committed = fs::read_to_string(&sealed_file).unwrap();
+    // SEALED_SECRETS_SEALED_SECRET_FILE exported for sealing: a recovery prints, it does not overwrite that file.
+    let out = assert_cmd::Command::new(&kubeseal)
+        .args(["--recovery-unseal", "--recovery-private-key"])
+        .arg(key())
+        .arg("-f")
+        .arg(&sealed_file)
+        .env("SEALED_SECRETS_SEALED_SECRET_FILE", &sealed_file)
+        .env("KUBECONFIG", "/nonexistent")
+        .assert()
+        .success();
+    assert!(stdout(&out).contains("\"kind\": \"Secret\""), "{}", stdout(&out));
+    assert_eq!(
+        fs::read_to_string(&sealed_file).unwrap(),
+        committed,
+        "the plaintext went into the sealed file"
+    );
+}

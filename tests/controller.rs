@@ -245,6 +245,46 @@ fn a_restarted_controller_reuses_its_key_and_does_no_rsa_work_for_unchanged_obje
 }
 
 #[test]
+fn an_edited_secret_is_put_back_and_the_status_records_the_version_written() {
+    // The record that saves RSA work on a restart names the Secret's version: a Secret changed since (by anyone)
+    // is made again from its SealedSecret, not taken as still right.
+    let ns = Namespace::new("edited");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    create(
+        cluster::plane().admin(),
+        &sealed_for(&c, &ns.name, "db", &[("password", "the-sealed-password-1")]),
+    );
+    wait_secret(&ns.name, "db", |s| item(s, "password") == "the-sealed-password-1");
+    let status = wait_for("status with the version written", Duration::from_secs(30), || {
+        get_sealed(&ns.name, "db")
+            .map(|ss| ss["status"].clone())
+            .filter(|s| s["secretResourceVersion"].is_string())
+    });
+    let secret = get_secret(&ns.name, "db").unwrap();
+    assert_eq!(status["secretResourceVersion"], secret["metadata"]["resourceVersion"]);
+    assert!(
+        status["sealedDigest"].as_str().is_some_and(|d| d.len() == 64),
+        "{status}"
+    );
+    // Upstream's shape: no annotation of sealant's on the Secret.
+    assert!(
+        secret["metadata"]["annotations"]
+            .as_object()
+            .is_none_or(|a| a.keys().all(|k| !k.starts_with("sealant.dev/")))
+    );
+    let r = cluster::plane()
+        .request_as(
+            cluster::plane().admin(),
+            "PATCH",
+            &format!("/api/v1/namespaces/{}/secrets/db", ns.name),
+            Some(&json!({"stringData": {"password": "edited-by-hand-value"}})),
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_secret(&ns.name, "db", |s| item(s, "password") == "the-sealed-password-1");
+}
+
+#[test]
 fn a_deleted_key_secret_keeps_its_key_until_restart_and_no_secret_is_lost() {
     let ns = Namespace::new("keydel");
     let admin = cluster::plane().admin();
@@ -910,6 +950,7 @@ fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_
             "restore",
             "--cluster",
             "prod",
+            "--all",
             "--apply",
             "--controller-namespace",
             &fresh.name,

@@ -209,6 +209,7 @@ fn a_wrong_identity_or_a_truncated_or_tampered_escrow_file_fails_clearly_and_wri
             "prod",
             "--age-identity",
             other,
+            "--all",
             "-w",
             "out.yaml",
         ],
@@ -240,6 +241,7 @@ fn a_wrong_identity_or_a_truncated_or_tampered_escrow_file_fails_clearly_and_wri
                 "prod",
                 "--age-identity",
                 "id.txt",
+                "--all",
                 "-w",
                 "out.yaml",
             ],
@@ -261,6 +263,7 @@ fn a_wrong_identity_or_a_truncated_or_tampered_escrow_file_fails_clearly_and_wri
             "prod",
             "--age-identity",
             "id.txt",
+            "--all",
             "-w",
             "out.yaml",
         ],
@@ -533,6 +536,7 @@ fn a_future_dated_key_a_repository_writer_escrowed_is_never_restored() {
             "prod",
             "--age-identity",
             "id.txt",
+            "--all",
             "-w",
             "out.yaml",
         ],
@@ -542,7 +546,7 @@ fn a_future_dated_key_a_repository_writer_escrowed_is_never_restored() {
 }
 
 #[test]
-fn restore_takes_only_the_pinned_keys_and_warns_when_nothing_is_pinned() {
+fn restore_takes_only_the_named_keys_or_all_of_them_when_asked() {
     let repo = Repo::new();
     let k1 = ok(repo.path(), &["keys", "fingerprint", "k1/tls.crt"])
         .split_whitespace()
@@ -552,49 +556,43 @@ fn restore_takes_only_the_pinned_keys_and_warns_when_nothing_is_pinned() {
     // A second escrowed key (a repository writer's, or just one not meant to come back).
     let k2 = repo.key("k2");
     repo.backup("prod", "k2");
-    let restored = |extra: &[&str]| -> (String, String) {
-        let mut args = vec![
-            "keys",
-            "restore",
-            "--cluster",
-            "prod",
-            "--age-identity",
-            "id.txt",
-            "-w",
-            "out.yaml",
-        ];
+    let base = [
+        "keys",
+        "restore",
+        "--cluster",
+        "prod",
+        "--age-identity",
+        "id.txt",
+        "-w",
+        "out.yaml",
+    ];
+    let restored = |extra: &[&str]| -> (usize, String) {
+        let _ = std::fs::remove_file(repo.path().join("out.yaml"));
+        let mut args = base.to_vec();
         args.extend_from_slice(extra);
         let out = sealant(repo.path(), &args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = std::fs::read_to_string(repo.path().join("out.yaml")).unwrap();
-        let keys: Vec<String> = serde_saphyr::from_multiple::<serde_json::Value>(&text)
+        let count = serde_saphyr::from_multiple::<serde_json::Value>(&text)
             .unwrap()
             .iter()
             .filter(|d| !d.is_null())
-            .map(|d| d["metadata"]["name"].as_str().unwrap().to_string())
-            .collect();
-        (keys.join(","), String::from_utf8_lossy(&out.stderr).into_owned())
+            .count();
+        (count, String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    let (all, warning) = restored(&[]);
-    assert_eq!(all.split(',').count(), 2, "{all}");
-    assert!(warning.contains("--trust-cert") && warning.contains(&k2), "{warning}");
-    let (pinned, quiet) = restored(&["--trust-cert", &k1]);
-    assert_eq!(pinned.split(',').count(), 1, "{pinned}");
-    assert!(!quiet.contains("warning"), "{quiet}");
-    let err = fails(
-        repo.path(),
-        &[
-            "keys",
-            "restore",
-            "--cluster",
-            "prod",
-            "--age-identity",
-            "id.txt",
-            "-w",
-            "o2.yaml",
-            "--trust-cert",
-            "SHA256:nope",
-        ],
+    // Neither named nor --all: nothing is restored, and the keys there are listed.
+    let err = fails(repo.path(), &base);
+    assert!(
+        err.contains("--fingerprint") && err.contains(&k1) && err.contains(&k2),
+        "{err}"
     );
+    assert!(!repo.path().join("out.yaml").exists());
+    let (all, listing) = restored(&["--all"]);
+    assert_eq!(all, 2);
+    assert!(listing.contains(&k1) && listing.contains(&k2), "{listing}");
+    assert_eq!(restored(&["--fingerprint", &k1]).0, 1);
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--fingerprint", "SHA256:nope"]);
+    let err = fails(repo.path(), &args);
     assert!(err.contains("SHA256:nope"), "{err}");
 }

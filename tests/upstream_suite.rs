@@ -13,14 +13,15 @@ use sealant_testenv::cluster::*;
 const DELIBERATE: &[(&str, &str)] = &[
     (
         "With unowned secret without managed annotation",
-        "the spec deletes a Secret a few milliseconds after creating its SealedSecret and expects it not to come \
-         back; upstream passes while its informer cache still holds the deleted Secret. sealant's first reconcile \
-         comes after the deletion and creates the Secret the SealedSecret describes (a Secret it can see is refused \
-         as upstream refuses it)",
+        "a deliberate difference: the spec creates a Secret nobody marked for the controller, creates the \
+         SealedSecret, deletes the Secret a few milliseconds later and expects it never to come back within 100 ms. \
+         Upstream refuses the unmarked Secret and retries five times within about 150 ms; sealant's first reconcile \
+         often comes after the deletion, and its retry of a refusal 0.4 s later. Once the Secret somebody else made \
+         is gone, sealant creates the one the SealedSecret describes; a Secret it can see is refused, as upstream does",
     ),
     (
         "With unowned secret with patch annotation",
-        "the same race as above, with a Secret marked for patching",
+        "the same, with a Secret marked for patching",
     ),
 ];
 

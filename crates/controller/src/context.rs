@@ -17,6 +17,12 @@ use crate::metrics::Metrics;
 use crate::pool::RsaPool;
 use crate::{Config, MANAGER, crd};
 
+/// A SealedSecret's namespace and name.
+pub(crate) type ObjectKey = (String, String);
+
+/// What was written for an object: the sealed input's digest, the Secret's resourceVersion after, and when.
+pub(crate) type Written = (String, String, Instant);
+
 /// Shared state of the reconcilers.
 pub struct Context {
     pub(crate) client: Client,
@@ -30,10 +36,11 @@ pub struct Context {
     /// The RSA work pool, shared with the HTTP API.
     pub(crate) rsa: RsaPool,
     pub(crate) retries: Mutex<HashMap<(String, String), u32>>,
-    /// Digest of what this process last wrote per object, and when: a lagging Secret cache must not cause a
-    /// re-decrypt. Only the last minute matters (the cache has caught up after that), so older entries are
-    /// pruned and the map stays bounded under churn.
-    pub(crate) written: Mutex<HashMap<(String, String), (String, Instant)>>,
+    /// What this process last wrote (or found already right) per object: the digest of the sealed input, the
+    /// Secret's resourceVersion after it, and when. A lagging Secret cache must not cause a re-decrypt, and the
+    /// status records both. Only the last minute matters (the cache has caught up after that), so older entries
+    /// are pruned and the map stays bounded under churn.
+    pub(crate) written: Mutex<HashMap<ObjectKey, Written>>,
     /// Objects whose decryption failed: digest of the sealed input, the key set tried, the error. A metadata
     /// edit of a failing object (labels, annotations) changes neither, so it costs no new RSA work.
     pub(crate) failed: Mutex<HashMap<(String, String), Failure>>,

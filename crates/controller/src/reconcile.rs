@@ -124,6 +124,13 @@ async fn reconcile_object(
         return Ok(Outcome::Skipped);
     }
 
+    // A Secret the cache shows as somebody else's is refused before any RSA work: retries of a refusal must not
+    // cost decryptions. (A cache that wrongly shows none still meets the live check in `write_secret`.)
+    if let Some(meta) = ctx.secret_meta(namespace, name).await
+        && !may_write(&meta.metadata, &uid)
+    {
+        return Err(ReconcileError::Unmanaged(name.into()));
+    }
     let keys = ctx.keys.snapshot();
     let key_set = keys.keyring.fingerprints().collect::<Vec<_>>().join(",");
     let object = (namespace.to_string(), name.to_string());
@@ -171,12 +178,12 @@ async fn reconcile_object(
     ctx.audit.record(audit::Action::Unseal, &record);
 
     let desired = to_k8s_secret(unsealed.secret);
-    let outcome = write_secret(ctx, namespace, name, &uid, desired, &mut record).await?;
+    let (outcome, resource_version) = write_secret(ctx, namespace, name, &uid, desired, &mut record).await?;
     insert_bounded(
         &ctx.written,
         object,
-        (digest, Instant::now()),
-        |(_, at)| *at,
+        (digest, resource_version, Instant::now()),
+        |(_, _, at)| *at,
         Duration::from_secs(60),
     );
     if let Outcome::Updated { data_changed: true } = outcome
@@ -191,8 +198,12 @@ async fn reconcile_object(
     Ok(outcome)
 }
 
-/// True when the Secret already holds this sealed input: the SealedSecret's status records that its Secret was
-/// written from this digest, and the Secret is still there under our ownerReference; or this process wrote it.
+/// True when the Secret already holds this sealed input: the SealedSecret's status records the digest it was
+/// written from and the Secret's resourceVersion after that write, and the Secret is still ours at that version;
+/// or this process wrote it (and it is still at the version written).
+///
+/// Why the version too: the digest alone would call a Secret right that changed since (a write whose status
+/// update failed, then a spec rolled back to the recorded one; or an edit of the Secret's data), and skip it.
 async fn already_applied(
     ctx: &Context,
     obj: &DynamicObject,
@@ -201,32 +212,40 @@ async fn already_applied(
     uid: &str,
     digest: &str,
 ) -> Result<bool, ReconcileError> {
-    let recorded = obj
-        .data
-        .get("status")
-        .and_then(|s| s.get("sealedDigest"))
-        .and_then(|d| d.as_str())
-        == Some(digest);
-    if recorded
-        && let Some(meta) = ctx.secret_meta(namespace, name).await
-        && controlled_by(meta.metadata.owner_references.as_ref(), uid)
-    {
-        return Ok(true);
-    }
-    let wrote_this = ctx
+    let status = obj.data.get("status");
+    let field = |key: &str| {
+        status
+            .and_then(|s| s.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let recorded = (field("sealedDigest").as_deref() == Some(digest))
+        .then(|| field("secretResourceVersion"))
+        .flatten();
+    let written = ctx
         .written
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&(namespace.to_string(), name.to_string()))
-        .is_some_and(|(d, _)| d == digest);
-    if !wrote_this && !recorded {
+        .filter(|(d, _, _)| d == digest)
+        .map(|(_, version, _)| version.clone());
+    // What this process wrote wins over a status that may not show its last write yet.
+    let Some(version) = written.or(recorded) else {
         return Ok(false);
+    };
+    let at_version = |meta: &kube::api::ObjectMeta| {
+        controlled_by(meta.owner_references.as_ref(), uid) && meta.resource_version.as_deref() == Some(&version)
+    };
+    if let Some(meta) = ctx.secret_meta(namespace, name).await
+        && at_version(&meta.metadata)
+    {
+        return Ok(true);
     }
-    // Recorded or written, but the cache does not show the Secret (yet, or any more): ask the API server, which
-    // is cheaper than decrypting again.
+    // The cache does not show that version (yet, or any more): ask the API server, which is cheaper than
+    // decrypting again.
     let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), namespace);
     let live = api.get_metadata_opt(name).await.map_err(ReconcileError::Fetch)?;
-    Ok(live.is_some_and(|m| controlled_by(m.metadata.owner_references.as_ref(), uid)))
+    Ok(live.is_some_and(|m| at_version(&m.metadata)))
 }
 
 async fn write_secret(
@@ -236,7 +255,7 @@ async fn write_secret(
     uid: &str,
     desired: K8sSecret,
     record: &mut audit::Record,
-) -> Result<Outcome, ReconcileError> {
+) -> Result<(Outcome, String), ReconcileError> {
     let api: Api<K8sSecret> = Api::namespaced(ctx.client.clone(), namespace);
     let params = PostParams {
         field_manager: Some(MANAGER.into()),
@@ -251,13 +270,6 @@ async fn write_secret(
     // When the (ready) cache knows no such Secret, create straight away: one round trip instead of two. If the
     // cache lags and the Secret exists after all, the API server answers 409 and the normal path follows.
     let cached = ctx.secret_meta(namespace, name).await;
-    // A Secret the cache shows as somebody else's is refused as it stands there, as upstream (which decides from
-    // its cache) does; the retry a moment later sees whatever happened to it since.
-    if let Some(meta) = &cached
-        && !may_write(&meta.metadata, uid)
-    {
-        return Err(ReconcileError::Unmanaged(name.into()));
-    }
     if cached.is_none() {
         match api.create(&params, &desired).await {
             Err(kube::Error::Api(status)) if status.code == 409 => {}
@@ -274,14 +286,14 @@ async fn write_secret(
             let result = api.create(&params, &desired).await;
             created(ctx, namespace, name, record, result)
         }
-        Decision::Unchanged => Ok(Outcome::Unchanged),
+        Decision::Unchanged => Ok((Outcome::Unchanged, version_of(existing.as_ref()))),
         Decision::Replace { secret, data_changed } => {
             let result = api.replace(name, &params, &secret).await;
             audit_write(ctx, audit::Action::SecretUpdate, record, result.as_ref().err());
-            result.map_err(ReconcileError::Update)?;
+            let written = result.map_err(ReconcileError::Update)?;
             count_write(ctx, "update");
             info!(namespace, name, data_changed, "secret updated");
-            Ok(Outcome::Updated { data_changed })
+            Ok((Outcome::Updated { data_changed }, version_of(Some(&written))))
         }
     }
 }
@@ -292,12 +304,19 @@ fn created(
     name: &str,
     record: &mut audit::Record,
     result: Result<K8sSecret, kube::Error>,
-) -> Result<Outcome, ReconcileError> {
+) -> Result<(Outcome, String), ReconcileError> {
     audit_write(ctx, audit::Action::SecretCreate, record, result.as_ref().err());
-    result.map_err(ReconcileError::Update)?;
+    let written = result.map_err(ReconcileError::Update)?;
     count_write(ctx, "create");
     info!(namespace, name, "secret created");
-    Ok(Outcome::Created)
+    Ok((Outcome::Created, version_of(Some(&written))))
+}
+
+/// The resourceVersion of a Secret (empty when unknown: it then matches nothing).
+fn version_of(secret: Option<&K8sSecret>) -> String {
+    secret
+        .and_then(|s| s.metadata.resource_version.clone())
+        .unwrap_or_default()
 }
 
 fn audit_write(ctx: &Context, action: audit::Action, record: &mut audit::Record, error: Option<&kube::Error>) {

@@ -42,9 +42,30 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
     };
     let previous = current.conditions.iter().find(|c| c.type_ == SYNCED_CONDITION);
     let same = previous.is_some_and(|c| c.status == status && c.message.as_deref().unwrap_or("") == message);
-    // What the Secret was written from, when it was: a restart then decrypts nothing for this object.
-    let digest = result.is_ok().then(|| crate::reconcile::digest(obj));
-    if same && current.observed_generation == generation && current.sealed_digest == digest {
+    // What the Secret was written from and its version after, when it was: a restart then decrypts nothing for
+    // this object while the Secret stays at that version.
+    let (digest, version) = match result {
+        Ok(_) => {
+            let digest = crate::reconcile::digest(obj);
+            let key = (obj.namespace().unwrap_or_default(), obj.name_any());
+            let written = ctx
+                .written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .filter(|(d, _, _)| *d == digest)
+                .map(|(_, version, _)| version.clone());
+            // Skipped as already applied from the status: what it records still holds.
+            let version = written.or_else(|| current.secret_resource_version.clone());
+            (Some(digest), version)
+        }
+        Err(_) => (None, None),
+    };
+    if same
+        && current.observed_generation == generation
+        && current.sealed_digest == digest
+        && current.secret_resource_version == version
+    {
         return;
     }
     let now = OffsetDateTime::now_utc()
@@ -67,6 +88,7 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
                 "reason": reason,
             }],
             "sealedDigest": digest,
+            "secretResourceVersion": version,
         }
     });
     let api: Api<DynamicObject> =

@@ -284,6 +284,14 @@ fn ssh_mpint(out: &mut Vec<u8>, magnitude: &[u8]) {
     out.extend_from_slice(digits);
 }
 
+/// Whether `signature` is an RSASSA-PKCS1-v1_5 SHA-256 signature of `message` by the RSA key `rsa_public_key`
+/// (PKCS#1 `RSAPublicKey` DER): how a certificate's self-signature is checked.
+pub fn rsa_pkcs1_sha256_valid(rsa_public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, rsa_public_key)
+        .verify(message, signature)
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

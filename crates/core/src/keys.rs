@@ -41,6 +41,7 @@ pub enum CertError {
 #[derive(Clone, Debug)]
 pub struct Certificate {
     public_key: PublicKey,
+    self_signed: bool,
     fingerprint: String,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
@@ -75,8 +76,17 @@ impl Certificate {
         let fingerprint = public_key
             .fingerprint()
             .map_err(|e| CertError::Unusable(e.to_string()))?;
+        // Signed with its own key (sha256WithRSAEncryption), as the controller makes every certificate: only the
+        // holder of the private key can date one.
+        let self_signed = cert.signature_algorithm.algorithm.to_id_string() == "1.2.840.113549.1.1.11"
+            && envelope::rsa_pkcs1_sha256_valid(
+                &spki.subject_public_key.data,
+                cert.tbs_certificate.as_ref(),
+                &cert.signature_value.data,
+            );
         let validity = cert.validity();
         Ok(Self {
+            self_signed,
             public_key,
             fingerprint,
             not_before: validity.not_before.to_datetime(),
@@ -92,6 +102,11 @@ impl Certificate {
         } else {
             Ok(())
         }
+    }
+
+    /// Whether the certificate is signed by its own key (sha256WithRSA), as every controller certificate is.
+    pub fn is_self_signed(&self) -> bool {
+        self.self_signed
     }
 
     /// The RSA public key.
@@ -464,6 +479,19 @@ mod tests {
                 .to_string()
                 .contains("tls.key")
         );
+    }
+
+    #[test]
+    fn a_certificate_its_own_key_did_not_sign_is_told_apart() {
+        let (_, cert) = generate_key_and_cert(2048, OffsetDateTime::now_utc(), DEFAULT_CERT_VALIDITY).unwrap();
+        assert!(cert.is_self_signed());
+        // The same certificate with one byte of its serial changed: it still parses, with the same public key,
+        // but its signature no longer covers it (as with any certificate written for somebody else's key).
+        let mut der = pem::parse(cert.pem()).unwrap().into_contents();
+        der[16] ^= 0x01;
+        let forged = Certificate::from_pem(pem::encode(&pem::Pem::new("CERTIFICATE", der)).as_bytes()).unwrap();
+        assert_eq!(forged.fingerprint(), cert.fingerprint());
+        assert!(!forged.is_self_signed());
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub struct SealedSecretStatus {
     /// upstream's; a CRD without the field (upstream's) prunes it, which only costs decryptions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_digest: Option<String>,
+    /// The Secret's resourceVersion after that write: the digest counts only while the Secret is at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_resource_version: Option<String>,
 }
 
 /// One status condition.

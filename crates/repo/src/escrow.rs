@@ -124,7 +124,8 @@ pub fn bundle_keys(
 }
 
 /// The escrowed keys of a cluster that a restore may bring back: those `pins` name (all of them when `pins` is
-/// empty; the caller warns), none dated after `now`. Checked before anything is decrypted.
+/// empty: the caller asks for that explicitly), each signed by its own key and none dated after `now`. Checked
+/// before anything is decrypted.
 ///
 /// Why: the break-glass recipients are public, so anyone who can commit to `keys/` can escrow a key of their own.
 /// Dated in the future it would be the newest key once restored, and every new secret would be sealed to it; a
@@ -139,7 +140,7 @@ pub fn restorable<'r>(
     for pin in pins {
         if !escrowed.iter().any(|r| &r.fingerprint == pin) {
             return Err(refuse(format!(
-                "--trust-cert {pin}: no escrowed key of the cluster has that fingerprint"
+                "{pin}: no escrowed key of the cluster has that fingerprint"
             )));
         }
     }
@@ -147,6 +148,15 @@ pub fn restorable<'r>(
         .into_iter()
         .filter(|r| pins.is_empty() || pins.contains(&r.fingerprint))
         .collect();
+    // Why the signature: the pin names a public key, and the date is in the certificate; a certificate its own
+    // key did not sign (anyone can write one for a public key) could re-date a pinned old key into the newest.
+    if let Some(forged) = chosen.iter().find(|r| !r.cert.is_self_signed()) {
+        return Err(refuse(format!(
+            "{} ({}) is not signed by its own key, as every controller certificate is; refusing to restore",
+            forged.fingerprint,
+            forged.cert_path.display()
+        )));
+    }
     // A few minutes of clock skew between the machine that made the key and this one are not an attack.
     let skew = time::Duration::minutes(5);
     if let Some(future) = chosen.iter().find(|r| r.cert.not_before() > now + skew) {

@@ -17,8 +17,8 @@ use crate::io::{self, Sensitivity};
 /// `sealant keys restore`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  sealant keys restore --cluster prod --age-identity ~/break-glass.txt --apply
-  sealant keys restore --cluster prod --age-identity ~/break-glass.txt -w keys.yaml   # mode 0600")]
+  sealant keys restore --cluster prod --age-identity ~/break-glass.txt --fingerprint SHA256:… --apply
+  sealant keys restore --cluster prod --age-identity ~/break-glass.txt --all -w keys.yaml   # mode 0600")]
 pub struct KeysRestoreArgs {
     /// The cluster whose escrowed keys to restore (`keys/<cluster>/*.key.age`).
     #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::args::dns_label)]
@@ -37,15 +37,18 @@ pub struct KeysRestoreArgs {
     /// only: an exported SEALANT_OUTPUT must never receive private keys.
     #[arg(short = 'w', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Fingerprints (`SHA256:…`) of the keys to restore; the others are left out. Without it every escrowed key of
-    /// the cluster is restored, with a warning: anyone who can commit to keys/ can escrow a key of their own.
+    /// Fingerprints (`SHA256:…`, as `sealant keys list` shows them) of the keys to restore; repeat it or separate
+    /// with commas. The keys you expect back: anyone who can commit to keys/ can escrow a key of their own.
     #[arg(
-        long = "trust-cert",
-        env = "SEALANT_TRUST_CERT",
+        long = "fingerprint",
+        env = "SEALANT_FINGERPRINT",
         value_name = "SHA256:…",
         value_delimiter = ','
     )]
-    pub trust_cert: Vec<String>,
+    pub fingerprints: Vec<String>,
+    /// Restore every escrowed key of the cluster (each is listed), instead of the ones --fingerprint names.
+    #[arg(long, env = "SEALANT_ALL", conflicts_with = "fingerprints")]
+    pub all: bool,
     /// Print the key Secrets even when stdout is a terminal.
     #[arg(long, env = "SEALANT_FORCE")]
     pub force: bool,
@@ -78,18 +81,28 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         );
     }
     let pins: Vec<String> = args
-        .trust_cert
+        .fingerprints
         .iter()
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .collect();
     let chosen = sealant_repo::escrow::restorable(&cluster.keys, &pins, time::OffsetDateTime::now_utc())?;
-    if pins.is_empty() && !chosen.is_empty() {
-        let fingerprints: Vec<&str> = chosen.iter().map(|r| r.fingerprint.as_str()).collect();
-        eprintln!(
-            "warning: restoring every escrowed key of cluster {} ({}): anyone who can commit to keys/ can add one; name the keys you expect with --trust-cert",
+    let listed: Vec<String> = chosen
+        .iter()
+        .map(|r| format!("{} (from {})", r.fingerprint, r.cert.not_before().date()))
+        .collect();
+    if pins.is_empty() && !args.all {
+        bail!(
+            "name the keys to restore with --fingerprint SHA256:… (or pass --all): anyone who can commit to keys/ can escrow a key of their own; cluster {} has {}",
             args.cluster,
-            fingerprints.join(", ")
+            listed.join(", ")
+        );
+    }
+    if args.all {
+        eprintln!(
+            "restoring every escrowed key of cluster {}: {}",
+            args.cluster,
+            listed.join(", ")
         );
     }
     // Every escrow file is opened before anything is written: one bad file stops the restore, whole.
