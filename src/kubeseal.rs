@@ -108,14 +108,12 @@ fn parse_scope(s: &str) -> Result<ScopeArg, String> {
 
 /// Runs kubeseal mode with the process arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
-    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
-    // Whether -w was given on the command line (and not only through SEALED_SECRETS_SEALED_SECRET_FILE).
-    let output_on_command_line = args.iter().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        a == "-w" || a.starts_with("-w") || a.starts_with("--sealed-secret-file")
-    });
-    let k = match Kubeseal::try_parse_from(&args) {
-        Ok(k) => k,
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let parsed = Kubeseal::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Ok((Kubeseal::from_arg_matches(&matches)?, matches)));
+    let (k, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // Like pflag's ExitOnError under kubeseal: usage errors and help on stdout; exit 2, help 0.
             print!("{}", e.render());
@@ -163,7 +161,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
     if k.recovery_unseal {
         // Why not from the environment: a SEALED_SECRETS_SEALED_SECRET_FILE exported for sealing names the file
         // that gets committed; the recovered plaintext must never be written over it.
-        let output = output.filter(|_| output_on_command_line || k.re_encrypt);
+        let on_command_line =
+            matches.value_source("sealed_secret_file") == Some(clap::parser::ValueSource::CommandLine);
+        let output = output.filter(|_| on_command_line || k.re_encrypt);
         return crate::cmd::unseal::run(UnsealArgs {
             keys: KeyArgs {
                 keys: k.recovery_private_key.clone(),

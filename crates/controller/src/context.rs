@@ -73,6 +73,16 @@ pub(crate) fn insert_bounded<V>(
 }
 
 impl Context {
+    /// The Secret's resourceVersion after this process last wrote (or found right) object `key` from `digest`.
+    pub(crate) fn written_version(&self, key: &ObjectKey, digest: &str) -> Option<String> {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .filter(|(d, _, _)| d == digest)
+            .map(|(_, version, _)| version.clone())
+    }
+
     /// Builds the shared state.
     pub fn new(
         client: Client,

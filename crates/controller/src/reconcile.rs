@@ -222,13 +222,7 @@ async fn already_applied(
     let recorded = (field("sealedDigest").as_deref() == Some(digest))
         .then(|| field("secretResourceVersion"))
         .flatten();
-    let written = ctx
-        .written
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&(namespace.to_string(), name.to_string()))
-        .filter(|(d, _, _)| d == digest)
-        .map(|(_, version, _)| version.clone());
+    let written = ctx.written_version(&(namespace.to_string(), name.to_string()), digest);
     // What this process wrote wins over a status that may not show its last write yet.
     let Some(version) = written.or(recorded) else {
         return Ok(false);

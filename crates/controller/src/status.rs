@@ -48,13 +48,7 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
         Ok(_) => {
             let digest = crate::reconcile::digest(obj);
             let key = (obj.namespace().unwrap_or_default(), obj.name_any());
-            let written = ctx
-                .written
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-                .filter(|(d, _, _)| *d == digest)
-                .map(|(_, version, _)| version.clone());
+            let written = ctx.written_version(&key, &digest);
             // Skipped as already applied from the status: what it records still holds.
             let version = written.or_else(|| current.secret_resource_version.clone());
             (Some(digest), version)
