@@ -15,6 +15,33 @@ help: ## List the targets
 build: ## Build the sealant binary (debug)
 	$(CARGO) build --locked
 
+.PHONY: release
+release: ## Build the release binary (stripped of debug info) and print its size
+	$(CARGO) build --release --locked --bin sealant
+	@echo "target/release/sealant: $$(( $$(stat -c %s target/release/sealant) / 1024 / 1024 )) MiB"
+
+# Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, share/man/man1 and the shells' completion directories.
+PREFIX ?= /usr/local
+DESTDIR ?=
+# KUBESEAL_LINK=1 also installs bin/kubeseal -> sealant (sealant answers to upstream's kubeseal flags under that name).
+KUBESEAL_LINK ?= 0
+
+.PHONY: install
+install: release ## Install the binary, man pages and bash/zsh/fish completions under PREFIX (KUBESEAL_LINK=1: kubeseal too)
+	bash scripts/install.sh target/release/sealant "$(DESTDIR)$(PREFIX)" "$(KUBESEAL_LINK)"
+
+.PHONY: image
+image: ## The container image without a daemon: OCI layout, docker-loadable archive, digest and SBOM in target/image
+	bash scripts/image.sh target/image
+
+.PHONY: scan
+scan: ## Trivy (from Go modules): misconfigurations of manifests/ and the chart; the image's vulnerabilities where a database exists
+	bash scripts/scan.sh
+
+.PHONY: lint-gitops
+lint-gitops: build ## This repository as a GitOps tree (keys/example, examples/sealed, manifests, chart) through `sealant lint`
+	target/debug/sealant lint --config-dir . keys examples manifests charts
+
 .PHONY: demo
 demo: ## The whole offline pipeline on examples/: key, seal, diff-friendly re-seal, verify, unseal
 	bash scripts/demo.sh
@@ -27,7 +54,7 @@ test: ## Run every test (unit, vectors, property, CLI golden, bad input, real ap
 test-fast: ## The tests that need no Go-built tool (no control plane, Gitea or age CLI): the quick loop
 	$(CARGO) test --locked -p sealant-core -p sealant-repo -p sealant-client -p sealant-lint -p sealant-rotate
 	$(CARGO) test --locked -p sealant-controller --lib
-	$(CARGO) test --locked -p sealant --bins --test cli --test golden --test bad_input --test lint --test image
+	$(CARGO) test --locked -p sealant --bins --test cli --test golden --test bad_input --test lint
 
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver + etcd from Go modules into ~/.cache/sealant (once; tests do it when missing)
@@ -39,12 +66,15 @@ upstream: ## Build upstream kubeseal + controller and its integration suite (Bit
 	bash tests/upstream/suite.sh
 
 .PHONY: test-tools
-test-tools: ## Build the reference age CLI, Gitea, Helm and kustomize (and fetch Bitnami's chart) into ~/.cache/sealant (tests do it when missing)
+test-tools: ## Build age, Gitea, Helm, kustomize, crane, actionlint and Trivy (and fetch Bitnami's chart) into ~/.cache/sealant (tests do it when missing)
 	bash tests/tools/age.sh
 	bash tests/tools/gitea.sh
 	bash tests/tools/helm.sh
 	bash tests/tools/kustomize.sh
 	bash tests/upstream/chart.sh
+	bash tests/tools/crane.sh
+	bash tests/tools/actionlint.sh
+	bash tests/tools/trivy.sh
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -86,7 +116,7 @@ sbom: ## CycloneDX SBOMs (JSON) of the binary and every crate into target/sbom/ 
 .PHONY: check-vectors
 check-vectors: ## Fail if the vendored test vectors differ from shared/vectors (when it is beside the repo)
 	@if [ -d "$(SHARED_VECTORS)" ]; then \
-	  diff -r -x gen_vectors.py "$(SHARED_VECTORS)" crates/core/tests/data/vectors && echo "vectors: identical to $(SHARED_VECTORS)"; \
+	  diff -r -x gen_vectors.py -x README.md "$(SHARED_VECTORS)" crates/core/tests/data/vectors && echo "vectors: identical to $(SHARED_VECTORS)"; \
 	else echo "vectors: $(SHARED_VECTORS) not present; skipped"; fi
 
 .PHONY: bench
@@ -131,4 +161,4 @@ fuzz: ## One fuzz target until stopped: make fuzz T=manifest_read (targets: fuzz
 	T=$(T) bash fuzz/run.sh
 
 .PHONY: ci
-ci: fmt-check lint check-generated test demo deny audit sbom check-vectors fuzz-smoke ## Everything CI runs, in order
+ci: fmt-check lint check-generated image scan lint-gitops test demo deny audit sbom check-vectors fuzz-smoke ## Everything CI runs, in order

@@ -46,6 +46,10 @@ pub enum Command {
     /// Run the in-cluster controller: unseal SealedSecrets into Secrets and serve the HTTP API.
     #[command(disable_version_flag = true)]
     Controller(Box<sealant_controller::flags::Flags>),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Write the manual pages (roff), one per command.
+    Man(crate::cmd::man::ManArgs),
 }
 
 /// The command line of sealant invoked as `controller` (Bitnami's chart runs `command: [controller]`): the

@@ -62,5 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lint(args) => cmd::lint::run(args),
         Command::Rotate(args) => cmd::rotate::run(*args),
         Command::Controller(args) => cmd::controller::run(*args),
+        Command::Completions(args) => cmd::completions::run(args),
+        Command::Man(args) => cmd::man::run(args),
     }
 }

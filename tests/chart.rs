@@ -74,49 +74,6 @@ fn key_secret_names(ns: &str) -> Vec<String> {
     names
 }
 
-/// Waits for the certificate at `api`, failing with the process's log.
-fn wait_cert(api: &str, pod: &PodProcess) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Ok((200, pem)) = http_get(&format!("{api}/v1/cert.pem")) {
-            return pem;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no certificate at {api}:\n{}",
-            pod.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Seals a Secret for `ns` to the controller at `api`, creates the SealedSecret and waits for the Secret.
-fn unseals(api: &str, ns: &str, name: &str, value: &str, pod: &PodProcess) {
-    let sealed = seal(
-        &format!("{api}/v1/cert.pem"),
-        &secret(ns, name, &[("password", value)]),
-        &[],
-    );
-    create(plane().admin(), &sealed);
-    let found = wait_for_secret(ns, name, pod);
-    assert_eq!(item(&found, "password"), value);
-}
-
-fn wait_for_secret(ns: &str, name: &str, pod: &PodProcess) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(s) = get_secret(ns, name) {
-            return s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no Secret {ns}/{name}:\n{}",
-            pod.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn the_chart_lints_strictly_with_its_defaults_and_with_every_option_set() {
     let dir = tempfile::tempdir().unwrap();
@@ -323,8 +280,8 @@ fn helm_install_runs_the_controller_as_rendered_and_upgrade_and_uninstall_keep_t
         pod.argv
     );
     let api = format!("http://127.0.0.1:{api_port}");
-    wait_cert(&api, &pod);
-    unseals(&api, &ns, "db", "helm-installed-value-1", &pod);
+    pod.wait_cert(&api);
+    pod.unseals(&api, &ns, "db", "helm-installed-value-1");
     let keys = key_secret_names(&ns);
     assert_eq!(keys.len(), 1, "one key made: {keys:?}");
     // Elected through the Lease the chart's Role allows.
@@ -352,8 +309,8 @@ fn helm_install_runs_the_controller_as_rendered_and_upgrade_and_uninstall_keep_t
     let upgraded = deployment(&ns, "sealed-secrets-controller");
     let pod = PodProcess::start(&upgraded, &sealant_bin(), dir.path());
     assert!(pod.argv.contains(&"--log-level=debug".to_string()), "{:?}", pod.argv);
-    wait_cert(&api, &pod);
-    unseals(&api, &ns, "db2", "helm-upgraded-value-2", &pod);
+    pod.wait_cert(&api);
+    pod.unseals(&api, &ns, "db2", "helm-upgraded-value-2");
     assert_eq!(
         key_secret_names(&ns),
         keys,
@@ -435,8 +392,8 @@ fn sealant_runs_with_bitnamis_chart_its_args_env_service_account_and_rbac() {
     std::os::unix::fs::symlink(sealant_bin(), &controller).unwrap();
     let pod = PodProcess::start(&rendered, &controller, dir.path());
     let api = "http://127.0.0.1:8080".to_string();
-    wait_cert(&api, &pod);
-    unseals(&api, &ns, "db", "bitnami-chart-value-1", &pod);
+    pod.wait_cert(&api);
+    pod.unseals(&api, &ns, "db", "bitnami-chart-value-1");
     // Upstream's RBAC has no Lease rights (its chart runs one replica, no election): sealant runs alone.
     assert!(pod.logs().contains("running without leader election"), "{}", pod.logs());
     // Upstream's RBAC grants `update` (not `patch`) on status: the status is written all the same.
@@ -458,8 +415,8 @@ fn helm_moves_an_install_from_bitnamis_chart_to_sealants_and_back_with_the_same_
     let rendered = install_bitnami_for_migration(dir.path(), &ns, api_port, metrics_port);
     let upstream_bin = sealant_testenv::upstream::upstream().join("sealed-secrets-controller");
     let pod = PodProcess::start(&rendered, &upstream_bin, dir.path());
-    wait_cert(&api, &pod);
-    unseals(&api, &ns, "before", "made-under-upstream-1", &pod);
+    pod.wait_cert(&api);
+    pod.unseals(&api, &ns, "before", "made-under-upstream-1");
     let keys = key_secret_names(&ns);
     assert_eq!(keys.len(), 1, "{keys:?}");
     pod.stop();
@@ -486,10 +443,10 @@ fn helm_moves_an_install_from_bitnamis_chart_to_sealants_and_back_with_the_same_
         &sealant_bin(),
         dir.path(),
     );
-    wait_cert(&api, &pod);
+    pod.wait_cert(&api);
     cluster::delete(&format!("/api/v1/namespaces/{ns}/secrets/before"));
-    wait_for_secret(&ns, "before", &pod);
-    unseals(&api, &ns, "during", "made-under-sealant-2", &pod);
+    pod.wait_for_secret(&ns, "before");
+    pod.unseals(&api, &ns, "during", "made-under-sealant-2");
     assert_eq!(key_secret_names(&ns), keys, "sealant made a new key");
     pod.stop();
     helm_ok(dir.path(), &["uninstall", "sealant", "-n", &ns]);
@@ -497,10 +454,10 @@ fn helm_moves_an_install_from_bitnamis_chart_to_sealants_and_back_with_the_same_
     // 3. Back to upstream's chart and controller: it opens what sealant sealed, with the same key.
     let rendered = install_bitnami_for_migration(dir.path(), &ns, api_port, metrics_port);
     let pod = PodProcess::start(&rendered, &upstream_bin, dir.path());
-    wait_cert(&api, &pod);
+    pod.wait_cert(&api);
     cluster::delete(&format!("/api/v1/namespaces/{ns}/secrets/during"));
     assert_eq!(
-        item(&wait_for_secret(&ns, "during", &pod), "password"),
+        item(&pod.wait_for_secret(&ns, "during"), "password"),
         "made-under-sealant-2"
     );
     assert_eq!(key_secret_names(&ns), keys);

@@ -9,6 +9,10 @@ use assert_cmd::Command;
 use sealant_lint::{Config, Severity};
 use serde_json::Value;
 
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint/corpus")
 }
@@ -489,4 +493,94 @@ fn a_misspelt_section_or_key_of_sealant_yaml_is_an_error_not_a_silent_default() 
     )
     .unwrap();
     assert!(Config::load(dir.path()).is_ok());
+}
+
+#[test]
+fn paths_under_the_config_dir_are_checked_with_its_keys_and_globs() {
+    let top = tempfile::tempdir().unwrap();
+    let t = top.path();
+    std::fs::create_dir_all(t.join("keys/prod")).unwrap();
+    std::fs::copy(
+        root().join("keys/example").join(
+            std::fs::read_to_string(root().join("keys/example/current"))
+                .unwrap()
+                .trim()
+                .trim_start_matches("SHA256:")
+                .to_string()
+                + ".crt",
+        ),
+        t.join("keys/prod/known.crt"),
+    )
+    .unwrap();
+    std::fs::write(t.join(".sealant.yaml"), "lint: {devPaths: [\"dev/**\"]}\n").unwrap();
+    std::fs::create_dir_all(t.join("apps")).unwrap();
+    std::fs::copy(
+        corpus().join("apps/keys.yaml"),
+        t.join("apps/sealed-db-credentials-prod.yaml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(t.join("dev")).unwrap();
+    std::fs::write(
+        t.join("dev/db.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: web-db-credentials-dev, namespace: dev}\nstringData: {password: dev-only}\n",
+    )
+    .unwrap();
+    // Only two directories of the tree, seen from its top: keys/ is the top's, `dev/**` matches dev/db.yaml.
+    let out = Command::new(env!("CARGO_BIN_EXE_sealant"))
+        .args(["lint", "--format", "json", "--config-dir"])
+        .arg(t)
+        .arg(t.join("apps"))
+        .arg(t.join("dev"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    assert!(
+        rules.contains(&("apps/sealed-db-credentials-prod.yaml", "unknown-sealing-key")),
+        "{rules:?}"
+    );
+    assert!(!rules.iter().any(|(_, r)| *r == "plaintext-secret"), "{rules:?}");
+}
+
+#[test]
+fn this_repository_is_a_gitops_tree_that_passes_its_own_lint() {
+    // keys/example/ and examples/sealed/ (sealed to it), with the repository's .sealant.yaml, as `make
+    // lint-gitops` runs it in CI.
+    let out = Command::new(env!("CARGO_BIN_EXE_sealant"))
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "--config-dir",
+            ".",
+            "keys",
+            "examples",
+            "manifests",
+            "charts",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{report:#}");
+    assert!(report["findings"].as_array().unwrap().is_empty(), "{report:#}");
+    // The sealed copy is really sealed to the example cluster, and its test-only key opens it.
+    for file in [
+        "db-credentials-prod.yaml",
+        "platform-staging.yaml",
+        "api-keys-prod.json",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealant"))
+            .args(["verify", "--key", "tests/fixtures/test-only-example-cluster.key", "-f"])
+            .arg(format!("examples/sealed/{file}"))
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }

@@ -26,7 +26,8 @@ pub struct LintArgs {
     /// Report format.
     #[arg(long, short = 'o', value_enum, default_value_t = LintFormat::Text, env = "SEALANT_LINT_FORMAT")]
     pub format: LintFormat,
-    /// Directory holding `.sealant.yaml` [default: the first directory given, else .].
+    /// Directory holding `.sealant.yaml` and `keys/`: paths under it are matched and keyed as seen from it
+    /// [default: the first directory given, else .].
     #[arg(long, env = "SEALANT_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
     /// List the rules and exit.
@@ -59,7 +60,7 @@ pub fn run(args: LintArgs) -> Result<()> {
         .or_else(|| paths.iter().find(|p| p.is_dir()).cloned())
         .unwrap_or_else(|| PathBuf::from("."));
     let config = Config::load(&config_dir).context("cannot use the lint configuration")?;
-    let report = sealant_lint::lint(&paths, &config, time::OffsetDateTime::now_utc());
+    let report = sealant_lint::lint_in(Some(&config_dir), &paths, &config, time::OffsetDateTime::now_utc());
     let text = match args.format {
         LintFormat::Text => output::text(&report),
         LintFormat::Json => output::json(&report),

@@ -185,7 +185,7 @@ impl Metrics {
                 "RSA private-key operations",
                 m.rsa_operations.clone(),
             );
-            r.register("sealant_repo", "Sealing keys loaded", m.keys.clone());
+            r.register("sealant_keys", "Sealing keys loaded", m.keys.clone());
             r.register(
                 "sealant_key_load_errors",
                 "Key Secrets that could not be loaded",
@@ -338,6 +338,17 @@ mod tests {
         let mut obj = DynamicObject::new("x", &crate::crd::api_resource());
         obj.metadata.annotations = Some(annotations);
         Arc::new(obj)
+    }
+
+    #[test]
+    fn every_metric_is_named_for_what_it_counts() {
+        let metrics = Metrics::new();
+        metrics.keys.set(2);
+        let text = metrics.render();
+        // A rename of the keys crate once renamed this gauge `sealant_repo`: dashboards and alerts read this name.
+        assert!(text.contains("\n# HELP sealant_keys Sealing keys loaded"), "{text}");
+        assert!(text.contains("\nsealant_keys 2\n"), "{text}");
+        assert!(!text.contains("sealant_repo"), "{text}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Known-answer tests against the vectors in `tests/data/vectors` (a copy of `shared/vectors`, cross-checked
+//! Known-answer tests against the vectors in `tests/data/vectors` (generated independently and cross-checked
 //! with Go's crypto): decryption, byte-exact encryption with the given session key and OAEP seed, negative
 //! cases, fingerprints, key files, whole SealedSecrets and template rendering.
 

@@ -14,7 +14,7 @@ mod document;
 mod repository;
 
 #[cfg(feature = "repository")]
-pub use repository::lint;
+pub use repository::{lint, lint_in};
 
 use std::path::Path;
 

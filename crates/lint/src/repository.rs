@@ -15,9 +15,20 @@ const MAX_FILE: u64 = 4 << 20;
 /// Lints every file under `roots` (files or directories) as the repository walk finds them: tracked files, and
 /// untracked ones `.gitignore` does not exclude.
 pub fn lint(roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
+    lint_in(None, roots, config, now)
+}
+
+/// As [`lint`], but a root inside `top` (the directory holding `.sealant.yaml`, the repository's top) is seen
+/// from `top`: its paths, globs and `keys/` are `top`'s. So `sealant lint --config-dir . apps overlays` checks
+/// only those directories, with the repository's keys and paths as the configuration names them.
+pub fn lint_in(top: Option<&Path>, roots: &[PathBuf], config: &Config, now: OffsetDateTime) -> Report {
+    let top = top.map(|t| std::path::absolute(t).unwrap_or_else(|_| t.to_path_buf()));
     let mut report = Report::default();
     for root in roots {
-        let base = if root.is_dir() {
+        let inside = |t: &PathBuf| std::path::absolute(root).is_ok_and(|r| r.starts_with(t));
+        let base = if let Some(top) = top.as_ref().filter(|t| inside(t)) {
+            top.clone()
+        } else if root.is_dir() {
             root.clone()
         } else {
             root.parent()

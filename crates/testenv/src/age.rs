@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 /// The directory holding `age` and `age-keygen`.
 pub fn age_bin() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| crate::go_tool_dir("age.sh"))
+    DIR.get_or_init(|| crate::cached_tool("age.sh"))
 }
 
 /// A fresh identity from `age-keygen`, written to `dir/name`: (identity file, public key).

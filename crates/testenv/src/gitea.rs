@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// The directory holding `gitea` and its `options/`, `templates/`, `public/`.
 fn gitea_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| crate::go_tool_dir("gitea.sh"))
+    DIR.get_or_init(|| crate::cached_tool("gitea.sh"))
 }
 
 /// A running Gitea.

@@ -10,7 +10,7 @@ use crate::cluster::plane;
 /// The `helm` binary.
 pub fn helm_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| crate::go_tool_dir("helm.sh").join("helm"))
+    BIN.get_or_init(|| crate::cached_tool("helm.sh").join("helm"))
 }
 
 /// Bitnami's chart of the pinned upstream release.
@@ -66,5 +66,5 @@ pub fn helm_ok(dir: &Path, args: &[&str]) -> String {
 /// The `kustomize` binary (manifests/ is a kustomize base).
 pub fn kustomize_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| crate::go_tool_dir("kustomize.sh").join("kustomize"))
+    BIN.get_or_init(|| crate::cached_tool("kustomize.sh").join("kustomize"))
 }

@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod controller;
 pub mod gitea;
 pub mod helm;
+pub mod image;
 pub mod pod;
 mod process;
 pub mod testhost;
@@ -27,9 +28,10 @@ pub mod upstream;
 pub use process::binaries;
 use process::{free_ports, spawn, stop, tail};
 
-/// Runs the Go build script `tests/tools/<script>` (it builds once, then prints the cached directory at once)
-/// and returns the directory it prints; a failed build fails the test with the script's output.
-pub(crate) fn go_tool_dir(script: &str) -> std::path::PathBuf {
+/// Runs the tool script `tests/tools/<script>` (it builds or installs the tool once, from Go modules, PyPI or
+/// npm, then prints the cached path at once) and returns the path it prints; a failed build fails the test with
+/// the script's output.
+pub fn cached_tool(script: &str) -> std::path::PathBuf {
     let path = repo_root().join("tests/tools").join(script);
     let out = std::process::Command::new("bash").arg(&path).output().unwrap();
     assert!(
