@@ -28,6 +28,8 @@ KUBESEAL_LINK ?= 0
 
 .PHONY: install
 install: release ## Install the binary, man pages and bash/zsh/fish completions under PREFIX (KUBESEAL_LINK=1: kubeseal too)
+	@# Why: an empty PREFIX would install into $(DESTDIR)/bin and /share.
+	@if [[ -z "$(PREFIX)" ]]; then echo "install: PREFIX is empty" >&2; exit 2; fi
 	bash scripts/install.sh target/release/sealant "$(DESTDIR)$(PREFIX)" "$(KUBESEAL_LINK)"
 
 .PHONY: image

@@ -141,7 +141,9 @@ for _ in $(seq 100); do
 done
 [[ -n "$port" ]] || { cat "$work/registry.log" >&2; echo "image: the loopback registry did not start" >&2; exit 1; }
 ref="127.0.0.1:$port/sealant:$version"
-"$crane" append --oci-empty-base -f "$work/layer.tar" -t "$ref" 2>/dev/null >/dev/null
+# Why each step names the image by the digest the previous one printed: the registry takes pushes from any local
+# process, so a tag could be moved between two steps; a digest cannot.
+base=$("$crane" append --oci-empty-base -f "$work/layer.tar" -t "$ref" 2>/dev/null)
 annotations=(
   -a "org.opencontainers.image.title=sealant"
   -a "org.opencontainers.image.description=Sealed Secrets for Git: CLI, controller and rotation job"
@@ -154,16 +156,19 @@ annotations=(
 labels=()
 for a in "${annotations[@]}"; do [[ "$a" == -a ]] || labels+=(-l "$a"); done
 # Why a numeric user: `runAsNonRoot` can only be verified against a number. 65532 is distroless's `nonroot`.
-"$crane" mutate "$ref" -t "$ref" --set-platform linux/amd64 --user 65532:65532 --workdir /home/nonroot \
+built=$("$crane" mutate "$base" -t "$ref" --set-platform linux/amd64 --user 65532:65532 --workdir /home/nonroot \
   --entrypoint /usr/local/bin/sealant --cmd controller \
   -e PATH=/usr/local/bin -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
-  "${annotations[@]}" "${labels[@]}" 2>/dev/null >/dev/null
-digest=$("$crane" digest "$ref")
+  "${annotations[@]}" "${labels[@]}" 2>/dev/null)
+digest=${built##*@}
+[[ "$base" == *@sha256:* && "$digest" == sha256:* ]] || { echo "image: crane printed no digest" >&2; exit 1; }
 
 # 5. The outputs, replaced whole.
 mkdir -p "$work/out"
-"$crane" pull --format oci "$ref" "$work/out/oci" 2>/dev/null
+"$crane" pull --format oci "$built" "$work/out/oci" 2>/dev/null
+# The archive carries the tag `docker load` gives the image; the tag must still name what was built.
 "$crane" pull --format tarball "$ref" "$work/out/sealant.tar" 2>/dev/null
+[[ "$("$crane" digest "$ref")" == "$digest" ]] || { echo "image: $ref was moved during the build" >&2; exit 1; }
 echo "$digest" > "$work/out/digest"
 cp "$work/packages.txt" "$work/out/packages.txt"
 bash scripts/sbom.sh >/dev/null

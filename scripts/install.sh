@@ -7,6 +7,8 @@
 # completions always match the flags of the binary beside them.
 set -euo pipefail
 binary=$1 prefix=$2 kubeseal_link=${3:-0}
+# Why: an empty PREFIX would install into /bin and /share.
+if [[ -z "$prefix" ]]; then echo "install: PREFIX is empty" >&2; exit 2; fi
 install -d "$prefix/bin" "$prefix/share/man/man1" "$prefix/share/bash-completion/completions" \
   "$prefix/share/zsh/site-functions" "$prefix/share/fish/vendor_completions.d"
 install -m 0755 "$binary" "$prefix/bin/sealant"
@@ -15,10 +17,19 @@ pages=$(mktemp -d)
 trap 'rm -rf "$pages"' EXIT
 "$sealant" man --dir "$pages"
 install -m 0644 "$pages"/*.1 "$prefix/share/man/man1/"
-"$sealant" completions bash > "$prefix/share/bash-completion/completions/sealant"
-"$sealant" completions zsh > "$prefix/share/zsh/site-functions/_sealant"
-"$sealant" completions fish > "$prefix/share/fish/vendor_completions.d/sealant.fish"
+# Generated beside the pages, then installed like them: mode 0644 whatever the umask, never through a symlink.
+"$sealant" completions bash > "$pages/sealant.bash"
+"$sealant" completions zsh > "$pages/_sealant"
+"$sealant" completions fish > "$pages/sealant.fish"
+install -m 0644 "$pages/sealant.bash" "$prefix/share/bash-completion/completions/sealant"
+install -m 0644 "$pages/_sealant" "$prefix/share/zsh/site-functions/_sealant"
+install -m 0644 "$pages/sealant.fish" "$prefix/share/fish/vendor_completions.d/sealant.fish"
 if [[ "$kubeseal_link" == 1 ]]; then
+  # Why refuse: an upstream kubeseal already there is the user's, not ours to replace.
+  if [[ -e "$prefix/bin/kubeseal" && "$(readlink "$prefix/bin/kubeseal" || true)" != sealant ]]; then
+    echo "install: $prefix/bin/kubeseal exists and is not a link to sealant; remove it first" >&2
+    exit 1
+  fi
   ln -sfn sealant "$prefix/bin/kubeseal"
 fi
-echo "installed: $prefix/bin/sealant ($(ls "$pages" | wc -l) manual pages, bash/zsh/fish completions$([[ "$kubeseal_link" == 1 ]] && echo ', kubeseal link'))"
+echo "installed: $prefix/bin/sealant ($(ls "$pages"/*.1 | wc -l) manual pages, bash/zsh/fish completions$([[ "$kubeseal_link" == 1 ]] && echo ', kubeseal link'))"

@@ -182,6 +182,44 @@ fn the_gitlab_lint_job_builds_sealant_from_its_source_once_and_stops_a_plaintext
 }
 
 #[test]
+fn the_gitlab_template_refuses_an_unpinned_source_and_a_committed_build() {
+    let template = std::fs::read_to_string(root().join("ci/gitlab-ci/sealant.yml")).unwrap();
+    let run = |project: &Path, source: &str| {
+        let source = format!("SEALANT_SOURCE={source}");
+        let job = [
+            "--variable",
+            &source,
+            "--variable",
+            "CI_PIPELINE_SOURCE=merge_request_event",
+            "sealant-lint",
+        ];
+        gitlab_ci_local(project, &job)
+    };
+    let project = gitlab_project(&template);
+    let url = format!("file://{}", root().display());
+    // A branch, no revision at all, a revision that is not a tag or a full commit: nothing is built.
+    for source in [format!("{url}@main"), url.clone(), format!("{url}@{}", &head()[..12])] {
+        let out = run(project.path(), &source);
+        let log = text(&out);
+        assert!(!out.status.success(), "{source}: {log}");
+        assert!(log.contains("SEALANT_SOURCE must be"), "{source}: {log}");
+        assert!(!project.path().join(".sealant").exists(), "{source}: built anyway");
+    }
+    // A committed .sealant/ (a binary a writer chose) is refused even with a matching source file.
+    let source = format!("{url}@{}", head());
+    let planted = project.path().join(".sealant/bin");
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::write(planted.join("sealant"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::write(project.path().join(".sealant/source"), format!("{source}\n")).unwrap();
+    git(project.path(), &["add", "-f", ".sealant"]);
+    git(project.path(), &["commit", "-qm", "plant"]);
+    let out = run(project.path(), &source);
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains(".sealant/ is committed"), "{log}");
+}
+
+#[test]
 fn the_pre_commit_hook_lets_a_clean_commit_through_and_stops_a_plaintext_secret() {
     let pre_commit = cached_tool("pre-commit.sh");
     let repo = sample_repository();
@@ -211,4 +249,43 @@ fn the_pre_commit_hook_lets_a_clean_commit_through_and_stops_a_plaintext_secret(
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("Failed") && log.contains("plaintext-secret"), "{log}");
     assert!(!log.contains("not-a-real-token"), "the value reached the hook's output");
+}
+
+#[test]
+fn nothing_a_user_copies_or_installs_points_at_a_placeholder_host() {
+    // What users copy or read: the templates, the hooks, the deploy files, the docs and the package metadata
+    // (which the SBOM and the SARIF report carry). Tests and benches may use example.invalid on purpose.
+    let out = Command::new("git")
+        .args([
+            "ls-files",
+            "ci",
+            ".pre-commit-hooks.yaml",
+            "manifests",
+            "charts",
+            "deploy",
+            "docs",
+            "keys",
+        ])
+        .args([
+            "README.md",
+            "SECURITY.md",
+            "Cargo.toml",
+            "crates/*/Cargo.toml",
+            "src",
+            "crates/*/src",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let files = String::from_utf8(out.stdout).unwrap();
+    assert!(files.lines().count() > 20, "git ls-files listed too little: {files}");
+    let offenders: Vec<&str> = files
+        .lines()
+        .filter(|f| {
+            let body = std::fs::read(root().join(f)).unwrap();
+            String::from_utf8_lossy(&body).contains("example.invalid/sealant")
+        })
+        .collect();
+    assert!(offenders.is_empty(), "placeholder URL in {offenders:?}");
 }

@@ -419,7 +419,7 @@ fn bitnami_key_secrets_unseal_the_vectors_sealed_secrets() {
         assert_eq!(r.status, 200);
     }
     assert!(checked >= 6, "only {checked} vectors");
-    assert!(c.metric("sealant_repo") == 2.0);
+    assert!(c.metric("sealant_keys") == 2.0);
 }
 
 #[test]
@@ -838,7 +838,7 @@ fn keys_added_later_and_renewed_keys_are_used_without_a_restart() {
         (cert != first_cert).then_some(cert)
     });
     assert_ne!(first_cert, second_cert);
-    assert!(c.metric("sealant_repo") >= 2.0);
+    assert!(c.metric("sealant_keys") >= 2.0);
 
     // Bitnami key Secrets added while running are picked up by the watch.
     import_vector_keys(&ns.name);

@@ -56,6 +56,48 @@ fn make_install_puts_the_binary_the_kubeseal_link_pages_and_completions_under_th
 }
 
 #[test]
+fn install_under_destdir_with_a_strict_umask_is_readable_and_never_replaces_a_real_kubeseal() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let stage = tempfile::tempdir().unwrap();
+    let theirs = stage.path().join("usr/bin/kubeseal");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    std::fs::write(&theirs, "upstream kubeseal\n").unwrap();
+    let make = |args: &[&str]| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(r#"umask 077 && make --no-print-directory install "$@""#)
+            .arg("make")
+            .arg(format!("DESTDIR={}", stage.path().display()))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let out = make(&["PREFIX=/usr", "KUBESEAL_LINK=1"]);
+    assert!(!out.status.success(), "replaced the user's kubeseal");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kubeseal exists and is not a link to sealant"));
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "upstream kubeseal\n");
+    for file in [
+        "usr/bin/sealant",
+        "usr/share/man/man1/sealant-seal.1",
+        "usr/share/bash-completion/completions/sealant",
+        "usr/share/zsh/site-functions/_sealant",
+        "usr/share/fish/vendor_completions.d/sealant.fish",
+    ] {
+        let mode = std::fs::metadata(stage.path().join(file)).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o044,
+            0o044,
+            "{file} is not readable by others under umask 077: {mode:o}"
+        );
+    }
+    // An empty PREFIX would install into /bin and /share: refused.
+    let out = make(&["PREFIX="]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PREFIX is empty"));
+}
+
+#[test]
 fn the_release_binary_carries_no_debug_info() {
     let prefix = installed();
     let out = run(Command::new("readelf").arg("-S").arg(prefix.join("bin/sealant")));

@@ -111,6 +111,7 @@ fn the_cli_reports_text_json_and_sarif_without_values_and_fails_on_errors() {
                 assert_valid_sarif(&v);
                 assert_eq!(v["version"], "2.1.0");
                 let run = &v["runs"][0];
+                assert_eq!(run["tool"]["driver"]["informationUri"], "https://github.com/sealant-dev/sealant");
                 let rules: Vec<&str> = run["tool"]["driver"]["rules"]
                     .as_array()
                     .unwrap()

@@ -9,7 +9,7 @@ use clap::CommandFactory as _;
 #[derive(Debug, clap::Args)]
 pub struct ManArgs {
     /// The directory to write the pages into (created if missing); without it, sealant(1) goes to stdout.
-    #[arg(long, env = "SEALANT_DIR", value_name = "DIR")]
+    #[arg(long, env = "SEALANT_MAN_DIR", value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 

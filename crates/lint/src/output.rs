@@ -76,7 +76,7 @@ pub fn sarif(report: &Report) -> String {
         "runs": [{
             "tool": {"driver": {
                 "name": "sealant",
-                "informationUri": "https://example.invalid/sealant",
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules
             }},
