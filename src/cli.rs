@@ -21,7 +21,7 @@ pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also rea
   keys new --force reads SEALANT_OVERWRITE (a separate guard from SEALANT_FORCE, which lets
     unseal and keys restore print secret material to a terminal)
   keys backup --recipient(s-file) reads SEALANT_ESCROW_RECIPIENTS(_FILE)
-  lint --format reads SEALANT_LINT_FORMAT
+  lint --format reads SEALANT_LINT_FORMAT, man --dir reads SEALANT_MAN_DIR
   unseal -w and keys restore -w read nothing (SEALANT_OUTPUT must not receive plaintext or keys)
   seal --from-literal, lint --list-rules, controller --print-crd and --version read nothing";
 
@@ -100,6 +100,7 @@ mod tests {
                 Some("SEALANT_ESCROW_RECIPIENTS_FILE"),
             ),
             ("sealant lint", "format", Some("SEALANT_LINT_FORMAT")),
+            ("sealant man", "dir", Some("SEALANT_MAN_DIR")),
             ("sealant lint", "list-rules", None),
             ("sealant seal", "from-literal", None),
             ("sealant unseal", "output", None),
