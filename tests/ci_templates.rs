@@ -129,6 +129,19 @@ fn gitlab_ci_local(project: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The lint job of a merge-request pipeline, sealant built from `source` (`URL@REV`).
+fn gitlab_lint_job(project: &Path, source: &str) -> Output {
+    let source = format!("SEALANT_SOURCE={source}");
+    let job = [
+        "--variable",
+        &source,
+        "--variable",
+        "CI_PIPELINE_SOURCE=merge_request_event",
+        "sealant-lint",
+    ];
+    gitlab_ci_local(project, &job)
+}
+
 #[test]
 fn the_gitlab_template_passes_gitlabs_ci_schema() {
     let template = std::fs::read_to_string(root().join("ci/gitlab-ci/sealant.yml")).unwrap();
@@ -152,15 +165,8 @@ fn the_gitlab_template_passes_gitlabs_ci_schema() {
 fn the_gitlab_lint_job_builds_sealant_from_its_source_once_and_stops_a_plaintext_secret() {
     let template = std::fs::read_to_string(root().join("ci/gitlab-ci/sealant.yml")).unwrap();
     let project = gitlab_project(&template);
-    let source = format!("SEALANT_SOURCE=file://{}@{}", root().display(), head());
-    let job = [
-        "--variable",
-        &source,
-        "--variable",
-        "CI_PIPELINE_SOURCE=merge_request_event",
-        "sealant-lint",
-    ];
-    let out = gitlab_ci_local(project.path(), &job);
+    let source = format!("file://{}@{}", root().display(), head());
+    let out = gitlab_lint_job(project.path(), &source);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("PASS  sealant-lint"), "{}", text(&out));
     let binary = project.path().join(".sealant/bin/sealant");
@@ -169,7 +175,7 @@ fn the_gitlab_lint_job_builds_sealant_from_its_source_once_and_stops_a_plaintext
     std::fs::write(project.path().join("apps/billing/token.yaml"), PLAINTEXT).unwrap();
     git(project.path(), &["add", "-A"]);
     git(project.path(), &["commit", "-qm", "oops"]);
-    let out = gitlab_ci_local(project.path(), &job);
+    let out = gitlab_lint_job(project.path(), &source);
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     assert!(
@@ -184,22 +190,11 @@ fn the_gitlab_lint_job_builds_sealant_from_its_source_once_and_stops_a_plaintext
 #[test]
 fn the_gitlab_template_refuses_an_unpinned_source_and_a_committed_build() {
     let template = std::fs::read_to_string(root().join("ci/gitlab-ci/sealant.yml")).unwrap();
-    let run = |project: &Path, source: &str| {
-        let source = format!("SEALANT_SOURCE={source}");
-        let job = [
-            "--variable",
-            &source,
-            "--variable",
-            "CI_PIPELINE_SOURCE=merge_request_event",
-            "sealant-lint",
-        ];
-        gitlab_ci_local(project, &job)
-    };
     let project = gitlab_project(&template);
     let url = format!("file://{}", root().display());
     // A branch, no revision at all, a revision that is not a tag or a full commit: nothing is built.
     for source in [format!("{url}@main"), url.clone(), format!("{url}@{}", &head()[..12])] {
-        let out = run(project.path(), &source);
+        let out = gitlab_lint_job(project.path(), &source);
         let log = text(&out);
         assert!(!out.status.success(), "{source}: {log}");
         assert!(log.contains("SEALANT_SOURCE must be"), "{source}: {log}");
@@ -213,7 +208,7 @@ fn the_gitlab_template_refuses_an_unpinned_source_and_a_committed_build() {
     std::fs::write(project.path().join(".sealant/source"), format!("{source}\n")).unwrap();
     git(project.path(), &["add", "-f", ".sealant"]);
     git(project.path(), &["commit", "-qm", "plant"]);
-    let out = run(project.path(), &source);
+    let out = gitlab_lint_job(project.path(), &source);
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     assert!(log.contains(".sealant/ is committed"), "{log}");
