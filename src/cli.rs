@@ -30,6 +30,8 @@ pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also rea
 pub enum Command {
     /// Encrypt Secret(s) into SealedSecret(s) that are safe to commit.
     Seal(crate::cmd::seal::SealArgs),
+    /// Serve the sealing page: seal Secrets in a browser, to a cluster's certificate, on this machine.
+    Serve(crate::cmd::serve::ServeArgs),
     /// Decrypt SealedSecret(s) with private keys, offline (disaster recovery).
     Unseal(crate::cmd::unseal::UnsealArgs),
     /// Check that every item of every SealedSecret decrypts with the given keys.

@@ -55,6 +55,7 @@ fn no_core_dumps() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Seal(args) => cmd::seal::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Unseal(args) => cmd::unseal::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Reseal(args) => cmd::reseal::run(args),

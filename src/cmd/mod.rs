@@ -8,5 +8,6 @@ pub mod man;
 pub mod reseal;
 pub mod rotate;
 pub mod seal;
+pub mod serve;
 pub mod unseal;
 pub mod verify;

@@ -125,6 +125,10 @@ pub struct Flags {
     /// HTTP API address.
     #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080", value_parser = parse_addr)]
     pub listen_addr: SocketAddr,
+    /// Do not serve the sealing page at `/` of the HTTP API address (it seals in the browser, to this
+    /// controller's certificate; it holds and receives no secret).
+    #[arg(long, env = "SEALANT_CONTROLLER_NO_SEALING_PAGE")]
+    pub no_sealing_page: bool,
     /// Metrics address.
     #[arg(long, env = "SEALED_SECRETS_LISTEN_METRICS_ADDR", default_value = ":8081", value_parser = parse_addr)]
     pub listen_metrics_addr: SocketAddr,
@@ -245,6 +249,7 @@ impl Flags {
             metrics_addr: args.listen_metrics_addr,
             rate_limit: args.rate_limit,
             rate_limit_burst: args.rate_limit_burst,
+            sealing_page: !args.no_sealing_page,
             trusted_proxies: args.trusted_proxies,
             max_body_bytes: args.max_body_bytes,
             request_timeout: args.read_timeout,

@@ -1,4 +1,5 @@
-//! The upstream HTTP API (spec 3.11) on every replica: `/healthz`, `/v1/cert.pem`, `/v1/verify`, `/v1/rotate`.
+//! The upstream HTTP API on every replica: `/healthz`, `/v1/cert.pem`, `/v1/verify`, `/v1/rotate`; and the
+//! sealing page at `/` (`sealant_web`).
 //!
 //! Both POST endpoints make the controller do RSA private-key work on input anyone may send, so each is
 //! rate-limited per client, bodies are capped, requests time out, and the RSA work itself is bounded by a
@@ -115,7 +116,14 @@ fn router(parts: Parts) -> Router {
         .route("/v1/verify", post(verify))
         .route("/v1/rotate", post(rotate))
         .layer(middleware::from_fn_with_state(state.clone(), instrument));
+    // The sealing page is static and handles no secret: it is neither rate-limited nor audited.
+    let page = if config.sealing_page {
+        sealant_web::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(page)
         .route(
             "/healthz",
             get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n") }),

@@ -91,6 +91,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// Burst allowed above the rate.
     pub rate_limit_burst: u32,
+    /// Serve the sealing page (`sealant_web`) at `/` of the API address.
+    pub sealing_page: bool,
     /// Peers whose `X-Forwarded-For` names the client (e.g. the API server's address); everyone else is keyed
     /// on their own address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -153,6 +155,7 @@ impl Default for Config {
             metrics_addr: ([0, 0, 0, 0], 8081).into(),
             rate_limit: 2,
             rate_limit_burst: 2,
+            sealing_page: true,
             trusted_proxies: Vec::new(),
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(120),

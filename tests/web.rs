@@ -1,0 +1,696 @@
+//! The sealing page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`) driven
+//! over WebDriver. The page seals text, binary and generated items in every scope; `sealant unseal` and
+//! upstream's `kubeseal --recovery-unseal` give back exactly those bytes; the merge flow keeps the other items;
+//! the controller serves the page and turns its output into the right Secret on the real API server. Chromium
+//! records every request it makes (its NetLog, with the bytes sent): all of them go to the page's origin, all
+//! are GETs, and none carries a value.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use fantoccini::{Client, ClientBuilder, Locator};
+use sealant_testenv::cluster::{self, Namespace, free_port, plane, sealant_bin, wait_for, yaml_docs};
+use sealant_testenv::controller::Controller;
+use sealant_testenv::upstream;
+use serde_json::{Value, json};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn which(tool: &str) -> PathBuf {
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        if dir.join(tool).is_file() {
+            return dir.join(tool);
+        }
+    }
+    panic!("{tool} is not installed: apt-get install chromium chromium-driver (.ci/run does)");
+}
+
+fn sealant(args: &[&str], stdin: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(sealant_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "sealant {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The items of the first Secret in `text` (JSON or YAML), decoded to bytes.
+fn secret_data(text: &str) -> BTreeMap<String, Vec<u8>> {
+    let doc = yaml_docs(text).remove(0);
+    assert_eq!(doc["kind"], "Secret", "{doc}");
+    doc["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), B64.decode(v.as_str().unwrap()).unwrap()))
+        .collect()
+}
+
+/// A throwaway key pair: (directory, certificate path, key Secret path, fingerprint).
+fn keys(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let out = dir.join("keys");
+    let fingerprint = sealant(&["keys", "new", "--bits", "2048", "--out", out.to_str().unwrap()], b"");
+    (
+        out.join("tls.crt"),
+        out.join("key-secret.yaml"),
+        String::from_utf8(fingerprint).unwrap().trim().to_string(),
+    )
+}
+
+fn random_marker(what: &str) -> String {
+    let mut bytes = [0u8; 9];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut bytes)
+        .unwrap();
+    format!(
+        "canary-{what}-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// `sealant serve` on a free loopback port.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(cert: Option<&Path>) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(sealant_bin());
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        if let Some(cert) = cert {
+            cmd.arg("--cert").arg(cert);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}/");
+        wait_for("sealant serve to answer", Duration::from_secs(30), || {
+            cluster::http_get(&format!("{base}healthz"))
+                .ok()
+                .filter(|(code, _)| *code == 200)
+        });
+        Self { child, base }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium under chromedriver, recording its network activity in a NetLog.
+struct Browser {
+    driver: Child,
+    client: Option<Client>,
+    netlog: PathBuf,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let chromium = which("chromium");
+        let chromedriver = which("chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let netlog = profile.path().join("netlog.json");
+        let port = free_port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for("chromedriver to answer", Duration::from_secs(30), || {
+            cluster::http_get(&format!("{url}/status"))
+                .ok()
+                .filter(|(code, _)| *code == 200)
+        });
+        let args = [
+            "--headless=new".to_string(),
+            // Why: the tests run as root in CI, where Chromium's sandbox refuses to start.
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            format!("--user-data-dir={}", profile.path().join("profile").display()),
+            "--no-first-run".into(),
+            "--no-default-browser-check".into(),
+            // Nothing but the page's origin: no background services, and no name resolves but loopback.
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-default-apps".into(),
+            "--disable-extensions".into(),
+            "--disable-domain-reliability".into(),
+            "--disable-client-side-phishing-detection".into(),
+            "--no-pings".into(),
+            "--disable-features=AutofillServerCommunication,NetworkTimeServiceQuerying,MediaRouter,OptimizationHints"
+                .into(),
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".into(),
+            format!("--log-net-log={}", netlog.display()),
+            "--net-log-capture-mode=Everything".into(),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), json!({ "binary": chromium, "args": args }));
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a Chromium session");
+        Self {
+            driver,
+            client: Some(client),
+            netlog,
+            _profile: profile,
+        }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.c().execute(script, args).await.unwrap()
+    }
+
+    async fn wait_js(&self, what: &str, script: &str) -> Value {
+        for _ in 0..300 {
+            let v = self.js(script, vec![]).await;
+            if !v.is_null() && v != json!(false) && v != json!("") {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    /// Opens the page and waits until it has a certificate; returns the fingerprint it shows.
+    async fn open(&self, base: &str) -> String {
+        self.c().goto(base).await.unwrap();
+        self.wait_js(
+            "the page to load its certificate",
+            "return document.getElementById('cert-info').hidden ? null : document.getElementById('cert-fingerprint').textContent",
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+    }
+
+    async fn typ(&self, id: &str, text: &str) {
+        let el = self.c().find(Locator::Id(id)).await.unwrap();
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn select(&self, id: &str, value: &str) {
+        self.js(
+            "const el = document.getElementById(arguments[0]); el.value = arguments[1]; \
+             el.dispatchEvent(new Event('change')); return el.value",
+            vec![json!(id), json!(value)],
+        )
+        .await;
+    }
+
+    async fn click(&self, id: &str) {
+        self.c().find(Locator::Id(id)).await.unwrap().click().await.unwrap();
+    }
+
+    async fn value(&self, id: &str) -> String {
+        self.js("return document.getElementById(arguments[0]).value", vec![json!(id)])
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn text(&self, id: &str) -> String {
+        self.js(
+            "return document.getElementById(arguments[0]).textContent",
+            vec![json!(id)],
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+    }
+
+    /// Clicks Seal and returns the output, or panics with the page's error.
+    async fn seal(&self) -> String {
+        self.js("document.getElementById('output').value = ''", vec![]).await;
+        self.click("seal").await;
+        let out = self
+            .wait_js(
+                "the page to seal",
+                "const e = document.getElementById('error').textContent; \
+                 return e ? 'ERROR: ' + e : document.getElementById('output').value",
+            )
+            .await;
+        let out = out.as_str().unwrap().to_string();
+        assert!(!out.starts_with("ERROR: "), "{out}");
+        out
+    }
+
+    /// Ends the session and returns what Chromium's NetLog recorded.
+    async fn finish(mut self) -> NetLog {
+        self.client.take().unwrap().close().await.unwrap();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = std::fs::read_to_string(&self.netlog).unwrap_or_default();
+            if text.trim_end().ends_with('}') {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A log cut short by the browser's exit lacks its closing brackets.
+        let log: Value = serde_json::from_str(&text)
+            .or_else(|_| serde_json::from_str(&format!("{}]}}", text.trim_end().trim_end_matches(','))))
+            .expect("Chromium's NetLog parses");
+        let types = &log["constants"]["logEventTypes"];
+        let id = |name: &str| types[name].as_u64().unwrap_or_else(|| panic!("NetLog has no {name}"));
+        let (start_job, bytes_sent) = (id("URL_REQUEST_START_JOB"), id("SOCKET_BYTES_SENT"));
+        let connect = id("TCP_CONNECT_ATTEMPT");
+        let mut connects = Vec::new();
+        let mut requests = Vec::new();
+        let mut sockets: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        for event in log["events"].as_array().unwrap() {
+            let kind = event["type"].as_u64().unwrap_or_default();
+            if kind == start_job && event["phase"] != 2 {
+                let p = &event["params"];
+                requests.push((
+                    p["method"].as_str().unwrap_or_default().to_string(),
+                    p["url"].as_str().unwrap_or_default().to_string(),
+                ));
+            } else if kind == connect {
+                if let Some(address) = event["params"]["address"].as_str() {
+                    connects.push(address.to_string());
+                }
+            } else if kind == bytes_sent
+                && let Some(bytes) = event["params"]["bytes"].as_str()
+            {
+                let source = event["source"]["id"].as_u64().unwrap();
+                sockets.entry(source).or_default().extend(B64.decode(bytes).unwrap());
+            }
+        }
+        NetLog {
+            requests,
+            connects,
+            sent: sockets.into_values().collect(),
+        }
+    }
+}
+
+/// What Chromium's NetLog recorded.
+struct NetLog {
+    /// Every request: method and URL.
+    requests: Vec<(String, String)>,
+    /// Every address a TCP connection was attempted to.
+    connects: Vec<String>,
+    /// The bytes sent on each socket.
+    sent: Vec<Vec<u8>>,
+}
+
+/// The page's own requests (those to `origins`) are GETs; the browser's background requests (update checks and
+/// the like) never connected anywhere, since no name resolves but loopback; every connection went to loopback; and
+/// no canary left the browser in any form (raw, base64, percent-encoded) in a URL or in the bytes sent.
+fn assert_nothing_secret_left(log: &NetLog, origins: &[&str], canaries: &[Vec<u8>], probe: &str) {
+    eprintln!("every request the browser made:");
+    for (method, url) in &log.requests {
+        let whose = if origins.iter().any(|o| url.starts_with(o)) {
+            "page"
+        } else {
+            "browser, not resolved"
+        };
+        eprintln!("  {method} {url}  ({whose})");
+    }
+    assert!(
+        log.requests.iter().any(|(_, url)| url.ends_with("/v1/cert.pem")),
+        "the NetLog did not record the page's own requests: {:?}",
+        log.requests
+    );
+    for (method, url) in &log.requests {
+        if origins.iter().any(|o| url.starts_with(o)) {
+            assert_eq!(method, "GET", "the page sent a {method} to {url}");
+        }
+    }
+    assert!(!log.connects.is_empty(), "the NetLog recorded no connection");
+    for address in &log.connects {
+        assert!(address.starts_with("127.0.0.1:"), "the browser connected to {address}");
+    }
+    let mut haystack: Vec<u8> = log.sent.concat();
+    for (_, url) in &log.requests {
+        haystack.extend(url.as_bytes());
+    }
+    // The detector itself works: the probe the test put into a URL is found in the bytes sent.
+    let sent: Vec<u8> = log.sent.concat();
+    assert!(
+        sent.windows(probe.len()).any(|w| w == probe.as_bytes()),
+        "the recorded bytes do not hold the probe: the NetLog captured no request bytes"
+    );
+    for canary in canaries {
+        let forms = [
+            canary.clone(),
+            B64.encode(canary).into_bytes(),
+            url_encode(canary).into_bytes(),
+        ];
+        for form in forms {
+            let needle = &form[..form.len().min(24)];
+            assert!(
+                !haystack.windows(needle.len()).any(|w| w == needle),
+                "a value was sent by the browser"
+            );
+        }
+    }
+}
+
+fn url_encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (*b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn kubeseal_recover(key_secret: &Path, sealed: &str) -> String {
+    let (code, out, err) = upstream::run(
+        Command::new(upstream::upstream().join("kubeseal"))
+            .args(["--recovery-unseal", "--recovery-private-key"])
+            .arg(key_secret)
+            .args(["-o", "json"])
+            .env("KUBECONFIG", "/nonexistent"),
+        sealed,
+    );
+    assert_eq!(code, 0, "kubeseal --recovery-unseal: {err}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_seals_text_binary_and_generated_items_in_every_scope_and_no_value_leaves_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key_secret, fingerprint) = keys(dir.path());
+    let serve = Serve::start(Some(&cert));
+    let browser = Browser::start().await;
+    let probe = random_marker("probe");
+    browser.c().goto(&format!("{}?{probe}", serve.base)).await.unwrap();
+    let mut canaries: Vec<Vec<u8>> = Vec::new();
+
+    for (scope, namespace) in [
+        ("strict", "billing"),
+        ("namespace-wide", "billing"),
+        ("cluster-wide", ""),
+    ] {
+        assert_eq!(
+            browser.open(&serve.base).await,
+            fingerprint,
+            "the page shows the key's fingerprint"
+        );
+        let text = random_marker("text");
+        let mut binary = random_marker("file").into_bytes();
+        binary.extend([0u8, 0xff, 0xfe, b'\n', 0x80, 0]);
+        binary.extend((0..=255u8).rev());
+        let file = dir.path().join(format!("blob-{scope}.bin"));
+        std::fs::write(&file, &binary).unwrap();
+
+        browser.typ("namespace", namespace).await;
+        browser.typ("name", "billing-db-credentials-prod").await;
+        browser.select("scope", scope).await;
+        browser.typ("item-1-key", "password").await;
+        browser.typ("item-1-text", &text).await;
+        // Every page load starts with one row; "Add an item" numbers the next ones.
+        browser.click("add-item").await;
+        browser.typ("item-2-key", "ca.der").await;
+        browser.select("item-2-source", "file").await;
+        browser
+            .c()
+            .find(Locator::Id("item-2-file"))
+            .await
+            .unwrap()
+            .send_keys(file.to_str().unwrap())
+            .await
+            .unwrap();
+        browser.click("add-item").await;
+        browser.typ("item-3-key", "session-key").await;
+        browser.select("item-3-source", "generate").await;
+
+        let sealed = browser.seal().await;
+        // The values are gone from the form once sealed.
+        assert_eq!(
+            browser.value("item-1-text").await,
+            "",
+            "{scope}: the typed value stayed in the form"
+        );
+        assert_eq!(
+            browser.value("item-2-file").await,
+            "",
+            "{scope}: the file stayed chosen"
+        );
+
+        let doc = yaml_docs(&sealed).remove(0);
+        let annotations = &doc["metadata"]["annotations"];
+        assert_eq!(annotations["sealant.dev/key-fingerprint"], fingerprint.as_str());
+        assert_eq!(annotations["sealant.dev/generate.session-key"], "base64:32");
+        assert!(annotations["sealant.dev/sealed-at"].as_str().unwrap().ends_with('Z'));
+        match scope {
+            "namespace-wide" => assert_eq!(annotations["sealedsecrets.bitnami.com/namespace-wide"], "true"),
+            "cluster-wide" => assert_eq!(annotations["sealedsecrets.bitnami.com/cluster-wide"], "true"),
+            _ => assert!(annotations.get("sealedsecrets.bitnami.com/namespace-wide").is_none()),
+        }
+
+        let ours = String::from_utf8(sealant(
+            &["unseal", "--key", key_secret.to_str().unwrap(), "-o", "json"],
+            sealed.as_bytes(),
+        ))
+        .unwrap();
+        let theirs = kubeseal_recover(&key_secret, &sealed);
+        for (who, opened) in [("sealant unseal", &ours), ("kubeseal --recovery-unseal", &theirs)] {
+            let data = secret_data(opened);
+            assert_eq!(data["password"], text.as_bytes(), "{scope}, {who}: the typed value");
+            assert_eq!(data["ca.der"], binary, "{scope}, {who}: the file's bytes");
+            let generated = &data["session-key"];
+            assert_eq!(
+                B64.decode(generated).unwrap().len(),
+                32,
+                "{scope}, {who}: base64 of 32 random bytes"
+            );
+            canaries.push(generated.clone());
+        }
+        // The same item under another name or namespace does not open: the scope's label is bound in.
+        if scope == "strict" {
+            let moved = sealed.replace("name: billing-db-credentials-prod", "name: billing-db-credentials-dev");
+            let out = Command::new(sealant_bin())
+                .args([
+                    "unseal",
+                    "--key",
+                    key_secret.to_str().unwrap(),
+                    "-o",
+                    "json",
+                    "-f",
+                    "/dev/stdin",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .and_then(|mut c| {
+                    std::io::Write::write_all(&mut c.stdin.take().unwrap(), moved.as_bytes())?;
+                    c.wait()
+                })
+                .unwrap();
+            assert!(!out.success(), "a strict item opened under another name");
+        }
+        canaries.push(text.into_bytes());
+        canaries.push(binary);
+    }
+    let log = browser.finish().await;
+    let origin = serve.base.trim_end_matches('/');
+    assert_nothing_secret_left(&log, &[origin], &canaries, &probe);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pasting_a_sealedsecret_adds_an_item_and_keeps_the_others_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key_secret, _) = keys(dir.path());
+    let existing = String::from_utf8(sealant(
+        &["seal", "--cert", cert.to_str().unwrap(), "--scope", "namespace-wide"],
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-api-keys-prod\n  namespace: web\n  labels: {app: web}\n\
+          stringData:\n  first: one-value\n  second: two-value\n",
+    ))
+    .unwrap();
+    let before = yaml_docs(&existing).remove(0);
+    let serve = Serve::start(Some(&cert));
+    let browser = Browser::start().await;
+    browser.open(&serve.base).await;
+    browser
+        .js(
+            "const el = document.getElementById('existing'); el.value = arguments[0]; \
+             el.dispatchEvent(new Event('change'))",
+            vec![json!(existing)],
+        )
+        .await;
+    // Name, namespace and scope now come from the pasted SealedSecret.
+    assert_eq!(browser.value("name").await, "web-api-keys-prod");
+    assert_eq!(browser.value("namespace").await, "web");
+    assert_eq!(browser.value("scope").await, "namespace-wide");
+    assert!(browser.text("existing-status").await.contains("first, second"));
+    browser.typ("item-1-key", "third").await;
+    browser.typ("item-1-text", "three-value").await;
+    let merged = browser.seal().await;
+    let after = yaml_docs(&merged).remove(0);
+    for item in ["first", "second"] {
+        assert_eq!(
+            after["spec"]["encryptedData"][item], before["spec"]["encryptedData"][item],
+            "{item} was not kept byte for byte"
+        );
+    }
+    assert_eq!(
+        after["spec"]["template"], before["spec"]["template"],
+        "the template was changed"
+    );
+    assert_eq!(after["metadata"]["name"], "web-api-keys-prod");
+    let opened = secret_data(
+        &String::from_utf8(sealant(
+            &["unseal", "--key", key_secret.to_str().unwrap(), "-o", "json"],
+            merged.as_bytes(),
+        ))
+        .unwrap(),
+    );
+    assert_eq!(opened["first"], b"one-value");
+    assert_eq!(opened["second"], b"two-value");
+    assert_eq!(opened["third"], b"three-value");
+    // The same merge through the JSON output.
+    browser.select("format", "json").await;
+    let json_out: Value = serde_json::from_str(&browser.value("output").await).unwrap();
+    assert_eq!(json_out, after);
+    browser.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_is_labelled_announces_errors_and_hints_at_the_naming_rule() {
+    let serve = Serve::start(None);
+    let browser = Browser::start().await;
+    browser.c().goto(&serve.base).await.unwrap();
+    // Without a certificate from the server, the page asks for one.
+    browser
+        .wait_js(
+            "the page to ask for a certificate",
+            "return document.getElementById('cert-other').open",
+        )
+        .await;
+    let unlabelled = browser
+        .js(
+            "return [...document.querySelectorAll('input, select, textarea')] \
+               .filter(el => el.labels.length === 0).map(el => el.id)",
+            vec![],
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "form fields without a label");
+    // An error is announced (role=alert) and focus moves to the field at fault.
+    browser.click("seal").await;
+    let error = browser
+        .wait_js("an error", "return document.getElementById('error').textContent")
+        .await;
+    assert!(error.as_str().unwrap().contains("certificate"), "{error}");
+    assert_eq!(
+        browser
+            .js("return document.getElementById('error').getAttribute('role')", vec![])
+            .await,
+        "alert"
+    );
+    assert_eq!(browser.js("return document.activeElement.id", vec![]).await, "cert-pem");
+    // A bad pasted certificate is refused with a message.
+    browser
+        .js("document.getElementById('cert-other').open = true", vec![])
+        .await;
+    browser
+        .typ(
+            "cert-pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+        )
+        .await;
+    browser.click("cert-use").await;
+    let error = browser
+        .wait_js("an error", "return document.getElementById('error').textContent")
+        .await;
+    assert!(error.as_str().unwrap().contains("cannot be used"), "{error}");
+    // The naming convention, as `sealant lint` checks it, is a hint while typing.
+    browser.typ("name", "mysecret").await;
+    assert!(
+        browser
+            .text("name-hint")
+            .await
+            .contains("<app>-<secret-type>-<environment>")
+    );
+    browser.typ("name", "billing-db-credentials-prod").await;
+    assert_eq!(browser.text("name-hint").await, "");
+    browser.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_serves_the_page_and_unseals_what_it_sealed_into_the_right_secret() {
+    let ns = Namespace::new("web-page");
+    let c = Controller::start(&ns, "ctl-0", &[], &[]);
+    let base = format!("{}/", c.api);
+    let response = ureq::get(&base).call().unwrap();
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(response.headers().get("referrer-policy").unwrap(), "no-referrer");
+
+    let browser = Browser::start().await;
+    let probe = random_marker("probe");
+    browser.c().goto(&format!("{base}?{probe}")).await.unwrap();
+    let shown = browser.open(&base).await;
+    let cert = cluster::http_get(&format!("{}/v1/cert.pem", c.api)).unwrap().1;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), &cert).unwrap();
+    let expected = sealant(
+        &["keys", "fingerprint", dir.path().join("cert.pem").to_str().unwrap()],
+        b"",
+    );
+    assert!(
+        String::from_utf8(expected).unwrap().starts_with(&shown),
+        "fingerprint {shown}"
+    );
+
+    let value = random_marker("controller");
+    browser.typ("namespace", &ns.name).await;
+    browser.typ("name", "web-db-password-prod").await;
+    browser.typ("item-1-key", "password").await;
+    browser.typ("item-1-text", &value).await;
+    browser.select("format", "json").await;
+    let sealed: Value = serde_json::from_str(&browser.seal().await).unwrap();
+    cluster::create(plane().admin(), &sealed);
+    cluster::wait_secret(&ns.name, "web-db-password-prod", |s| {
+        cluster::item(s, "password") == value
+    });
+    let log = browser.finish().await;
+    assert_nothing_secret_left(&log, &[c.api.as_str()], &[value.into_bytes()], &probe);
+}
