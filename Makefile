@@ -163,5 +163,5 @@ fuzz: ## One fuzz target until stopped: make fuzz T=manifest_read (targets: fuzz
 	T=$(T) bash fuzz/run.sh
 
 .PHONY: ci
-ci: ## Everything CI runs: the Go-built tools in the background while the Rust steps run, then image, scan, test, demo
+ci: ## What CI runs: the Go-built tools in the background while the Rust steps run, then image, scan, test, demo
 	bash .ci/run
