@@ -173,6 +173,8 @@ impl Browser {
             .connect(&url)
             .await
             .expect("a Chromium session");
+        // Tall enough that a screenshot holds the whole form.
+        client.set_window_size(1280, 2400).await.unwrap();
         Self {
             driver,
             client: Some(client),
@@ -243,6 +245,46 @@ impl Browser {
     async fn text(&self, id: &str) -> String {
         self.js(
             "return document.getElementById(arguments[0]).textContent",
+            vec![json!(id)],
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+    }
+
+    /// Runs axe-core (from the npm registry, tests/tools/axe-core.sh) on the page as it is; returns its violations.
+    async fn axe(&self) -> Value {
+        let source = std::fs::read_to_string(sealant_testenv::cached_tool("axe-core.sh")).unwrap();
+        self.js(&format!("{source}\nreturn typeof axe"), vec![]).await;
+        let found = self
+            .c()
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 axe.run(document, { resultTypes: ['violations'] }) \
+                   .then((r) => done(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, \
+                      nodes: v.nodes.map((n) => n.target.join(' ')) })))) \
+                   .catch((e) => done('axe failed: ' + e));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(found.is_array(), "{found}");
+        found
+    }
+
+    /// A PNG of the page, kept under target/web-screenshots/ as a test artifact.
+    async fn screenshot(&self, name: &str) {
+        let png = self.c().screenshot().await.unwrap();
+        let dir = sealant_testenv::repo_root().join("target/web-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// The message shown next to a field, if any.
+    async fn field_error(&self, id: &str) -> String {
+        self.js(
+            "const e = document.getElementById(arguments[0] + '-error'); return e ? e.textContent : ''",
             vec![json!(id)],
         )
         .await
@@ -452,7 +494,18 @@ async fn the_page_seals_text_binary_and_generated_items_in_every_scope_and_no_va
         browser.typ("item-3-key", "session-key").await;
         browser.select("item-3-source", "generate").await;
 
+        if scope == "strict" {
+            browser.screenshot("filled-form").await;
+        }
         let sealed = browser.seal().await;
+        if scope == "strict" {
+            browser.screenshot("sealed-result").await;
+            assert_eq!(
+                browser.axe().await,
+                json!([]),
+                "axe-core finds violations on the sealed page"
+            );
+        }
         // The values are gone from the form once sealed.
         assert_eq!(
             browser.value("item-1-text").await,
@@ -585,7 +638,10 @@ async fn pasting_a_sealedsecret_adds_an_item_and_keeps_the_others_byte_for_byte(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_is_labelled_announces_errors_and_hints_at_the_naming_rule() {
+async fn bad_input_gets_a_message_next_to_its_field_and_no_output_and_the_page_passes_axe() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _, fingerprint) = keys(dir.path());
+    let fixtures = sealant_testenv::repo_root().join("tests/fixtures");
     let serve = Serve::start(None);
     let browser = Browser::start().await;
     browser.c().goto(&serve.base).await.unwrap();
@@ -604,34 +660,71 @@ async fn the_page_is_labelled_announces_errors_and_hints_at_the_naming_rule() {
         )
         .await;
     assert_eq!(unlabelled, json!([]), "form fields without a label");
-    // An error is announced (role=alert) and focus moves to the field at fault.
+    assert_eq!(
+        browser.axe().await,
+        json!([]),
+        "axe-core finds violations on the empty page"
+    );
+
+    // Each bad input: the message next to the field, announced, focus on the field, and no output.
+    let expect_error = |id: &'static str, words: &'static str| {
+        let browser = &browser;
+        async move {
+            let shown = browser.field_error(id).await;
+            assert!(shown.contains(words), "next to {id}: {shown:?}, wanted {words:?}");
+            assert_eq!(browser.text("error").await, shown, "the alert says what the field says");
+            assert_eq!(browser.js("return document.activeElement.id", vec![]).await, id);
+            assert_eq!(
+                browser.value("output").await,
+                "",
+                "an output was written despite the error"
+            );
+        }
+    };
     browser.click("seal").await;
-    let error = browser
-        .wait_js("an error", "return document.getElementById('error').textContent")
-        .await;
-    assert!(error.as_str().unwrap().contains("certificate"), "{error}");
+    expect_error("cert-pem", "No certificate").await;
     assert_eq!(
         browser
             .js("return document.getElementById('error').getAttribute('role')", vec![])
             .await,
         "alert"
     );
-    assert_eq!(browser.js("return document.activeElement.id", vec![]).await, "cert-pem");
-    // A bad pasted certificate is refused with a message.
+    for (file, words) in [("test-only-expired.crt", "expired"), ("test-only-ec.crt", "RSA")] {
+        browser
+            .typ("cert-pem", &std::fs::read_to_string(fixtures.join(file)).unwrap())
+            .await;
+        browser.click("cert-use").await;
+        expect_error("cert-pem", words).await;
+    }
+    assert_eq!(
+        browser.axe().await,
+        json!([]),
+        "axe-core finds violations with an error shown"
+    );
+    browser.typ("cert-pem", &std::fs::read_to_string(&cert).unwrap()).await;
+    browser.click("cert-use").await;
     browser
-        .js("document.getElementById('cert-other').open = true", vec![])
-        .await;
-    browser
-        .typ(
-            "cert-pem",
-            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+        .wait_js(
+            "the pasted certificate",
+            "return document.getElementById('cert-fingerprint').textContent",
         )
         .await;
-    browser.click("cert-use").await;
-    let error = browser
-        .wait_js("an error", "return document.getElementById('error').textContent")
-        .await;
-    assert!(error.as_str().unwrap().contains("cannot be used"), "{error}");
+    assert_eq!(browser.text("cert-fingerprint").await, fingerprint);
+    assert_eq!(browser.field_error("cert-pem").await, "", "the old message stayed");
+
+    browser.typ("namespace", "web").await;
+    browser.typ("name", "Web_Secret").await;
+    browser.typ("item-1-key", "password").await;
+    browser.click("seal").await;
+    expect_error("name", "not valid").await;
+    browser.typ("name", "web-db-password-prod").await;
+    browser.click("seal").await;
+    expect_error("item-1-text", "the value is empty").await;
+    browser.typ("item-1-key", "").await;
+    browser.typ("item-1-text", "x").await;
+    browser.click("seal").await;
+    expect_error("item-1-key", "the key is empty").await;
+
     // The naming convention, as `sealant lint` checks it, is a hint while typing.
     browser.typ("name", "mysecret").await;
     assert!(

@@ -27,19 +27,34 @@
     }
   }
 
+  // The message goes next to the field (its description, so a screen reader reads it with the field) and into
+  // the alert beside the Seal button, which announces it.
   function showError(err) {
     const field = err instanceof FieldError ? err.field : null;
+    // Why only the message: it is written by this script and never holds a value.
+    const message = err instanceof FieldError ? err.message : `Sealing failed: ${err.message || err}`;
     if (field) {
+      const note = document.createElement('p');
+      note.id = `${field.id}-error`;
+      note.className = 'field-error';
+      note.textContent = message;
+      field.insertAdjacentElement('afterend', note);
       field.setAttribute('aria-invalid', 'true');
+      field.setAttribute('aria-describedby', `${field.getAttribute('aria-describedby') || ''} ${note.id}`.trim());
       field.focus();
     }
-    // Why only the message: it is written by this script and never holds a value.
-    $('error').textContent = err instanceof FieldError ? err.message : `Sealing failed: ${err.message || err}`;
+    $('error').textContent = message;
   }
 
   function clearError() {
     $('error').textContent = '';
-    for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    for (const note of document.querySelectorAll('.field-error')) note.remove();
+    for (const el of document.querySelectorAll('[aria-invalid]')) {
+      el.removeAttribute('aria-invalid');
+      const rest = (el.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== `${el.id}-error`);
+      if (rest.length) el.setAttribute('aria-describedby', rest.join(' '));
+      else el.removeAttribute('aria-describedby');
+    }
   }
 
   // ---- Bytes.
@@ -273,7 +288,9 @@
       if (seen.has(key)) throw new FieldError(keyField, `${label}: key "${key}" is used twice.`);
       seen.add(key);
       if (source === 'text') {
-        items.push({ key, bytes: utf8.encode(row.querySelector('[data-id=text]').value) });
+        const text = row.querySelector('[data-id=text]');
+        if (!text.value) throw new FieldError(text, `${label}: the value is empty.`);
+        items.push({ key, bytes: utf8.encode(text.value) });
       } else if (source === 'file') {
         const input = row.querySelector('[data-id=file]');
         if (!input.files.length) throw new FieldError(input, `${label}: choose a file.`);
