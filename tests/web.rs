@@ -29,22 +29,10 @@ fn which(tool: &str) -> PathBuf {
     panic!("{tool} is not installed: apt-get install chromium chromium-driver (.ci/run does)");
 }
 
-fn sealant(args: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(sealant_bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "sealant {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+fn sealant(args: &[&str], stdin: &str) -> String {
+    let (code, out, err) = upstream::run(Command::new(sealant_bin()).args(args), stdin);
+    assert_eq!(code, 0, "sealant {args:?}: {err}");
+    out
 }
 
 /// The items of the first Secret in `text` (JSON or YAML), decoded to bytes.
@@ -62,11 +50,11 @@ fn secret_data(text: &str) -> BTreeMap<String, Vec<u8>> {
 /// A throwaway key pair: (directory, certificate path, key Secret path, fingerprint).
 fn keys(dir: &Path) -> (PathBuf, PathBuf, String) {
     let out = dir.join("keys");
-    let fingerprint = sealant(&["keys", "new", "--bits", "2048", "--out", out.to_str().unwrap()], b"");
+    let fingerprint = sealant(&["keys", "new", "--bits", "2048", "--out", out.to_str().unwrap()], "");
     (
         out.join("tls.crt"),
         out.join("key-secret.yaml"),
-        String::from_utf8(fingerprint).unwrap().trim().to_string(),
+        fingerprint.trim().to_string(),
     )
 }
 
@@ -234,23 +222,19 @@ impl Browser {
         self.c().find(Locator::Id(id)).await.unwrap().click().await.unwrap();
     }
 
+    /// A string `script` returns for the element id `id` (its `arguments[0]`).
+    async fn string_for(&self, script: &str, id: &str) -> String {
+        self.js(script, vec![json!(id)]).await.as_str().unwrap().to_string()
+    }
+
     async fn value(&self, id: &str) -> String {
-        self.js("return document.getElementById(arguments[0]).value", vec![json!(id)])
+        self.string_for("return document.getElementById(arguments[0]).value", id)
             .await
-            .as_str()
-            .unwrap()
-            .to_string()
     }
 
     async fn text(&self, id: &str) -> String {
-        self.js(
-            "return document.getElementById(arguments[0]).textContent",
-            vec![json!(id)],
-        )
-        .await
-        .as_str()
-        .unwrap()
-        .to_string()
+        self.string_for("return document.getElementById(arguments[0]).textContent", id)
+            .await
     }
 
     /// Runs axe-core (from the npm registry, tests/tools/axe-core.sh) on the page as it is; returns its violations.
@@ -283,14 +267,11 @@ impl Browser {
 
     /// The message shown next to a field, if any.
     async fn field_error(&self, id: &str) -> String {
-        self.js(
+        self.string_for(
             "const e = document.getElementById(arguments[0] + '-error'); return e ? e.textContent : ''",
-            vec![json!(id)],
+            id,
         )
         .await
-        .as_str()
-        .unwrap()
-        .to_string()
     }
 
     /// Clicks Seal and returns the output, or panics with the page's error.
@@ -529,11 +510,10 @@ async fn the_page_seals_text_binary_and_generated_items_in_every_scope_and_no_va
             _ => assert!(annotations.get("sealedsecrets.bitnami.com/namespace-wide").is_none()),
         }
 
-        let ours = String::from_utf8(sealant(
+        let ours = sealant(
             &["unseal", "--key", key_secret.to_str().unwrap(), "-o", "json"],
-            sealed.as_bytes(),
-        ))
-        .unwrap();
+            &sealed,
+        );
         let theirs = kubeseal_recover(&key_secret, &sealed);
         for (who, opened) in [("sealant unseal", &ours), ("kubeseal --recovery-unseal", &theirs)] {
             let data = secret_data(opened);
@@ -550,26 +530,11 @@ async fn the_page_seals_text_binary_and_generated_items_in_every_scope_and_no_va
         // The same item under another name or namespace does not open: the scope's label is bound in.
         if scope == "strict" {
             let moved = sealed.replace("name: billing-db-credentials-prod", "name: billing-db-credentials-dev");
-            let out = Command::new(sealant_bin())
-                .args([
-                    "unseal",
-                    "--key",
-                    key_secret.to_str().unwrap(),
-                    "-o",
-                    "json",
-                    "-f",
-                    "/dev/stdin",
-                ])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .and_then(|mut c| {
-                    std::io::Write::write_all(&mut c.stdin.take().unwrap(), moved.as_bytes())?;
-                    c.wait()
-                })
-                .unwrap();
-            assert!(!out.success(), "a strict item opened under another name");
+            let (code, _, _) = upstream::run(
+                Command::new(sealant_bin()).args(["unseal", "--key", key_secret.to_str().unwrap(), "-o", "json"]),
+                &moved,
+            );
+            assert_ne!(code, 0, "a strict item opened under another name");
         }
         canaries.push(text.into_bytes());
         canaries.push(binary);
@@ -583,12 +548,11 @@ async fn the_page_seals_text_binary_and_generated_items_in_every_scope_and_no_va
 async fn pasting_a_sealedsecret_adds_an_item_and_keeps_the_others_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key_secret, _) = keys(dir.path());
-    let existing = String::from_utf8(sealant(
+    let existing = sealant(
         &["seal", "--cert", cert.to_str().unwrap(), "--scope", "namespace-wide"],
-        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-api-keys-prod\n  namespace: web\n  labels: {app: web}\n\
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-api-keys-prod\n  namespace: web\n  labels: {app: web}\n\
           stringData:\n  first: one-value\n  second: two-value\n",
-    ))
-    .unwrap();
+    );
     let before = yaml_docs(&existing).remove(0);
     let serve = Serve::start(Some(&cert));
     let browser = Browser::start().await;
@@ -620,13 +584,10 @@ async fn pasting_a_sealedsecret_adds_an_item_and_keeps_the_others_byte_for_byte(
         "the template was changed"
     );
     assert_eq!(after["metadata"]["name"], "web-api-keys-prod");
-    let opened = secret_data(
-        &String::from_utf8(sealant(
-            &["unseal", "--key", key_secret.to_str().unwrap(), "-o", "json"],
-            merged.as_bytes(),
-        ))
-        .unwrap(),
-    );
+    let opened = secret_data(&sealant(
+        &["unseal", "--key", key_secret.to_str().unwrap(), "-o", "json"],
+        &merged,
+    ));
     assert_eq!(opened["first"], b"one-value");
     assert_eq!(opened["second"], b"two-value");
     assert_eq!(opened["third"], b"three-value");
@@ -766,12 +727,9 @@ async fn the_controller_serves_the_page_and_unseals_what_it_sealed_into_the_righ
     std::fs::write(dir.path().join("cert.pem"), &cert).unwrap();
     let expected = sealant(
         &["keys", "fingerprint", dir.path().join("cert.pem").to_str().unwrap()],
-        b"",
+        "",
     );
-    assert!(
-        String::from_utf8(expected).unwrap().starts_with(&shown),
-        "fingerprint {shown}"
-    );
+    assert!(expected.starts_with(&shown), "fingerprint {shown}");
 
     let value = random_marker("controller");
     browser.typ("namespace", &ns.name).await;
