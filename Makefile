@@ -7,18 +7,27 @@ CARGO ?= cargo
 CARGO_DENY_VERSION := 0.20.2
 SHARED_VECTORS ?= ../shared/vectors
 
+# SEALANT_PROFILE names one cargo profile for every build below (CI sets `ci`, see Cargo.toml). Unset: the tests and
+# `make build` use the dev profile and the release binary (`release`, `install`, `image`) the release profile.
+SEALANT_PROFILE ?=
+export SEALANT_PROFILE
+TEST_FLAGS := $(if $(SEALANT_PROFILE),--profile $(SEALANT_PROFILE))
+RELEASE_FLAGS := $(if $(SEALANT_PROFILE),--profile $(SEALANT_PROFILE),--release)
+BIN := target/$(or $(SEALANT_PROFILE),debug)/sealant
+RELEASE_BIN := target/$(or $(SEALANT_PROFILE),release)/sealant
+
 .PHONY: help
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## Build the sealant binary (debug)
-	$(CARGO) build --locked
+	$(CARGO) build --locked $(TEST_FLAGS)
 
 .PHONY: release
 release: ## Build the release binary (stripped of debug info) and print its size
-	$(CARGO) build --release --locked --bin sealant
-	@echo "target/release/sealant: $$(( $$(stat -c %s target/release/sealant) / 1024 / 1024 )) MiB"
+	$(CARGO) build $(RELEASE_FLAGS) --locked --bin sealant
+	@echo "$(RELEASE_BIN): $$(( $$(stat -c %s $(RELEASE_BIN)) / 1024 / 1024 )) MiB"
 
 # Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, share/man/man1 and the shells' completion directories.
 PREFIX ?= /usr/local
@@ -30,7 +39,7 @@ KUBESEAL_LINK ?= 0
 install: release ## Install the binary, man pages and bash/zsh/fish completions under PREFIX (KUBESEAL_LINK=1: kubeseal too)
 	@# Why: an empty PREFIX would install into $(DESTDIR)/bin and /share.
 	@if [[ -z "$(PREFIX)" ]]; then echo "install: PREFIX is empty" >&2; exit 2; fi
-	bash scripts/install.sh target/release/sealant "$(DESTDIR)$(PREFIX)" "$(KUBESEAL_LINK)"
+	bash scripts/install.sh $(RELEASE_BIN) "$(DESTDIR)$(PREFIX)" "$(KUBESEAL_LINK)"
 
 .PHONY: image
 image: ## The container image without a daemon: OCI layout, docker-loadable archive, digest and SBOM in target/image
@@ -42,7 +51,7 @@ scan: ## Trivy (from Go modules): misconfigurations of manifests/ and the chart;
 
 .PHONY: lint-gitops
 lint-gitops: build ## This repository as a GitOps tree (keys/example, examples/sealed, manifests, chart) through `sealant lint`
-	target/debug/sealant lint --config-dir . keys examples manifests charts
+	$(BIN) lint --config-dir . keys examples manifests charts
 
 .PHONY: demo
 demo: ## The whole offline pipeline on examples/: key, seal, diff-friendly re-seal, verify, unseal
@@ -50,7 +59,7 @@ demo: ## The whole offline pipeline on examples/: key, seal, diff-friendly re-se
 
 .PHONY: test
 test: ## Run every test (unit, vectors, property, CLI golden, bad input, real apiserver + etcd)
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked $(TEST_FLAGS)
 
 .PHONY: test-fast
 test-fast: ## The tests that need no Go-built tool (no control plane, Gitea or age CLI): the quick loop
@@ -88,7 +97,7 @@ fmt-check: ## Fail if the code is not formatted
 
 .PHONY: lint
 lint: ## Clippy, warnings are errors
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --locked $(TEST_FLAGS) -- -D warnings
 
 .PHONY: deny
 deny: ## Licences, bans and sources (and advisories when a local advisory database exists)
@@ -127,12 +136,12 @@ bench: ## Seal/unseal benchmarks and their ratio to `openssl speed` RSA-4096 (on
 
 .PHONY: generate
 generate: ## Regenerate the chart's CRD (from the Rust types) and manifests/ (the chart rendered with its defaults)
-	$(CARGO) build --quiet --locked --bin sealant
+	$(CARGO) build --quiet --locked $(TEST_FLAGS) --bin sealant
 	bash scripts/generate.sh
 
 .PHONY: check-generated
 check-generated: ## Fail if the CRD or manifests/ differ from what `make generate` writes
-	@$(CARGO) build --quiet --locked --bin sealant
+	@$(CARGO) build --quiet --locked $(TEST_FLAGS) --bin sealant
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && bash scripts/generate.sh "$$tmp" \
 	  && diff -ru charts/sealant/files "$$tmp/charts/sealant/files" && diff -ru manifests "$$tmp/manifests" \
 	  && echo "charts/sealant/files/crd.yaml, manifests/: current" \

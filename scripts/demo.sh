@@ -16,8 +16,8 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 short() { cut -c1-110; }
 
 step "1. Build sealant"
-run cargo build --locked --quiet
-sealant="$root/target/debug/sealant"
+run cargo build --locked --quiet ${SEALANT_PROFILE:+--profile "$SEALANT_PROFILE"}
+sealant="$root/target/${SEALANT_PROFILE:-debug}/sealant"
 "$sealant" --version
 
 step "2. Make a throwaway 4096-bit key, shaped like the controller's (key files are mode 0600)"

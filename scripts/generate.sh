@@ -12,9 +12,8 @@ cd "$(dirname "$0")/.."
 out=${1:-.}
 helm_dir=$(bash tests/tools/helm.sh)
 helm="$helm_dir/helm"
-sealant=${SEALANT_BIN:-target/debug/sealant}
-[[ -x "$sealant" ]] || cargo build --quiet --locked --bin sealant
-sealant=${SEALANT_BIN:-target/debug/sealant}
+sealant=${SEALANT_BIN:-target/${SEALANT_PROFILE:-debug}/sealant}
+[[ -x "$sealant" ]] || cargo build --quiet --locked ${SEALANT_PROFILE:+--profile "$SEALANT_PROFILE"} --bin sealant
 
 mkdir -p "$out/charts/sealant/files" "$out/manifests/optional"
 chart="$out/charts/sealant"

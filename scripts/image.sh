@@ -32,8 +32,13 @@ epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 
 crane="$(bash tests/tools/crane.sh)/crane"
-$CARGO build --release --locked --quiet --bin sealant
-binary=target/release/sealant
+# SEALANT_PROFILE (CI's one profile) or the release profile.
+if [[ -n "${SEALANT_PROFILE:-}" ]]; then
+  $CARGO build --profile "$SEALANT_PROFILE" --locked --quiet --bin sealant
+else
+  $CARGO build --release --locked --quiet --bin sealant
+fi
+binary=target/${SEALANT_PROFILE:-release}/sealant
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealant-image.XXXXXX")
 registry_pid=
