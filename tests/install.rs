@@ -175,9 +175,14 @@ fn every_manual_page_renders_with_man_and_names_its_command() {
 #[test]
 fn cargo_install_locked_from_the_source_tree_installs_a_working_binary() {
     let root_dir = tempfile::tempdir().unwrap();
-    // The same target directory as the build: an up-to-date release build is reused, not rebuilt.
+    // The same target directory and profile as the build (CI's one profile when SEALANT_PROFILE names it): an
+    // up-to-date build is reused, not rebuilt.
+    let profile = std::env::var("SEALANT_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "release".into());
     run(Command::new(env!("CARGO"))
-        .args(["install", "--locked", "--quiet", "--path", "."])
+        .args(["install", "--locked", "--quiet", "--path", ".", "--profile", &profile])
         .arg("--root")
         .arg(root_dir.path())
         .env("CARGO_TARGET_DIR", root().join("target"))
