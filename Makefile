@@ -7,7 +7,7 @@ CARGO ?= cargo
 CARGO_DENY_VERSION := 0.20.2
 SHARED_VECTORS ?= ../shared/vectors
 
-# SEALANT_PROFILE names one cargo profile for every build below (CI sets `ci`, see Cargo.toml). Unset: the tests and
+# SEALANT_PROFILE names one cargo profile for every build below (CI sets `release`, see .ci/run). Unset: the tests and
 # `make build` use the dev profile and the release binary (`release`, `install`, `image`) the release profile.
 SEALANT_PROFILE ?=
 export SEALANT_PROFILE
