@@ -14,6 +14,11 @@ while [[ $# -gt 0 && "$1" != "--" ]]; do packages+=("$1"); shift; done
 [[ $# -gt 0 ]] && { shift; flags=("$@"); }
 CACHE=${SEALANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealant}
 BIN="$CACHE/$name-v$version"
+mkdir -p "$CACHE"
+# Why a lock: tests run in parallel and may ask for the same tool at once; the second waits, then finds it
+# installed (replacing a tree another test is running from would pull it from under that test).
+exec {lock}>"$CACHE/.$name.lock"
+flock "$lock"
 complete=1
 for package in "${packages[@]}"; do
   binary=${package%@*}
@@ -27,7 +32,6 @@ if [[ $complete == 1 ]]; then
   exit 0
 fi
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
-mkdir -p "$CACHE"
 tmp=$(mktemp -d "$CACHE/.$name-build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 printf '[%s] building v%s from Go modules (cached afterwards)\n' "$name" "$version" >&2

@@ -8,8 +8,12 @@ set -euo pipefail
 name=$1 version=$2 file=$3
 CACHE=${SEALANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealant}
 dir="$CACHE/$name-v$version"
+mkdir -p "$CACHE"
+# Why a lock: tests run in parallel and may ask for the same tool at once; the second waits, then finds it
+# installed (replacing a tree another test is running from would pull it from under that test).
+exec {lock}>"$CACHE/.$name.lock"
+flock "$lock"
 if [[ ! -e "$dir/$file" ]]; then
-  mkdir -p "$CACHE"
   tmp=$(mktemp -d "$CACHE/.$name.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   npm install --prefix "$tmp" --no-audit --no-fund --silent "$name@$version" >&2

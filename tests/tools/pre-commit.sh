@@ -7,8 +7,12 @@ set -euo pipefail
 PRE_COMMIT_VERSION=${PRE_COMMIT_VERSION:-4.7.0}
 CACHE=${SEALANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealant}
 dir="$CACHE/pre-commit-v$PRE_COMMIT_VERSION"
+mkdir -p "$CACHE"
+# Why a lock: tests run in parallel and may ask for the same tool at once; the second waits, then finds it
+# installed (replacing a tree another test is running from would pull it from under that test).
+exec {lock}>"$CACHE/.pre-commit.lock"
+flock "$lock"
 if [[ ! -f "$dir/pre_commit/__init__.py" ]]; then
-  mkdir -p "$CACHE"
   tmp=$(mktemp -d "$CACHE/.pre-commit.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   python3 -m pip install --quiet --disable-pip-version-check --target "$tmp" "pre-commit==$PRE_COMMIT_VERSION" >&2
