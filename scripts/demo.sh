@@ -135,7 +135,7 @@ cd "$root"
 # The cluster half: a real kube-apiserver + etcd built from Go modules (cached after the first build, which takes
 # about 7 minutes), the generated CRD, the shipped RBAC and `sealant controller`.
 bash tests/control-plane/build.sh >/dev/null
-cargo run --quiet --locked --example cluster
+cargo run --quiet --locked ${SEALANT_PROFILE:+--profile "$SEALANT_PROFILE"} --example cluster
 
 step "Done"
 echo "Sealed $(ls "$work/repo/sealed" | wc -l) files, re-sealed one item in place, verified, recovered offline,"
