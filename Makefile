@@ -12,21 +12,21 @@ SHARED_VECTORS ?= ../shared/vectors
 SEALANT_PROFILE ?=
 export SEALANT_PROFILE
 TEST_FLAGS := $(if $(SEALANT_PROFILE),--profile $(SEALANT_PROFILE))
-RELEASE_FLAGS := $(if $(SEALANT_PROFILE),--profile $(SEALANT_PROFILE),--release)
 BIN := target/$(or $(SEALANT_PROFILE),debug)/sealant
-RELEASE_BIN := target/$(or $(SEALANT_PROFILE),release)/sealant
+RELEASE_PROFILE := $(or $(SEALANT_PROFILE),release)
+RELEASE_BIN := target/$(RELEASE_PROFILE)/sealant
 
 .PHONY: help
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the sealant binary (debug)
+build: ## Build the sealant binary (dev profile, or SEALANT_PROFILE)
 	$(CARGO) build --locked $(TEST_FLAGS)
 
 .PHONY: release
 release: ## Build the release binary (stripped of debug info) and print its size
-	$(CARGO) build $(RELEASE_FLAGS) --locked --bin sealant
+	$(CARGO) build --profile $(RELEASE_PROFILE) --locked --bin sealant
 	@echo "$(RELEASE_BIN): $$(( $$(stat -c %s $(RELEASE_BIN)) / 1024 / 1024 )) MiB"
 
 # Where `make install` puts things: $(DESTDIR)$(PREFIX)/bin, share/man/man1 and the shells' completion directories.

@@ -33,11 +33,7 @@ created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
 
 crane="$(bash tests/tools/crane.sh)/crane"
 # SEALANT_PROFILE (CI's one profile) or the release profile.
-if [[ -n "${SEALANT_PROFILE:-}" ]]; then
-  $CARGO build --profile "$SEALANT_PROFILE" --locked --quiet --bin sealant
-else
-  $CARGO build --release --locked --quiet --bin sealant
-fi
+$CARGO build --profile "${SEALANT_PROFILE:-release}" --locked --quiet --bin sealant
 binary=target/${SEALANT_PROFILE:-release}/sealant
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sealant-image.XXXXXX")

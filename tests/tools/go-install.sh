@@ -12,13 +12,10 @@ shift 2
 packages=() flags=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do packages+=("$1"); shift; done
 [[ $# -gt 0 ]] && { shift; flags=("$@"); }
-CACHE=${SEALANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealant}
+# shellcheck source=tests/tools/cache.sh
+source "$(dirname "$0")/cache.sh"
 BIN="$CACHE/$name-v$version"
-mkdir -p "$CACHE"
-# Why a lock: tests run in parallel and may ask for the same tool at once; the second waits, then finds it
-# installed (replacing a tree another test is running from would pull it from under that test).
-exec {lock}>"$CACHE/.$name.lock"
-flock "$lock"
+cache_lock "$name"
 complete=1
 for package in "${packages[@]}"; do
   binary=${package%@*}

@@ -6,13 +6,10 @@
 #   npm-install.sh NAME VERSION FILE     e.g. npm-install.sh axe-core 4.14.1 node_modules/axe-core/axe.min.js
 set -euo pipefail
 name=$1 version=$2 file=$3
-CACHE=${SEALANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealant}
+# shellcheck source=tests/tools/cache.sh
+source "$(dirname "$0")/cache.sh"
 dir="$CACHE/$name-v$version"
-mkdir -p "$CACHE"
-# Why a lock: tests run in parallel and may ask for the same tool at once; the second waits, then finds it
-# installed (replacing a tree another test is running from would pull it from under that test).
-exec {lock}>"$CACHE/.$name.lock"
-flock "$lock"
+cache_lock "$name"
 if [[ ! -e "$dir/$file" ]]; then
   tmp=$(mktemp -d "$CACHE/.$name.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT

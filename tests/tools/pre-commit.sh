@@ -5,13 +5,10 @@
 # The hook test runs `pre-commit try-repo` on a sample repository with it.
 set -euo pipefail
 PRE_COMMIT_VERSION=${PRE_COMMIT_VERSION:-4.7.0}
-CACHE=${SEALANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealant}
+# shellcheck source=tests/tools/cache.sh
+source "$(dirname "$0")/cache.sh"
 dir="$CACHE/pre-commit-v$PRE_COMMIT_VERSION"
-mkdir -p "$CACHE"
-# Why a lock: tests run in parallel and may ask for the same tool at once; the second waits, then finds it
-# installed (replacing a tree another test is running from would pull it from under that test).
-exec {lock}>"$CACHE/.pre-commit.lock"
-flock "$lock"
+cache_lock pre-commit
 if [[ ! -f "$dir/pre_commit/__init__.py" ]]; then
   tmp=$(mktemp -d "$CACHE/.pre-commit.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
