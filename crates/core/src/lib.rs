@@ -36,10 +36,13 @@ pub mod keysecret;
 pub mod layout;
 pub mod manifest;
 pub mod merge;
+mod plain;
 pub mod rewrite;
 pub mod scope;
 pub mod seal;
 pub mod template;
+#[cfg(test)]
+mod testutil;
 pub mod types;
 pub mod unseal;
 

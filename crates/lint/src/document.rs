@@ -1,6 +1,6 @@
-//! Manifests as values with positions: each YAML document (or JSON object) is read twice — into a
-//! `serde_json::Value` (aliases resolved) for the rules, and into sealant-core's span index for the line and
-//! column of any path the rules point at.
+//! Manifests as values with positions: a `serde_json::Value` (aliases resolved) for the rules, and
+//! sealant-core's span index for the line and column of any path the rules point at. YAML is read once when its
+//! values are plain, twice (the index, then serde-saphyr) when they are not; JSON objects twice.
 
 use sealant_core::layout::{self, Node, NodeKind};
 use serde_json::Value;
@@ -66,23 +66,31 @@ pub struct ParseProblem {
     pub message: String,
 }
 
-/// Reads a YAML stream.
+/// Reads a YAML stream: positions and values in one pass over the parser's events where the values are plain
+/// (see `layout::index_with_values`), else each document once more through serde-saphyr.
 pub fn yaml(text: &str) -> Result<Vec<Document>, ParseProblem> {
-    let docs = layout::index(text).map_err(|e| ParseProblem {
+    let (docs, values) = layout::index_with_values(text).map_err(|e| ParseProblem {
         line: e.line,
         column: e.column + 1,
         message: e.message,
     })?;
+    let mut values = values.map(Vec::into_iter);
     let mut out = Vec::new();
     for doc in docs {
+        let quick = values.as_mut().and_then(Iterator::next);
         let Some(root) = doc.root else { continue };
-        let slice = &text[doc.span.clone()];
-        let options = serde_saphyr::options! { with_snippet: false };
-        let value: Value = serde_saphyr::from_str_with_options(slice, options).map_err(|e| ParseProblem {
-            line: doc.line,
-            column: 1,
-            message: e.without_snippet().to_string(),
-        })?;
+        let value = match quick {
+            Some(value) => value,
+            None => {
+                let slice = &text[doc.span.clone()];
+                let options = serde_saphyr::options! { with_snippet: false };
+                serde_saphyr::from_str_with_options(slice, options).map_err(|e| ParseProblem {
+                    line: doc.line,
+                    column: 1,
+                    message: e.without_snippet().to_string(),
+                })?
+            }
+        };
         out.push(Document {
             number: doc.number,
             value,

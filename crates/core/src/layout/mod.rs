@@ -13,6 +13,7 @@ mod edit;
 mod render;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use edit::{Editor, edit_document};
 pub use render::{is_plain_safe, render_scalar};
@@ -172,6 +173,22 @@ enum Frame {
 
 /// Indexes every document of a YAML stream.
 pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
+    index_stream(source, None)
+}
+
+/// Indexes every document of a YAML stream and, in the same pass, reads each document's value (one per
+/// document, `Null` for an empty one) exactly as serde-saphyr reads a `serde_json::Value`; the values are `None`
+/// when the stream has anything that reader treats in its own way (anchors and aliases, tags, directives, merge
+/// or duplicate keys, complex keys, plain scalars whose type depends on the schema, deep nesting): read those
+/// documents with serde-saphyr.
+#[allow(clippy::type_complexity)]
+pub fn index_with_values(source: &str) -> Result<(Vec<Document>, Option<Vec<serde_json::Value>>), SyntaxError> {
+    let mut values = values::Values::default();
+    let docs = index_stream(source, Some(&mut values))?;
+    Ok((docs, values.finish()))
+}
+
+fn index_stream(source: &str, mut values: Option<&mut values::Values>) -> Result<Vec<Document>, SyntaxError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut current: Option<(usize, usize, Option<Node>)> = None;
@@ -193,12 +210,18 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
             column: span.start.col(),
         };
         let node = match event {
-            Event::DocumentStart(..) => {
+            Event::DocumentStart(_, version) => {
+                if let Some(v) = values.as_deref_mut() {
+                    v.start_document(version.is_some());
+                }
                 number += 1;
                 current = Some((start, span.start.line(), None));
                 continue;
             }
             Event::DocumentEnd => {
+                if let Some(v) = values.as_deref_mut() {
+                    v.end_document();
+                }
                 if let Some((doc_start, line, root)) = current.take() {
                     let doc_end = end.max(root.as_ref().map_or(doc_start, |r| r.span.end));
                     let line = root.as_ref().map_or(line, |r| r.line);
@@ -212,7 +235,10 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
                 }
                 continue;
             }
-            Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
+            Event::MappingStart(style, anchor, ref tag) | Event::SequenceStart(style, anchor, ref tag) => {
+                if let Some(v) = values.as_deref_mut() {
+                    v.open(matches!(event, Event::MappingStart(..)), anchor != 0 || tag.is_some());
+                }
                 if stack.len() >= MAX_DEPTH {
                     return Err(SyntaxError {
                         line: span.start.line(),
@@ -242,6 +268,9 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
                 continue;
             }
             Event::MappingEnd | Event::SequenceEnd => {
+                if let Some(v) = values.as_deref_mut() {
+                    v.close();
+                }
                 let Some(frame) = stack.pop() else { continue };
                 let (mut node, last_end) = match frame {
                     Frame::Mapping { mut start, entries, .. } => {
@@ -262,7 +291,10 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
                 };
                 node
             }
-            Event::Scalar(value, style, ..) => {
+            Event::Scalar(value, style, anchor, tag) => {
+                if let Some(v) = values.as_deref_mut() {
+                    v.scalar(&value, style == ScalarStyle::Plain, anchor != 0 || tag.is_some());
+                }
                 let (style, range) = match style {
                     ScalarStyle::Plain => (Style::Plain, start..end),
                     ScalarStyle::SingleQuoted => (Style::SingleQuoted, start..end),
@@ -277,7 +309,12 @@ pub fn index(source: &str) -> Result<Vec<Document>, SyntaxError> {
                 }
                 node
             }
-            Event::Alias(..) => here(NodeKind::Alias, Style::Plain, start..end),
+            Event::Alias(..) => {
+                if let Some(v) = values.as_deref_mut() {
+                    v.give_up();
+                }
+                here(NodeKind::Alias, Style::Plain, start..end)
+            }
             _ => continue,
         };
         attach(&mut stack, &mut current, node);

@@ -125,3 +125,91 @@ fn position_counts_lines_and_columns_from_one() {
     assert_eq!(position("ab\ncd", 4), (2, 2));
     assert_eq!(position("ab", 0), (1, 1));
 }
+
+/// The values serde-saphyr reads from each document of `text` that has content (`None` if one fails).
+fn serde_values(text: &str, docs: &[Document]) -> Option<Vec<serde_json::Value>> {
+    docs.iter()
+        .filter(|d| d.root.is_some())
+        .map(|d| serde_saphyr::from_str_with_options(&text[d.span.clone()], serde_saphyr::options! {}).ok())
+        .collect()
+}
+
+/// The one-pass values of the documents that have content, checked against serde-saphyr's; whether there were any.
+fn check_values(text: &str) -> bool {
+    let Ok((docs, values)) = index_with_values(text) else {
+        assert!(index(text).is_err(), "{text:?}");
+        return false;
+    };
+    assert_eq!(docs, index(text).unwrap(), "the index differs with values on: {text:?}");
+    let Some(values) = values else { return false };
+    assert_eq!(values.len(), docs.len(), "{text:?}");
+    let quick: Vec<_> = docs
+        .iter()
+        .zip(values)
+        .filter(|(d, _)| d.root.is_some())
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(Some(quick), serde_values(text, &docs), "{text:?}");
+    true
+}
+
+#[test]
+fn one_pass_values_equal_serde_saphyrs_on_every_yaml_file_in_the_repository() {
+    let (mut readable, mut quick) = (0, 0);
+    for (_, text) in crate::testutil::repository_yaml() {
+        let serde_reads = index(&text).ok().and_then(|docs| serde_values(&text, &docs)).is_some();
+        readable += usize::from(serde_reads);
+        quick += usize::from(check_values(&text));
+    }
+    assert!(
+        quick * 3 > readable * 2,
+        "values in one pass for only {quick} of {readable} files"
+    );
+}
+
+#[test]
+fn one_pass_values_leave_every_hard_case_to_serde_saphyr() {
+    for text in [
+        "a: yes\n",
+        "a: On\n",
+        "a: 0x1F\n",
+        "a: 1e3\n",
+        "a: 010\n",
+        "a: 1:30\n",
+        "a: .inf\n",
+        "a: 12345678901234567890\n",
+        "a: &x 1\nb: *x\n",
+        "a: !!str 1\n",
+        "!!map {a: b}\n",
+        "a: 1\na: 2\n",
+        "<<: {a: 1}\n",
+        "%YAML 1.1\n---\na: b\n",
+        "? [a]\n: b\n",
+        "1: a\n",
+        "~: a\n",
+        "a: [{b: [{c: yes}]}]\n",
+        "ok: 1\n---\nnot: no\n",
+    ] {
+        let (_, values) = index_with_values(text).unwrap();
+        assert_eq!(values, None, "{text:?}");
+    }
+}
+
+#[test]
+fn one_pass_values_type_plain_scalars_as_serde_saphyr_does() {
+    let text = "a: abc\nb: 3\nc: -12\nd: 0.5\ne: true\nf: false\ng: null\nh: ~\ni:\nj: '3'\nk: \"x\\ty\"\nl: 512Mi\n\
+                m: [1, two, {key: --x}]\no: |\n  block\np: >-\n  folded\n  text\nq: {}\nr: []\n---\n---\n- a\n- 1\n";
+    assert!(check_values(text));
+}
+
+mod one_pass_value_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn one_pass_values_equal_serde_saphyrs(text in crate::testutil::yaml_documents()) {
+            check_values(&text);
+        }
+    }
+}

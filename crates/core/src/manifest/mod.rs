@@ -14,6 +14,7 @@ use crate::layout;
 
 mod json;
 mod redact;
+mod skim;
 #[cfg(test)]
 mod tests;
 mod write;
@@ -134,10 +135,11 @@ pub fn read(text: &str) -> Result<(Format, Vec<Located>), ManifestError> {
     let mut out = Vec::new();
     match format {
         Format::Yaml => {
-            // Fast path: one parse. Any problem, and the precise path (layout index first) says where.
-            match read_yaml_fast(text, &mut out) {
-                Ok(()) => {}
-                Err(()) => {
+            // Quickest first: one pass over the parser's events, for the common shapes (see `skim`). Then one
+            // parse through serde. Any problem, and the precise path (layout index first) says where.
+            if skim::read(text, &mut out).is_none() {
+                out.clear();
+                if read_yaml_fast(text, &mut out).is_err() {
                     out.clear();
                     read_yaml_precise(text, &mut out)?;
                 }

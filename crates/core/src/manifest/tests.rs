@@ -196,3 +196,152 @@ fn base64_with_line_breaks_is_accepted_like_go() {
     let (_, objs) = read(text).unwrap();
     assert_eq!(secret(&objs[0].object).data["k"].expose_secret(), b"hi");
 }
+
+/// What a reader made of a manifest, values included (hex), for comparing two readers.
+fn describe(objects: &[Located]) -> Vec<String> {
+    objects
+        .iter()
+        .map(|l| {
+            let object = match &l.object {
+                Object::Secret(s) => {
+                    let data: Vec<String> = s
+                        .data
+                        .iter()
+                        .map(|(k, v)| format!("{k}={:02x?}", v.expose_secret()))
+                        .collect();
+                    format!(
+                        "Secret {} {:?} {:?} {data:?}",
+                        serde_json::to_string(&s.metadata).unwrap(),
+                        s.type_,
+                        s.immutable
+                    )
+                }
+                Object::SealedSecret(s) => serde_json::to_string(s).unwrap(),
+                Object::Other { api_version, kind } => format!("Other {api_version:?} {kind:?}"),
+            };
+            format!("{} line {}: {object}", l.document, l.line)
+        })
+        .collect()
+}
+
+/// The quick reader's answer, and the serde reader's (fast path, else precise path).
+fn both_readers(text: &str) -> (Option<Vec<String>>, Result<Vec<String>, ManifestError>) {
+    let mut quick = Vec::new();
+    let quick = skim::read(text, &mut quick).map(|()| describe(&quick));
+    let mut slow = Vec::new();
+    let slow = match read_yaml_fast(text, &mut slow) {
+        Ok(()) => Ok(describe(&slow)),
+        Err(()) => {
+            slow.clear();
+            read_yaml_precise(text, &mut slow).map(|()| describe(&slow))
+        }
+    };
+    (quick, slow)
+}
+
+#[test]
+fn the_quick_reader_agrees_with_the_complete_reader_on_every_manifest_in_the_repository() {
+    let (mut files, mut accepted, mut quick_read) = (0, 0, 0);
+    for (path, text) in crate::testutil::repository_yaml() {
+        files += 1;
+        let (quick, slow) = both_readers(&text);
+        accepted += usize::from(slow.is_ok());
+        if let Some(quick) = quick {
+            quick_read += 1;
+            assert_eq!(Ok(quick), slow, "{}", path.display());
+        }
+    }
+    assert!(files > 50, "the repository's manifests were not found ({files})");
+    assert!(
+        quick_read * 3 > accepted * 2,
+        "the quick reader read only {quick_read} of the {accepted} files the complete reader accepts"
+    );
+}
+
+#[test]
+fn the_quick_reader_leaves_every_hard_case_to_the_complete_reader() {
+    let sealed = |spec: &str| {
+        format!(
+            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {{name: a, namespace: b}}\nspec:\n{spec}"
+        )
+    };
+    let secret = |data: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: a}}\ndata:\n{data}");
+    let cases = [
+        sealed("  encryptedData: {k: &a AgBy}\n  template: {data: {x: *a}}\n"),
+        sealed("  encryptedData: {k: !!binary AgBy}\n"),
+        sealed("  encryptedData: {k: yes}\n"),
+        sealed("  encryptedData: {k: 0x1F}\n"),
+        sealed("  encryptedData: {k: 12}\n"),
+        sealed("  encryptedData: {k: null}\n"),
+        sealed("  encryptedData: {k: AgBy, k: AgBz}\n"),
+        sealed("  encryptedData: [AgBy]\n"),
+        sealed("  encryptedData: {k: AgBy}\n  unknown: 1\n"),
+        sealed("  encryptedData: {k: AgBy}\n  template: {metadata: {uid: x}}\n"),
+        sealed("  encryptedData: {k: AgBy}\n  template: {immutable: yes}\n"),
+        sealed("  encryptedData: {k: AgBy}\nstatus: {}\n"),
+        "%YAML 1.1\n---\nkind: SealedSecret\nspec: {encryptedData: {k: on}}\n".to_string(),
+        "kind: SealedSecret\nspec: {encryptedData: {k: AgBy}}\nspec: {encryptedData: {k: AgBz}}\n".to_string(),
+        "kind: SealedSecret\nmetadata: {<<: {name: a}}\nspec: {}\n".to_string(),
+        "kind: SealedSecret\nmetadata: {name: 1e3}\nspec: {}\n".to_string(),
+        "kind: SealedSecret\nmetadata: {name: a, uid: b}\nspec: {}\n".to_string(),
+        "kind: SealedSecret\nmetadata: {name: a}\n".to_string(),
+        "kind: SealedSecret\nspec: null\n".to_string(),
+        "kind: List\nitems: []\n".to_string(),
+        "kind: ConfigMap\ndata: [a]\n".to_string(),
+        "kind: ConfigMap\ndata: {1: a}\n".to_string(),
+        "kind: ConfigMap\ndata: {a: 010}\n".to_string(),
+        "just a scalar\n".to_string(),
+        "- a\n- b\n".to_string(),
+        secret("  k: 12345678\n"),
+        secret("  k: not-base64!\n"),
+        secret("  k: [a]\n"),
+        "kind: Secret\nmetadata: {name: a}\nstringData: {k: true}\n".to_string(),
+        "kind: Secret\nmetadata: {name: a}\nstringData: {k: ~}\n".to_string(),
+        "kind: Secret\nmetadata: {name: a, labels: {a: 1}}\n".to_string(),
+        "kind: Secret\nmetadata: {name: a, creationTimestamp: \"2026-01-01T00:00:00Z\"}\n".to_string(),
+        "kind: Secret\nimmutable: TRUE\n".to_string(),
+        "kind: Secret\ntype: {a: b}\n".to_string(),
+        "kind: Secret\nmetadata: {name: a}\n---\nkind: Secret\nmetadata: {name: [x]}\n".to_string(),
+    ];
+    for text in &cases {
+        let (quick, slow) = both_readers(text);
+        assert_eq!(
+            quick, None,
+            "the quick reader took {text:?} (complete reader: {slow:?})"
+        );
+        // And the public reader answers exactly as the complete reader does.
+        assert_eq!(read(text).map(|(_, objects)| describe(&objects)), slow, "{text:?}");
+    }
+}
+
+#[test]
+fn the_quick_reader_reads_the_common_shapes_exactly_as_the_complete_reader() {
+    let cases = [
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\n  namespace: prod\n  creationTimestamp: null\n  annotations:\n    sealant.dev/sealed-at: \"2026-01-01T00:00:00Z\"\n    sealedsecrets.bitnami.com/namespace-wide: \"true\"\nspec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n    user: 'AgAAAA=='\n  template:\n    metadata:\n      creationTimestamp: null\n      labels: {app: db}\n    type: Opaque\n    immutable: true\n    data:\n      url: \"postgres://{{ index . \\\"user\\\" }}\"\n",
+        "# a comment\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: ns}\ntype: Opaque\ndata: {k: aGk=, e: \"\"}\nstringData: {k: override, s: \"plain \\u00e9\"}\n---\n---\nkind: Deployment\nmetadata: {name: web, labels: {app: web}}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - {name: web, image: \"nginx:1.27\", resources: {limits: {cpu: 0.5, memory: 512Mi}}}\n      - name: sidecar\n        args: [--x, \"1\"]\n...\n",
+        "kind: SealedSecret\nspec:\n  data: AgBy\n  encryptedData: {}\n  template: null\n",
+        "kind: Secret\nimmutable: false\ndata: null\nstringData:\n  key: |\n    line one\n    line two\n  folded: >\n    a\n    b\n",
+        "apiVersion: v2\nkind: Secret\ndata: {a: [not, a, string], b: {c: 1}}\n",
+    ];
+    for text in cases {
+        let (quick, slow) = both_readers(text);
+        assert!(quick.is_some(), "the quick reader gave up on {text:?}");
+        assert_eq!(quick.map(Ok), Some(slow), "{text:?}");
+    }
+}
+
+mod quick_reader_properties {
+    use super::*;
+    use crate::testutil::yaml_documents;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn whatever_the_quick_reader_reads_the_complete_reader_reads_the_same(docs in yaml_documents()) {
+            let (quick, slow) = both_readers(&docs);
+            if let Some(quick) = quick {
+                prop_assert_eq!(Ok(quick), slow, "{}", docs);
+            }
+        }
+    }
+}
