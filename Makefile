@@ -163,6 +163,10 @@ bench-rotate: ## `sealant rotate` on 10,000 generated SealedSecrets: plan vs `gi
 bench-lint: ## `sealant lint` on 10,000 generated manifests vs `cat` and gitleaks (built from Go modules, cached)
 	bash benches/lint.sh
 
+.PHONY: bench-scale
+bench-scale: ## rotate plan and lint on mixed trees of 1k, 10k and 100k files: time per file and peak RSS, plot in target/bench-scale/
+	bash benches/scale.sh
+
 .PHONY: fuzz-smoke
 fuzz-smoke: ## Every fuzz target for SECS seconds (default 30) from its seeds and past crashes (cargo-fuzz, cached)
 	bash fuzz/run.sh

@@ -1,6 +1,6 @@
 //! Linting a repository's files: the one walk, `keys/` for key states, and ages from git history.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use sealant_repo::worktree::WorkTree;
@@ -42,7 +42,7 @@ pub fn lint_in(top: Option<&Path>, roots: &[PathBuf], config: &Config, now: Offs
         let files = walk.files;
         let history = match WorkTree::find(&base) {
             Some(Ok(tree)) => tree.last_changes(&files),
-            _ => BTreeMap::new(),
+            _ => HashMap::new(),
         };
         // Files are independent: check them on every core, then merge (the order is restored by the sort).
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

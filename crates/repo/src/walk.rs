@@ -36,12 +36,18 @@ pub fn files(root: &Path) -> Walk {
         Some(Ok(tree)) => match tree.tracked() {
             Ok(tracked) => {
                 walk.files = walk_dir(&root, true, &mut walk.notices);
+                // Why a set: most tracked files were just found by the directory walk (as regular files or
+                // links); only the others (ignored but tracked, submodules, deleted) need a system call here.
+                let found: std::collections::HashSet<PathBuf> = walk.files.iter().cloned().collect();
                 let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
                 for entry in tracked {
                     let Ok(rel) = entry.path.strip_prefix(&canonical) else {
                         continue;
                     };
                     let path = root.join(rel);
+                    if !entry.submodule && found.contains(&path) {
+                        continue;
+                    }
                     match std::fs::symlink_metadata(&path) {
                         Ok(m) if entry.submodule && m.is_dir() => {
                             walk.files.extend(walk_dir(&path, false, &mut walk.notices));

@@ -323,7 +323,7 @@ pub fn propose(
 
 /// Age from git for SealedSecrets without `sealed-at`; key by trial for those without a key annotation.
 fn facts(repo: &Repository, tip: git2::Oid, scan: &Scan, keyring: Option<&Keyring>) -> Result<Vec<Facts>, RunError> {
-    let wanted: BTreeSet<PathBuf> = scan
+    let wanted: std::collections::HashSet<PathBuf> = scan
         .found
         .iter()
         .filter(|f| f.sealed.annotation(SEALED_AT_ANNOTATION).is_none())
