@@ -29,6 +29,7 @@
 // A library never writes to the terminal: the binaries decide what to show.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod budget;
 pub mod envelope;
 pub mod input;
 pub mod keys;

@@ -193,13 +193,16 @@ fn index_stream(source: &str, mut values: Option<&mut values::Values>) -> Result
     let mut stack: Vec<Frame> = Vec::new();
     let mut current: Option<(usize, usize, Option<Node>)> = None;
     let mut number = 0;
-    for event in Parser::new_from_str(source) {
+    for event in Parser::new_from_str_with_options(source, crate::budget::parser_options()) {
         let (event, span) = event.map_err(|e| SyntaxError {
             line: e.marker().line(),
             column: e.marker().col() + 1,
             document: number.max(1),
             message: e.info().to_string(),
         })?;
+        if let Some(v) = values.as_deref_mut() {
+            v.count(&event);
+        }
         let start = span.start.byte_offset().unwrap_or(0);
         let end = span.end.byte_offset().unwrap_or(start);
         let here = |kind, style, range: Range<usize>| Node {

@@ -168,6 +168,20 @@ fn one_pass_values_equal_serde_saphyrs_on_every_yaml_file_in_the_repository() {
 }
 
 #[test]
+fn one_pass_values_give_up_before_serde_saphyrs_limits() {
+    // More comments between a key and its value than serde-saphyr's parser buffers: the index refuses it too.
+    let comments = format!("a:\n{}  b: c\n", "# c\n".repeat(40));
+    assert!(index_with_values(&comments).is_err());
+    for text in [
+        format!("a: b\n{}", "#\n".repeat(500_001)),
+        format!("a: {}\n", "b".repeat(17 << 20)),
+    ] {
+        let (_, values) = index_with_values(&text).unwrap();
+        assert_eq!(values, None, "{}", &text[..10]);
+    }
+}
+
+#[test]
 fn one_pass_values_leave_every_hard_case_to_serde_saphyr() {
     for text in [
         "a: yes\n",

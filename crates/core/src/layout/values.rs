@@ -2,8 +2,10 @@
 //! the shapes whose value no reader could see differently; anything else gives up and leaves the documents to
 //! serde-saphyr.
 
+use granit_parser::Event;
 use serde_json::{Map, Value};
 
+use crate::budget::Tally;
 use crate::plain;
 
 /// Deepest nesting built here; serde-saphyr's own limit is 64.
@@ -23,6 +25,7 @@ pub(super) struct Values {
     stack: Vec<Frame>,
     root: Option<Value>,
     nodes: usize,
+    tally: Tally,
     done: Vec<Value>,
 }
 
@@ -30,6 +33,21 @@ impl Values {
     pub(super) fn give_up(&mut self) {
         self.gave_up = true;
         self.stack.clear();
+    }
+
+    /// Counts every event of the stream (comments too) against the one-pass limits.
+    pub(super) fn count(&mut self, event: &Event) {
+        let bytes = match event {
+            Event::Scalar(text, ..) | Event::Comment(text, _) => text.len(),
+            Event::DocumentStart(..) => {
+                self.tally = Tally::default();
+                0
+            }
+            _ => 0,
+        };
+        if !self.tally.count(bytes) {
+            self.give_up();
+        }
     }
 
     pub(super) fn start_document(&mut self, directive: bool) {

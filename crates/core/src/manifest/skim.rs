@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use zeroize::Zeroizing;
 
 use super::{Located, Object, decode_base64};
+use crate::budget::{self, Tally};
 use crate::plain::{clearly_string, is_null, numeric, simple_number};
 use crate::types::{SEALED_SECRET_KIND, SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec, secret_value};
 
@@ -21,6 +22,8 @@ use crate::types::{SEALED_SECRET_KIND, SealedSecret, SealedSecretSpec, Secret, S
 const MAX_DEPTH: usize = 48;
 /// Most nodes in one document handled here; the complete reader's own budget is 250,000.
 const MAX_NODES: usize = 100_000;
+/// Most keys in one mapping read here.
+const MAX_KEYS: usize = 256;
 
 /// A scalar's text: borrowed from the input, or owned (escapes, folding) and wiped on drop, since it may be a
 /// plaintext value.
@@ -57,14 +60,21 @@ enum Frame<'a> {
 
 /// Reads every document of a YAML stream into `out`, or gives up (`None`) and leaves `out` to be cleared.
 pub(super) fn read(text: &str, out: &mut Vec<Located>) -> Option<()> {
-    // The complete reader's parser limits, so that the two parsers accept the same syntax.
-    let options = granit_parser::options! { simple_key_max_lookahead: 1024, flow_nesting_limit: 255 };
     let mut stack: Vec<Frame> = Vec::new();
     let (mut number, mut nodes) = (0usize, 0usize);
+    let mut tally = Tally::default();
     let mut root: Option<(Node, usize)> = None;
-    for event in Parser::new_from_str_with_options(text, options) {
+    for event in Parser::new_from_str_with_options(text, budget::parser_options()) {
         let (event, span) = event.ok()?;
         let line = span.start.line();
+        let bytes = match &event {
+            Event::Scalar(value, ..) => value.len(),
+            Event::Comment(comment, _) => comment.len(),
+            _ => 0,
+        };
+        if !tally.count(bytes) {
+            return None;
+        }
         let (node, line) = match event {
             Event::DocumentStart(_, version) => {
                 // Why: a `%YAML 1.1` document may resolve plain scalars differently.
@@ -73,6 +83,7 @@ pub(super) fn read(text: &str, out: &mut Vec<Located>) -> Option<()> {
                 }
                 number += 1;
                 nodes = 0;
+                tally = Tally::default();
                 continue;
             }
             Event::DocumentEnd => {
@@ -159,7 +170,9 @@ fn attach<'a>(
                 if (plain && !clearly_string(text.as_str())) || text.as_str() == "<<" {
                     return None;
                 }
-                if entries.iter().any(|(k, _)| k.as_str() == text.as_str()) {
+                // Why a bound: each key is checked against the others; a mapping this wide is for the complete
+                // reader, whose lookups do not grow with it.
+                if entries.len() >= MAX_KEYS || entries.iter().any(|(k, _)| k.as_str() == text.as_str()) {
                     return None;
                 }
                 *key = Some(text);

@@ -259,6 +259,36 @@ fn the_quick_reader_agrees_with_the_complete_reader_on_every_manifest_in_the_rep
 }
 
 #[test]
+fn the_quick_reader_gives_up_before_the_complete_readers_limits() {
+    // More comments between a key and its value than the complete reader's parser buffers: it refuses the file.
+    let comments = format!(
+        "kind: Secret\nmetadata: {{name: a}}\nstringData:\n{}  k: v\n",
+        "# c\n".repeat(40)
+    );
+    let (quick, slow) = both_readers(&comments);
+    assert_eq!(quick, None);
+    assert!(slow.is_err(), "the complete reader refuses {} buffered comments", 40);
+    // More events than half the complete reader's budget (comments count), and more text than a quarter of it.
+    let noisy = format!(
+        "kind: Secret\nmetadata: {{name: a}}\nstringData:\n  k: v\n{}",
+        "#\n".repeat(500_001)
+    );
+    let long = format!(
+        "kind: Secret\nmetadata: {{name: a}}\nstringData:\n  k: {}\n",
+        "a".repeat(17 << 20)
+    );
+    // A mapping too wide to check for repeated keys one by one.
+    let wide: String = std::iter::once("kind: ConfigMap\ndata:\n".to_string())
+        .chain((0..300).map(|i| format!("  k{i}: v\n")))
+        .collect();
+    for text in [noisy, long, wide] {
+        let (quick, slow) = both_readers(&text);
+        assert_eq!(quick, None, "{}", &text[..60]);
+        assert!(slow.is_ok(), "{}", &text[..60]);
+    }
+}
+
+#[test]
 fn the_quick_reader_leaves_every_hard_case_to_the_complete_reader() {
     let sealed = |spec: &str| {
         format!(
