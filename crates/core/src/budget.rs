@@ -19,7 +19,7 @@ pub(crate) fn parser_options() -> granit_parser::Options {
     }
 }
 
-/// What one document has cost so far.
+/// What the current document has cost so far.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     events: usize,
@@ -27,9 +27,19 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    /// Counts one event carrying `text` bytes of scalar or comment text; `false` once the document is past the
-    /// one-pass limits (well inside the complete reader's budget, which then decides).
-    pub(crate) fn count(&mut self, text: usize) -> bool {
+    /// Counts one parser event (a document start begins a new count; scalars and comments count their text);
+    /// `false` once the document is past the one-pass limits (well inside the complete reader's budget, which
+    /// then decides).
+    pub(crate) fn observe(&mut self, event: &granit_parser::Event) -> bool {
+        use granit_parser::Event;
+        let text = match event {
+            Event::DocumentStart(..) => {
+                *self = Self::default();
+                0
+            }
+            Event::Scalar(text, ..) | Event::Comment(text, _) => text.len(),
+            _ => 0,
+        };
         self.events += 1;
         self.text = self.text.saturating_add(text);
         self.events <= MAX_EVENTS && self.text <= MAX_TEXT_BYTES

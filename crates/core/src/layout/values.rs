@@ -37,15 +37,7 @@ impl Values {
 
     /// Counts every event of the stream (comments too) against the one-pass limits.
     pub(super) fn count(&mut self, event: &Event) {
-        let bytes = match event {
-            Event::Scalar(text, ..) | Event::Comment(text, _) => text.len(),
-            Event::DocumentStart(..) => {
-                self.tally = Tally::default();
-                0
-            }
-            _ => 0,
-        };
-        if !self.tally.count(bytes) {
+        if !self.gave_up && !self.tally.observe(event) {
             self.give_up();
         }
     }

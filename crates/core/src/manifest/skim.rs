@@ -67,12 +67,7 @@ pub(super) fn read(text: &str, out: &mut Vec<Located>) -> Option<()> {
     for event in Parser::new_from_str_with_options(text, budget::parser_options()) {
         let (event, span) = event.ok()?;
         let line = span.start.line();
-        let bytes = match &event {
-            Event::Scalar(value, ..) => value.len(),
-            Event::Comment(comment, _) => comment.len(),
-            _ => 0,
-        };
-        if !tally.count(bytes) {
+        if !tally.observe(&event) {
             return None;
         }
         let (node, line) = match event {
@@ -83,7 +78,6 @@ pub(super) fn read(text: &str, out: &mut Vec<Located>) -> Option<()> {
                 }
                 number += 1;
                 nodes = 0;
-                tally = Tally::default();
                 continue;
             }
             Event::DocumentEnd => {
@@ -278,59 +272,62 @@ fn sealed(doc: Doc) -> Option<Object> {
 }
 
 fn template(node: Node) -> Option<Option<SecretTemplateSpec>> {
-    let entries = match node {
-        Node::Map(entries) => entries,
-        other if null(&other) => return Some(None),
-        _ => return None,
-    };
-    let mut template = SecretTemplateSpec::default();
-    for (key, value) in entries {
-        match key.as_str() {
-            "metadata" => template.metadata = meta(value)?,
-            "type" => template.type_ = opt_string(value)?,
-            "immutable" => template.immutable = opt_bool(value)?,
-            "data" => template.data = if null(&value) { None } else { Some(string_map(value)?) },
-            _ => return None,
+    nullable(node, |node| {
+        let mut template = SecretTemplateSpec::default();
+        for (key, value) in entries(node)? {
+            match key.as_str() {
+                "metadata" => template.metadata = meta(value)?,
+                "type" => template.type_ = opt_string(value)?,
+                "immutable" => template.immutable = opt_bool(value)?,
+                "data" => template.data = nullable(value, string_map)?,
+                _ => return None,
+            }
         }
-    }
-    Some(Some(template))
+        Some(template)
+    })
 }
 
 /// Metadata with name, namespace, generateName, labels, annotations and a null creationTimestamp (as `kubectl
 /// create --dry-run` and kubeseal write it); `Some(None)` for a null.
 fn meta(node: Node) -> Option<Option<ObjectMeta>> {
-    let entries = match node {
-        Node::Map(entries) => entries,
-        other if null(&other) => return Some(None),
-        _ => return None,
-    };
-    let mut meta = ObjectMeta::default();
-    for (key, value) in entries {
-        match key.as_str() {
-            "name" => meta.name = opt_string(value)?,
-            "namespace" => meta.namespace = opt_string(value)?,
-            "generateName" => meta.generate_name = opt_string(value)?,
-            "labels" => meta.labels = if null(&value) { None } else { Some(string_map(value)?) },
-            "annotations" => meta.annotations = if null(&value) { None } else { Some(string_map(value)?) },
-            "creationTimestamp" if null(&value) => {}
-            _ => return None,
+    nullable(node, |node| {
+        let mut meta = ObjectMeta::default();
+        for (key, value) in entries(node)? {
+            match key.as_str() {
+                "name" => meta.name = opt_string(value)?,
+                "namespace" => meta.namespace = opt_string(value)?,
+                "generateName" => meta.generate_name = opt_string(value)?,
+                "labels" => meta.labels = nullable(value, string_map)?,
+                "annotations" => meta.annotations = nullable(value, string_map)?,
+                "creationTimestamp" if null(&value) => {}
+                _ => return None,
+            }
         }
-    }
-    Some(Some(meta))
+        Some(meta)
+    })
 }
 
+/// `Some(None)` for a null, else what `read` makes of the node (`None`: give up).
+fn nullable<'a, T>(node: Node<'a>, read: impl FnOnce(Node<'a>) -> Option<T>) -> Option<Option<T>> {
+    if null(&node) { Some(None) } else { read(node).map(Some) }
+}
+
+/// A mapping's entries; anything else gives up.
+fn entries(node: Node) -> Option<Vec<(Text, Node)>> {
+    let Node::Map(entries) = node else { return None };
+    Some(entries)
+}
+
+/// An optional mapping's entries: absent and null are empty.
 fn opt_entries(node: Option<Node>) -> Option<Vec<(Text, Node)>> {
     match node {
+        Some(node) => nullable(node, entries).map(Option::unwrap_or_default),
         None => Some(Vec::new()),
-        Some(Node::Map(entries)) => Some(entries),
-        Some(other) if null(&other) => Some(Vec::new()),
-        Some(_) => None,
     }
 }
 
 fn string_map(node: Node) -> Option<BTreeMap<String, String>> {
-    let Node::Map(entries) = node else { return None };
-    entries
+    entries(node)?
         .into_iter()
         .map(|(k, v)| Some((k.as_str().to_string(), string_text(v)?.as_str().to_string())))
         .collect()
@@ -346,10 +343,7 @@ fn string_text(node: Node) -> Option<Text> {
 
 /// `None` for a null, the string for a clear string; anything else gives up.
 fn opt_string(node: Node) -> Option<Option<String>> {
-    if null(&node) {
-        return Some(None);
-    }
-    string_text(node).map(|t| Some(t.as_str().to_string()))
+    nullable(node, |node| string_text(node).map(|t| t.as_str().to_string()))
 }
 
 fn opt_bool(node: Node) -> Option<Option<bool>> {
