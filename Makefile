@@ -63,7 +63,7 @@ test: ## Run every test (unit, vectors, property, CLI golden, bad input, real ap
 
 .PHONY: test-fast
 test-fast: ## The tests that need no Go-built tool (no control plane, Gitea or age CLI): the quick loop
-	$(CARGO) test --locked -p sealant-core -p sealant-repo -p sealant-client -p sealant-lint -p sealant-rotate
+	$(CARGO) test --locked -p sealant-core -p sealant-repo -p sealant-client -p sealant-lint -p sealant-rotate -p sealant-cli
 	$(CARGO) test --locked -p sealant-controller --lib
 	$(CARGO) test --locked -p sealant --bins --test cli --test golden --test bad_input --test lint
 

@@ -11,8 +11,10 @@ use sealant_repo::files;
 pub use sealant_repo::files::Sensitivity;
 use zeroize::Zeroizing;
 
-use crate::args::OutputFormat;
+use sealant_cli::shared::{KeyArgs, OutputFormat};
+use sealant_core::Keyring;
 use sealant_core::manifest::Format;
+use sealant_repo::KeySources;
 
 /// Where input came from, for error messages.
 pub struct Input {
@@ -114,4 +116,14 @@ fn ignore_broken_pipe(e: std::io::Error) -> Result<()> {
 /// Writes a file atomically (see [`files::write_atomic`]).
 pub fn write_atomic(path: &Path, data: &[u8], sensitivity: Sensitivity) -> Result<()> {
     Ok(files::write_atomic(path, data, sensitivity)?)
+}
+
+/// The keyring `--key` and `--age-identity` name.
+pub fn keyring(args: &KeyArgs) -> Result<Keyring> {
+    let sources = KeySources {
+        files: args.keys.clone(),
+        age_identity: args.age_identity.clone(),
+        keys_dir: args.keys_dir.clone(),
+    };
+    Ok(sources.load()?)
 }

@@ -6,105 +6,17 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
-use clap::{ArgAction, Parser};
 use sealant_core::manifest::{self, Format, Object};
 
-use crate::args::{Io, KeyArgs, OutputFormat, ScopeArg, SecretIo};
-use crate::cmd::seal::SealArgs;
-use crate::cmd::unseal::UnsealArgs;
 use crate::io::{self, Sensitivity};
+use sealant_cli::kubeseal::Kubeseal;
+use sealant_cli::seal::SealArgs;
+use sealant_cli::shared::{Io, KeyArgs, OutputFormat, ScopeArg, SecretIo};
+use sealant_cli::unseal::UnsealArgs;
 use sealant_client::Controller;
 
 /// The upstream release whose flags, output and ciphertexts kubeseal mode reproduces.
 const UPSTREAM_VERSION: &str = "0.36.6";
-
-/// kubeseal's flags (spec 4.2), with the same names, defaults and environment variables.
-#[derive(Debug, Parser)]
-// `args_override_self`: pflag keeps the last of a repeated flag (`--kubeconfig a --kubeconfig b`); so does this.
-#[command(
-    name = "kubeseal",
-    version,
-    disable_version_flag = true,
-    term_width = 100,
-    args_override_self = true
-)]
-pub struct Kubeseal {
-    /// Certificate / public key file/URL to use for encryption. Overrides --controller-*
-    #[arg(long, env = "SEALED_SECRETS_CERT", default_value = "")]
-    cert: String,
-    /// Namespace of sealed-secrets controller.
-    #[arg(long, env = "SEALED_SECRETS_CONTROLLER_NAMESPACE", default_value = "kube-system")]
-    controller_namespace: String,
-    /// Name of sealed-secrets controller.
-    #[arg(
-        long,
-        env = "SEALED_SECRETS_CONTROLLER_NAME",
-        default_value = "sealed-secrets-controller"
-    )]
-    controller_name: String,
-    /// Output format for sealed secret. Either json or yaml
-    #[arg(short = 'o', long = "format", env = "SEALED_SECRETS_FORMAT", default_value = "json")]
-    format: String,
-    /// Sealed-secret (output) file
-    #[arg(short = 'w', long = "sealed-secret-file", env = "SEALED_SECRETS_SEALED_SECRET_FILE")]
-    sealed_secret_file: Option<PathBuf>,
-    /// Secret (input) file
-    #[arg(short = 'f', long = "secret-file", env = "SEALED_SECRETS_SECRET_FILE")]
-    secret_file: Option<PathBuf>,
-    /// Write certificate to stdout. Useful for later use with --cert
-    #[arg(long, env = "SEALED_SECRETS_FETCH_CERT")]
-    fetch_cert: bool,
-    /// Allow empty data in the secret object
-    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA")]
-    allow_empty_data: bool,
-    /// Validate given sealed secret object
-    #[arg(long, env = "SEALED_SECRETS_VALIDATE")]
-    validate: bool,
-    /// Merge items from secret into an existing sealed secret file, updating the file in-place instead of
-    /// writing to stdout.
-    #[arg(long, env = "SEALED_SECRETS_MERGE_INTO")]
-    merge_into: Option<PathBuf>,
-    /// Encrypt a raw value passed via the --from-* flags instead of the whole secret object
-    #[arg(long, env = "SEALED_SECRETS_RAW")]
-    raw: bool,
-    /// Name of the sealed secret (required with --raw and default (strict) scope)
-    #[arg(long, env = "SEALED_SECRETS_NAME")]
-    name: Option<String>,
-    /// (only with --raw) Secret items can be sourced from files. Pairs of key=file
-    #[arg(long = "from-file", env = "SEALED_SECRETS_FROM_FILE", value_delimiter = ',', action = ArgAction::Append)]
-    from_file: Vec<String>,
-    /// Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict).
-    #[arg(long, env = "SEALED_SECRETS_SCOPE", default_value = "strict", value_parser = parse_scope)]
-    scope: ScopeArg,
-    /// Re-encrypt the given sealed secret to use the latest cluster key.
-    #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT")]
-    re_encrypt: bool,
-    /// Decrypt a sealed secrets file obtaining the original secret resource
-    #[arg(long = "recovery-unseal", env = "SEALED_SECRETS_RECOVERY_UNSEAL")]
-    recovery_unseal: bool,
-    /// Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma
-    /// separated list or by repetition of the flag.
-    #[arg(long = "recovery-private-key", env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY", value_delimiter = ',', action = ArgAction::Append)]
-    recovery_private_key: Vec<PathBuf>,
-    /// Path to a kube config. Only required if out-of-cluster
-    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
-    kubeconfig: Option<PathBuf>,
-    /// If present, the namespace scope for this CLI request
-    #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
-    namespace: Option<String>,
-    /// Print the version (as `kubeseal version: …`).
-    #[arg(long)]
-    version: bool,
-}
-
-fn parse_scope(s: &str) -> Result<ScopeArg, String> {
-    match s {
-        "" | "strict" => Ok(ScopeArg::Strict),
-        "namespace-wide" => Ok(ScopeArg::NamespaceWide),
-        "cluster-wide" => Ok(ScopeArg::ClusterWide),
-        _ => Err("must be one of: strict, namespace-wide, cluster-wide".into()),
-    }
-}
 
 /// Runs kubeseal mode with the process arguments.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
@@ -244,7 +156,8 @@ fn controller(k: &Kubeseal) -> Result<Controller> {
     )?)
 }
 
-/// The kubeconfig context's namespace, used for Secrets without one (spec 4.3). None without a kubeconfig.
+/// `--validate` and `--re-encrypt`: each SealedSecret of the input sent to the controller's `/v1/verify` or
+/// `/v1/rotate`; the re-encrypted ones written out.
 fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<PathBuf>) -> Result<()> {
     let input = io::read_input(
         k.secret_file.as_deref(),
@@ -284,18 +197,9 @@ fn through_controller(k: &Kubeseal, format: OutputFormat, output: Option<PathBuf
     if k.validate {
         return Ok(());
     }
-    let format = match format {
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Yaml => Format::Yaml,
-    };
+    let format = io::output_format(Some(format), None, Format::Json);
     let out = manifest::write_sealed(&rotated, format);
-    match output {
-        Some(path) => io::write_atomic(&path, out.as_bytes(), Sensitivity::Public),
-        None => {
-            std::io::stdout().write_all(out.as_bytes())?;
-            Ok(())
-        }
-    }
+    io::emit(output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
 }
 
 /// An OS error as Go prints it: `no such file or directory`, not `No such file or directory (os error 2)`.

@@ -1,20 +1,17 @@
 //! `sealant`: seal, unseal, verify and manage keys for Kubernetes SealedSecrets.
 
-mod args;
-mod cli;
 mod cmd;
 mod io;
-mod keyring;
 mod kubeseal;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use sealant_cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    no_core_dumps();
+    sealant_controller::process::no_core_dumps();
     // Invoked as `kubeseal` (a symlink): upstream's flags, defaults and messages.
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let invoked_as = std::path::Path::new(&argv0).file_stem().unwrap_or_default().to_owned();
@@ -22,7 +19,7 @@ fn main() -> ExitCode {
         kubeseal::run(std::env::args_os())
     } else if invoked_as == "controller" {
         // Invoked as `controller` (Bitnami's chart runs `command: [controller]`): upstream's controller flags.
-        cmd::controller::run(cli::ControllerCommand::parse().flags)
+        cmd::controller::run(sealant_cli::ControllerCommand::parse().flags)
     } else {
         run(Cli::parse())
     };
@@ -34,22 +31,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Makes the process non-dumpable and its core-file limit zero, for every command (most decrypt or hold keys).
-///
-/// Why: a crash would otherwise write the process memory (private keys, decrypted values) to a core file, and
-/// a dumpable process can be read through `/proc/<pid>/mem` or ptrace by any process of the same user. Failure
-/// to set either is not fatal (e.g. a sandbox that forbids prctl): the command still works.
-fn no_core_dumps() {
-    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    let _ = rustix::process::setrlimit(
-        rustix::process::Resource::Core,
-        rustix::process::Rlimit {
-            current: Some(0),
-            maximum: Some(0),
-        },
-    );
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

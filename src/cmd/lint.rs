@@ -4,36 +4,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use clap::{Args, ValueEnum};
+use sealant_cli::lint::{LintArgs, LintFormat};
 use sealant_lint::{Config, output};
-
-/// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LintFormat {
-    /// `file:line:column: severity[rule]: message`.
-    Text,
-    /// One JSON document.
-    Json,
-    /// SARIF 2.1.0 (GitHub/GitLab code scanning).
-    Sarif,
-}
-
-/// Flags of `sealant lint`.
-#[derive(Debug, Args)]
-pub struct LintArgs {
-    /// Files or directories to check [default: .].
-    pub paths: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, short = 'o', value_enum, default_value_t = LintFormat::Text, env = "SEALANT_LINT_FORMAT")]
-    pub format: LintFormat,
-    /// Directory holding `.sealant.yaml` and `keys/`: paths under it are matched and keyed as seen from it
-    /// [default: the first directory given, else .].
-    #[arg(long, env = "SEALANT_CONFIG_DIR")]
-    pub config_dir: Option<PathBuf>,
-    /// List the rules and exit.
-    #[arg(long)]
-    pub list_rules: bool,
-}
 
 /// Runs the check; exit status 1 when any finding is an error.
 pub fn run(args: LintArgs) -> Result<()> {
@@ -68,12 +40,7 @@ pub fn run(args: LintArgs) -> Result<()> {
     };
     stdout.write_all(text.as_bytes())?;
     if report.has_errors() {
-        let errors = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == sealant_lint::Severity::Error)
-            .count();
-        bail!("{errors} policy error(s)");
+        bail!("{} policy error(s)", report.error_count());
     }
     Ok(())
 }

@@ -1,21 +1,14 @@
 //! `sealant man`: manual pages (roff), generated from the command-line definition: one per command.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use clap::CommandFactory as _;
-
-/// Write the manual pages: sealant(1) and one page per subcommand (sealant-seal(1), sealant-keys-new(1), …).
-#[derive(Debug, clap::Args)]
-pub struct ManArgs {
-    /// The directory to write the pages into (created if missing); without it, sealant(1) goes to stdout.
-    #[arg(long, env = "SEALANT_MAN_DIR", value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-}
+use sealant_cli::docs::ManArgs;
 
 /// Renders every page; each file is written whole (temporary file, then rename).
 pub fn run(args: ManArgs) -> anyhow::Result<()> {
-    let mut command = crate::cli::Cli::command();
+    let mut command = sealant_cli::Cli::command();
     command.build();
     let Some(dir) = args.dir else {
         let mut out = Vec::new();

@@ -1,44 +1,16 @@
 //! `sealant reseal`: re-encrypt SealedSecret files to another key offline (a cluster's new key, or a new
 //! cluster), changing only the ciphertexts and the key annotation so `git diff` shows nothing else.
 
-use std::path::PathBuf;
-
 use anyhow::{Context as _, Result, anyhow};
-use clap::Args;
 use sealant_core::Certificate;
 use sealant_core::rewrite::reseal_file;
 
-use crate::args::KeyArgs;
 use crate::io::{self, Sensitivity};
-
-/// `sealant reseal`.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  sealant reseal --cluster prod --age-identity ~/break-glass.txt apps/**/sealed-*.yaml
-  sealant reseal --cert new.crt --key old-keys.yaml sealed.yaml")]
-pub struct ResealArgs {
-    /// SealedSecret files to re-seal, in place.
-    #[arg(value_name = "FILE", required = true)]
-    pub files: Vec<PathBuf>,
-    /// Certificate to re-seal to (file or URL).
-    #[arg(
-        long,
-        env = "SEALANT_CERT",
-        value_name = "FILE|URL",
-        conflicts_with = "cluster",
-        required_unless_present = "cluster"
-    )]
-    pub cert: Option<String>,
-    /// Re-seal to this cluster's current key (`keys/<cluster>/current`).
-    #[arg(long, env = "SEALANT_CLUSTER", value_parser = crate::args::dns_label)]
-    pub cluster: Option<String>,
-    #[command(flatten)]
-    pub keys: KeyArgs,
-}
+use sealant_cli::reseal::ResealArgs;
 
 /// Runs the command. Every file is re-sealed in memory first; files are written only when all succeeded.
 pub fn run(args: ResealArgs) -> Result<()> {
-    let keyring = crate::keyring::load_keyring(&args.keys)?;
+    let keyring = crate::io::keyring(&args.keys)?;
     let cert = target(&args)?;
     let mut outputs = Vec::new();
     for file in &args.files {

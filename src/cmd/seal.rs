@@ -1,113 +1,20 @@
 //! `sealant seal`: Secret(s) → SealedSecret(s), a raw value → one ciphertext, or new items merged into an
 //! existing SealedSecret file without disturbing its layout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use clap::Args;
 use sealant_core::input;
 use sealant_core::keys::Certificate;
-use sealant_core::manifest::{self, Located};
+use sealant_core::manifest::{self, Format, Located};
 use sealant_core::merge::MergeError;
 use sealant_core::seal::{self, SealOptions};
 use sealant_core::{Scope, Secret};
 use sealant_repo::locate;
 use time::OffsetDateTime;
 
-use crate::args::{Io, ScopeArg, dns_label};
 use crate::io::{self, Sensitivity};
-
-/// `sealant seal`.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  sealant seal --cert keys/prod/current.crt -f secret.yaml -w sealed.yaml
-  kubectl create secret generic db --dry-run=client -o yaml --from-file=./pw | sealant seal --cert c.pem
-  sealant seal --cert cert.pem --raw -n prod --name db --from-file=./password
-  sealant seal --cert cert.pem -f new-item.yaml --merge-into sealed.yaml")]
-pub struct SealArgs {
-    /// Certificate to seal to: a PEM file, or an http(s):// or file:// URL (e.g. the controller's /v1/cert.pem).
-    #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL", conflicts_with = "clusters")]
-    pub cert: Option<String>,
-    /// Seal to the current key of this cluster (`keys/<cluster>/current`). Repeat it to write one SealedSecret
-    /// per cluster: `-w` must then contain `{cluster}` (e.g. `overlays/{cluster}/db.yaml`).
-    #[arg(
-        long = "cluster",
-        env = "SEALANT_CLUSTER",
-        value_name = "NAME",
-        value_delimiter = ',',
-        value_parser = dns_label
-    )]
-    pub clusters: Vec<String>,
-    /// The repository's key directory: certificates per cluster, and which keys are retired or compromised
-    /// (sealing to those is refused).
-    #[arg(
-        long = "keys-dir",
-        env = "SEALANT_KEYS_DIR",
-        value_name = "DIR",
-        default_value = "keys"
-    )]
-    pub keys_dir: PathBuf,
-    #[command(flatten)]
-    pub io: Io,
-    /// Scope to seal for; by default the Secret's own scope annotations decide (strict when none).
-    #[arg(long, env = "SEALANT_SCOPE", value_enum)]
-    pub scope: Option<ScopeArg>,
-    /// Namespace: fills in a Secret that has none, and must match one that has.
-    #[arg(short = 'n', long, env = "SEALANT_NAMESPACE")]
-    pub namespace: Option<String>,
-    /// Namespace for Secrets without one, never checked against a declared one (kubeseal mode: the
-    /// kubeconfig context's namespace).
-    #[arg(skip)]
-    pub default_namespace: Option<String>,
-    /// Name: overrides every input Secret's name; with --raw, the name the value is sealed for.
-    #[arg(long, env = "SEALANT_NAME")]
-    pub name: Option<String>,
-    /// Seal one raw value and print only its base64 ciphertext (for hand-editing `encryptedData`).
-    #[arg(long, env = "SEALANT_RAW")]
-    pub raw: bool,
-    /// With --raw: read the value from FILE (a `key=` prefix is accepted and ignored).
-    #[arg(
-        long = "from-file",
-        env = "SEALANT_FROM_FILE",
-        value_name = "[KEY=]FILE",
-        requires = "raw"
-    )]
-    pub from_file: Vec<String>,
-    /// With --raw: the value itself. It is visible in `ps` and shell history: prefer --from-file or stdin.
-    #[arg(
-        long = "from-literal",
-        value_name = "VALUE",
-        requires = "raw",
-        conflicts_with = "from_file"
-    )]
-    pub from_literal: Option<String>,
-    /// Add the sealed items to this existing SealedSecret file, in place, keeping its comments and layout.
-    #[arg(
-        long = "merge-into",
-        env = "SEALANT_MERGE_INTO",
-        value_name = "FILE",
-        conflicts_with = "raw"
-    )]
-    pub merge_into: Option<PathBuf>,
-    /// Accept Secrets without any item.
-    #[arg(long = "allow-empty-data", env = "SEALANT_ALLOW_EMPTY_DATA")]
-    pub allow_empty_data: bool,
-    /// Certificate fingerprints (`SHA256:…`) you have checked; sealing to a certificate picked from keys/ by
-    /// `.sealant.yaml` that is not among them prints a warning.
-    #[arg(
-        long = "trust-cert",
-        env = "SEALANT_TRUST_CERT",
-        value_name = "SHA256:…",
-        value_delimiter = ','
-    )]
-    pub trust_cert: Vec<String>,
-    /// Names checked as kubeseal checks them (kubeseal mode), with a warning where the API server would refuse.
-    #[arg(skip)]
-    pub upstream_names: bool,
-    /// The `.sealant.yaml` the certificate was picked by, when it was (set while running).
-    #[arg(skip)]
-    pub from_config: Option<PathBuf>,
-}
+use sealant_cli::seal::SealArgs;
 
 /// Runs the command.
 pub fn run(mut args: SealArgs) -> Result<()> {
@@ -133,15 +40,14 @@ pub fn run(mut args: SealArgs) -> Result<()> {
             }
         }
     }
-    if targets.len() > 1 {
-        return seal_per_cluster(&args, &targets);
-    }
-    let (_, cert) = targets
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("no certificate to seal to"))?;
+    let template = if targets.len() > 1 {
+        Some(per_cluster_template(&args)?)
+    } else {
+        None
+    };
+    let (_, cert) = targets.first().ok_or_else(|| anyhow!("no certificate to seal to"))?;
     if args.raw {
-        return raw(&args, &cert);
+        return raw(&args, cert);
     }
     let input = io::read_input(
         args.io.file.as_deref(),
@@ -162,10 +68,13 @@ pub fn run(mut args: SealArgs) -> Result<()> {
             }
         }
     }
-    if let Some(target) = &args.merge_into {
-        return merge_into(target, &input.name, &secrets, &cert, opts);
+    if let Some(template) = template {
+        return seal_per_cluster(&args, &template, &targets, (&input.name, format, &secrets), &opts);
     }
-    let sealed = input::seal_located(&secrets, &cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    if let Some(target) = &args.merge_into {
+        return merge_into(target, &input.name, &secrets, cert, opts);
+    }
+    let sealed = input::seal_located(&secrets, cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_sealed(&sealed, format);
     io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
@@ -227,9 +136,8 @@ fn targets(args: &SealArgs) -> Result<Vec<(Option<String>, Certificate)>> {
     Ok(targets)
 }
 
-/// Multi-cluster sealing: the same Secret(s) sealed once per cluster, each to `-w` with `{cluster}` replaced.
-/// Every cluster is sealed before any file is written.
-fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) -> Result<()> {
+/// The `-w` path of a multi-cluster seal: it must hold `{cluster}`. Checked before any input is read.
+fn per_cluster_template(args: &SealArgs) -> Result<String> {
     let template = args
         .io
         .output
@@ -244,18 +152,23 @@ fn seal_per_cluster(args: &SealArgs, targets: &[(Option<String>, Certificate)]) 
     if args.raw || args.merge_into.is_some() {
         bail!("--raw and --merge-into take one certificate; give one --cluster");
     }
-    let input = io::read_input(
-        args.io.file.as_deref(),
-        "tty detected: expecting json/yaml k8s resource in stdin",
-    )?;
-    let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
-    let secrets = input::secrets(&objects).map_err(|e| anyhow!("{}: {e}", input.name))?;
-    let opts = seal_options(args);
+    Ok(template)
+}
+
+/// Multi-cluster sealing: the same Secret(s) sealed once per cluster, each to `-w` with `{cluster}` replaced.
+/// Every cluster is sealed before any file is written.
+fn seal_per_cluster(
+    args: &SealArgs,
+    template: &str,
+    targets: &[(Option<String>, Certificate)],
+    (input_name, format, secrets): (&str, Format, &[(&Located, &Secret)]),
+    opts: &SealOptions,
+) -> Result<()> {
     let mut outputs = Vec::new();
     for (cluster, cert) in targets {
         let cluster = cluster.as_deref().unwrap_or_default();
         let path = std::path::PathBuf::from(template.replace("{cluster}", cluster));
-        let sealed = input::seal_located(&secrets, cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
+        let sealed = input::seal_located(secrets, cert, opts).map_err(|e| anyhow!("{input_name}: {e}"))?;
         let format = io::output_format(args.io.format, Some(&path), format);
         outputs.push((path, manifest::write_sealed(&sealed, format)));
     }

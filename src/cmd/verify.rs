@@ -1,30 +1,17 @@
 //! `sealant verify`: does every item of every SealedSecret decrypt with the given keys?
 
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
-use clap::Args;
 use sealant_core::input;
 use sealant_core::manifest;
 
-use crate::args::KeyArgs;
 use crate::io;
-
-/// `sealant verify`.
-#[derive(Debug, Args)]
-#[command(after_help = "Exit status: 0 when every item of every SealedSecret decrypts, 1 otherwise.")]
-pub struct VerifyArgs {
-    #[command(flatten)]
-    pub keys: KeyArgs,
-    /// Input file; `-` or absent reads stdin.
-    #[arg(short = 'f', long = "file", env = "SEALANT_FILE", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-}
+use sealant_cli::verify::VerifyArgs;
 
 /// Runs the command; prints one line per SealedSecret and fails if any item does not decrypt.
 pub fn run(args: VerifyArgs) -> Result<()> {
-    let keyring = crate::keyring::load_keyring(&args.keys)?;
+    let keyring = crate::io::keyring(&args.keys)?;
     let input = io::read_input(
         args.file.as_deref(),
         "tty detected: expecting SealedSecret json/yaml in stdin",

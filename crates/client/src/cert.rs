@@ -42,3 +42,31 @@ pub fn load(location: &str, now: OffsetDateTime) -> Result<Certificate> {
     cert.ensure_valid_at(now).map_err(bad)?;
     Ok(cert)
 }
+
+/// A cluster's sealing certificate, valid at `now`, with where it came from (for messages): from `location` (a
+/// file or URL) when given, else from the controller `namespace/name` through the API server's service proxy
+/// (kubeconfig from `KUBECONFIG` or `~/.kube/config`), as `kubeseal --fetch-cert` does.
+pub fn fetch(
+    location: Option<&str>,
+    namespace: &str,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<(Certificate, String)> {
+    if let Some(location) = location {
+        return Ok((load(location, now)?, location.to_string()));
+    }
+    let origin = format!("the controller {namespace}/{name} through the API server");
+    let pem = crate::Controller::through_proxy(None, namespace, name)
+        .and_then(|c| c.cert_pem())
+        .map_err(|e| Error::ControllerCert {
+            origin: origin.clone(),
+            source: Box::new(e),
+        })?;
+    let bad = |cause| Error::Cert {
+        location: origin.clone(),
+        cause,
+    };
+    let cert = Certificate::from_pem(&pem).map_err(bad)?;
+    cert.ensure_valid_at(now).map_err(bad)?;
+    Ok((cert, origin))
+}

@@ -68,6 +68,20 @@ pub fn configmap_data(namespace: &str, name: &str) -> Result<BTreeMap<String, St
     })
 }
 
+/// The escrow bundle (file name to text) at `source`: the controller's `GET /v1/escrow` URL, a file holding that
+/// JSON, or `configmap` for the escrow ConfigMap `namespace/configmap`. Not yet checked: see
+/// `sealant_repo::escrow::bundle_keys`.
+pub fn escrow_bundle(source: &str, namespace: &str, configmap: &str) -> Result<BTreeMap<String, String>> {
+    if source == "configmap" {
+        return configmap_data(namespace, configmap);
+    }
+    let text = crate::cert::read(source)?;
+    serde_json::from_slice(&text).map_err(|source_error| Error::Bundle {
+        origin: source.to_string(),
+        source: source_error,
+    })
+}
+
 /// The namespace of the kubeconfig's current context (`default` when it names none); `None` without a kubeconfig.
 pub fn context_namespace(kubeconfig: Option<&Path>) -> Option<String> {
     let config = match kubeconfig {

@@ -142,6 +142,24 @@ pub enum Error {
         /// The API server's answer (printed in the message).
         cause: kube::Error,
     },
+    /// The controller could not be asked for its certificate through the API server.
+    #[error("cannot fetch the certificate from {origin}")]
+    ControllerCert {
+        /// The controller, as `the controller ns/name through the API server`.
+        origin: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// An escrow bundle is not the JSON object of file name to text the controller serves.
+    #[error("{origin}: not an escrow bundle (JSON of file name to text)")]
+    Bundle {
+        /// Where it came from.
+        origin: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),

@@ -1,4 +1,21 @@
-//! The process around the controller: its log output and the signals that stop it.
+//! The process around the controller (and every command of the binary): no core dumps, its log output and the
+//! signals that stop it.
+
+/// Makes the process non-dumpable and its core-file limit zero, for every command (most decrypt or hold keys).
+///
+/// Why: a crash would otherwise write the process memory (private keys, decrypted values) to a core file, and
+/// a dumpable process can be read through `/proc/<pid>/mem` or ptrace by any process of the same user. Failure
+/// to set either is not fatal (e.g. a sandbox that forbids prctl): the command still works.
+pub fn no_core_dumps() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    let _ = rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
+}
 
 /// Logs to stderr (stdout is the audit log's by default), at `level` (a level or a tracing filter), as `text`
 /// or `json`.

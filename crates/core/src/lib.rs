@@ -32,6 +32,7 @@
 mod budget;
 pub mod envelope;
 pub mod input;
+pub mod keyring;
 pub mod keys;
 pub mod keysecret;
 pub mod layout;

@@ -59,7 +59,12 @@ pub struct Report {
 impl Report {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error)
+        self.error_count() > 0
+    }
+
+    /// How many findings are errors.
+    pub fn error_count(&self) -> usize {
+        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
     }
 }
 

@@ -14,8 +14,10 @@
 pub mod config;
 pub mod escrow;
 pub mod files;
+pub mod keyring;
 pub mod locate;
 pub mod repofs;
+pub mod restore;
 pub mod store;
 pub mod target;
 #[cfg(feature = "git")]
@@ -27,6 +29,7 @@ pub mod worktree;
 
 pub use config::{ConfigError, RepoConfig};
 pub use escrow::{EscrowError, Identities, Recipients};
+pub use keyring::{KeySources, KeyringError};
 pub use store::{ClusterKeys, KeyRecord, KeyState, KeysDir, StoreError, file_stem};
 pub use target::TargetError;
 #[cfg(feature = "git")]

@@ -2,7 +2,7 @@
 //! GitLab REST v4: merge_requests), against a scripted server on loopback: every request's method, path, query,
 //! auth header and JSON is checked, and every documented failure (401, 403, 404, 409/422, 429 and the
 //! rate-limit headers) must come back as a clear error that never holds the token. Gitea is tested against a
-//! real Gitea in the workspace's tests/rotate.rs.
+//! real Gitea in the workspace's tests/rotate/.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

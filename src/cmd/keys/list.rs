@@ -1,37 +1,9 @@
 //! `sealant keys list`: every certificate under `keys/`, its state and age, and how many SealedSecrets use it.
 
-use std::path::PathBuf;
-
 use anyhow::{Context as _, Result};
-use clap::{Args, ValueEnum};
+use sealant_cli::keys::{KeysListArgs, ListFormat};
 use sealant_repo::KeysDir;
 use time::OffsetDateTime;
-
-/// `sealant keys list`.
-#[derive(Debug, Args)]
-pub struct KeysListArgs {
-    /// The GitOps repository: its `keys/` directory and the SealedSecrets that name a key.
-    #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
-    pub repo: PathBuf,
-    /// Output format.
-    #[arg(
-        short = 'o',
-        long = "format",
-        env = "SEALANT_FORMAT",
-        value_enum,
-        default_value = "text"
-    )]
-    pub format: ListFormat,
-}
-
-/// `keys list` output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListFormat {
-    /// An aligned table.
-    Text,
-    /// A JSON array, one object per key.
-    Json,
-}
 
 /// Runs the command.
 pub fn run(args: KeysListArgs) -> Result<()> {

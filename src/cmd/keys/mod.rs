@@ -7,70 +7,13 @@ pub mod list;
 pub mod restore;
 pub mod state;
 
-use std::path::PathBuf;
-
 use anyhow::{Result, anyhow, bail};
-use clap::{Args, Subcommand};
 use sealant_core::keys::{self, Certificate, DEFAULT_CERT_VALIDITY};
 use sealant_core::keysecret;
 use time::OffsetDateTime;
 
-use crate::args::dns_label;
 use crate::io::{self, Sensitivity};
-
-/// `sealant keys …`.
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Make a new key pair shaped like the controller's (for development and tests).
-    New(KeysNewArgs),
-    /// Print the SHA256 fingerprint of a certificate, private key or key Secret.
-    Fingerprint(KeysFingerprintArgs),
-    /// List the certificates under keys/: cluster, fingerprint, age, state, escrow, SealedSecrets using each.
-    List(list::KeysListArgs),
-    /// Fetch a cluster's sealing certificate into keys/<cluster>/ and make it current.
-    Fetch(fetch::KeysFetchArgs),
-    /// Mark a key retired: nothing may be sealed to it; what is sealed to it should be re-sealed.
-    Retire(state::KeysStateArgs),
-    /// Mark a key compromised: the values sealed to it must be regenerated.
-    Compromise(state::KeysStateArgs),
-    /// Escrow the controller's private keys, age-encrypted, into keys/<cluster>/*.key.age.
-    Backup(backup::KeysBackupArgs),
-    /// Recreate the controller's key Secrets from keys/<cluster>/*.key.age with an age identity.
-    Restore(restore::KeysRestoreArgs),
-}
-
-/// `sealant keys new`.
-#[derive(Debug, Args)]
-pub struct KeysNewArgs {
-    /// Directory to write `tls.crt`, `tls.key` (mode 0600) and `key-secret.yaml` (mode 0600) into.
-    #[arg(long, env = "SEALANT_OUT", value_name = "DIR")]
-    pub out: PathBuf,
-    /// RSA key size in bits.
-    #[arg(long, env = "SEALANT_BITS", default_value_t = 4096, value_parser = parse_bits)]
-    pub bits: usize,
-    /// Namespace written into the key Secret (the controller's namespace).
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = dns_label)]
-    pub controller_namespace: String,
-    /// Replace existing files. Its own variable, `SEALANT_OVERWRITE`: `SEALANT_FORCE` lets `unseal` and
-    /// `keys restore` print plaintext to a terminal, and one export must not switch on both.
-    #[arg(long, env = "SEALANT_OVERWRITE")]
-    pub force: bool,
-}
-
-/// `sealant keys fingerprint`.
-#[derive(Debug, Args)]
-pub struct KeysFingerprintArgs {
-    /// Certificate, private key (PEM), key Secret or v1 List backup.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-}
-
-fn parse_bits(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(bits @ (2048 | 3072 | 4096 | 8192)) => Ok(bits),
-        _ => Err("must be one of: 2048, 3072, 4096, 8192".to_string()),
-    }
-}
+use sealant_cli::keys::{KeysCommand, KeysFingerprintArgs, KeysNewArgs};
 
 /// Runs the command.
 pub fn run(cmd: KeysCommand) -> Result<()> {

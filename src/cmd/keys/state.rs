@@ -1,25 +1,9 @@
 //! `sealant keys retire|compromise`: record that a key must no longer be sealed to (or is no longer trusted).
 
-use std::path::PathBuf;
-
 use anyhow::{Context as _, Result};
-use clap::Args;
+use sealant_cli::keys::KeysStateArgs;
 use sealant_repo::{KeyState, KeysDir};
 use time::OffsetDateTime;
-
-/// `sealant keys retire` / `sealant keys compromise`.
-#[derive(Debug, Args)]
-pub struct KeysStateArgs {
-    /// The key's fingerprint (`SHA256:…`, as `sealant keys list` shows it).
-    #[arg(value_name = "FINGERPRINT")]
-    pub fingerprint: String,
-    /// Why, recorded in `keys/<cluster>/state.yaml`.
-    #[arg(long, env = "SEALANT_REASON")]
-    pub reason: Option<String>,
-    /// The GitOps repository holding `keys/`.
-    #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
-    pub repo: PathBuf,
-}
 
 /// Runs the command.
 pub fn run(args: KeysStateArgs, state: KeyState) -> Result<()> {

@@ -1,5 +1,19 @@
-//! Command-line definition: one `Args` struct per subcommand; doc comments are the help text. The flag ↔
-//! environment rule is [`ENVIRONMENT_RULE`], printed by `sealant --help` and checked for every flag by a test.
+//! sealant's command line as data: every command's flags and their help (clap derive), kubeseal mode's flags,
+//! and the one flag ↔ environment rule ([`ENVIRONMENT_RULE`], printed by `sealant --help` and checked for every
+//! flag by a test). No behaviour: the binary maps these to library calls, and the manual pages and completions are
+//! generated from them.
+
+pub mod docs;
+pub mod keys;
+pub mod kubeseal;
+pub mod lint;
+pub mod reseal;
+pub mod rotate;
+pub mod seal;
+pub mod serve;
+pub mod shared;
+pub mod unseal;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -29,29 +43,29 @@ pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also rea
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Encrypt Secret(s) into SealedSecret(s) that are safe to commit.
-    Seal(crate::cmd::seal::SealArgs),
+    Seal(crate::seal::SealArgs),
     /// Serve the sealing page: seal Secrets in a browser, to a cluster's certificate, on this machine.
-    Serve(crate::cmd::serve::ServeArgs),
+    Serve(crate::serve::ServeArgs),
     /// Decrypt SealedSecret(s) with private keys, offline (disaster recovery).
-    Unseal(crate::cmd::unseal::UnsealArgs),
+    Unseal(crate::unseal::UnsealArgs),
     /// Check that every item of every SealedSecret decrypts with the given keys.
-    Verify(crate::cmd::verify::VerifyArgs),
+    Verify(crate::verify::VerifyArgs),
     /// Re-encrypt SealedSecret files to another key offline, changing only the ciphertexts.
-    Reseal(crate::cmd::reseal::ResealArgs),
+    Reseal(crate::reseal::ResealArgs),
     /// Create, fetch, list, retire, back up and restore sealing keys.
     #[command(subcommand)]
-    Keys(crate::cmd::keys::KeysCommand),
+    Keys(crate::keys::KeysCommand),
     /// Re-seal or regenerate what is due (90 days, old keys), commit on a branch, push, open one pull request.
-    Rotate(Box<crate::cmd::rotate::RotateArgs>),
+    Rotate(Box<crate::rotate::RotateArgs>),
     /// Check a GitOps tree for plaintext, badly named, overdue and unsafely consumed secrets.
-    Lint(crate::cmd::lint::LintArgs),
+    Lint(crate::lint::LintArgs),
     /// Run the in-cluster controller: unseal SealedSecrets into Secrets and serve the HTTP API.
     #[command(disable_version_flag = true)]
     Controller(Box<sealant_controller::flags::Flags>),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions(crate::cmd::completions::CompletionsArgs),
+    Completions(crate::docs::CompletionsArgs),
     /// Write the manual pages (roff), one per command.
-    Man(crate::cmd::man::ManArgs),
+    Man(crate::docs::ManArgs),
 }
 
 /// The command line of sealant invoked as `controller` (Bitnami's chart runs `command: [controller]`): the
