@@ -1,5 +1,5 @@
-//! Certificates (the public sealing keys), private keys in every shape upstream stores them, the keyring that
-//! tries them, and controller-shaped key generation.
+//! Certificates (the public sealing keys), private keys in every shape upstream stores them, and
+//! controller-shaped key generation (the keyring that tries the keys is [`crate::keyring`]).
 
 use pkcs8::der::Decode as _;
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, IsCa, KeyUsagePurpose, SerialNumber};
