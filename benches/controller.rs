@@ -23,6 +23,7 @@ fn run(n: usize, rsa_per_s_per_core: f64) {
     // (list, decrypt, create Secrets, write status and events), not how fast this program can POST.
     let apply = apply_all(&objects, 8);
 
+    let writes_before = api_writes();
     let started = Instant::now();
     let c = Controller::start(&ns, "bench", &[], &["--log-level", "warn"]);
     let pid = c.pid().unwrap();
@@ -36,9 +37,13 @@ fn run(n: usize, rsa_per_s_per_core: f64) {
         );
     }
     let converged = started.elapsed();
+    // Status and events are written after the Secret: wait until the controller is idle before counting (the
+    // peak RSS too, so it includes that tail).
+    std::thread::sleep(Duration::from_secs(3));
     let cpu = cpu_seconds(pid);
     let rss_kib = proc_field(pid, "status", "VmHWM:").unwrap_or(0);
     let rsa = c.metric("sealant_rsa_private_operations_total");
+    let writes = writes_per_object(&writes_before, &api_writes(), n);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let bound = n as f64 / (rsa_per_s_per_core * cores);
     println!(
@@ -50,9 +55,11 @@ fn run(n: usize, rsa_per_s_per_core: f64) {
         rss_kib as f64 / 1024.0,
         converged.as_secs_f64() / bound
     );
+    println!("N={n}: {writes}");
     drop(c);
 
     // Resync: a restarted controller lists everything again and must not decrypt anything.
+    let writes_before = api_writes();
     let started = Instant::now();
     let c = Controller::start(&ns, "bench-restarted", &[], &["--log-level", "warn"]);
     let pid = c.pid().unwrap();
@@ -60,13 +67,16 @@ fn run(n: usize, rsa_per_s_per_core: f64) {
         std::thread::sleep(Duration::from_millis(50));
         assert!(started.elapsed() < Duration::from_secs(600), "resync did not finish");
     }
+    let seen = started.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
     println!(
-        "N={n} resync: start → all seen {:.1}s, RSA ops {}, Secret writes {}, controller CPU {:.1}s, peak RSS {:.1} MiB",
-        started.elapsed().as_secs_f64(),
+        "N={n} resync: start → all seen {:.1}s, RSA ops {}, Secret writes {}, controller CPU {:.1}s, peak RSS {:.1} MiB, {}",
+        seen.as_secs_f64(),
         c.metric("sealant_rsa_private_operations_total") + 0.0,
         c.metric("sealant_secret_writes_total") + 0.0,
         cpu_seconds(pid),
-        proc_field(pid, "status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
+        proc_field(pid, "status", "VmHWM:").unwrap_or(0) as f64 / 1024.0,
+        writes_per_object(&writes_before, &api_writes(), n)
     );
 }
 

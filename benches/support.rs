@@ -61,3 +61,55 @@ pub fn apply_all(objects: &[Value], threads: usize) -> Duration {
     });
     started.elapsed()
 }
+
+/// The API server's count of mutating requests so far (`apiserver_request_total` from its `/metrics`), by
+/// `VERB resource[/subresource]`.
+pub fn api_writes() -> std::collections::BTreeMap<String, f64> {
+    let r = plane().request_as(plane().admin(), "GET", "/metrics", None).unwrap();
+    assert_eq!(r.status, 200, "GET /metrics: {}", r.body);
+    let mut writes = std::collections::BTreeMap::new();
+    for line in r.body.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let Some((labels, count)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels
+                .split(&format!("{name}=\"")[..])
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let verb = label("verb");
+        if !matches!(verb.as_str(), "POST" | "PUT" | "PATCH" | "DELETE" | "APPLY") {
+            continue;
+        }
+        let (resource, sub) = (label("resource"), label("subresource"));
+        let what = if sub.is_empty() {
+            resource
+        } else {
+            format!("{resource}/{sub}")
+        };
+        *writes.entry(format!("{verb} {what}")).or_insert(0.0) += count.parse::<f64>().unwrap_or(0.0);
+    }
+    writes
+}
+
+/// What changed between two [`api_writes`] counts, per object: `VERB resource 1.00, …`.
+pub fn writes_per_object(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    n: usize,
+) -> String {
+    let parts: Vec<String> = after
+        .iter()
+        .map(|(k, v)| (k, v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .map(|(k, d)| format!("{k} {:.2}", d / n as f64))
+        .collect();
+    let total: f64 = after
+        .iter()
+        .map(|(k, v)| v - before.get(k).copied().unwrap_or(0.0))
+        .sum();
+    format!("{:.2} API writes/object ({})", total / n as f64, parts.join(", "))
+}

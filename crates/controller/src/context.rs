@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::Client;
 use kube::api::{ApiResource, PartialObjectMeta};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::audit::Audit;
@@ -30,7 +29,7 @@ pub struct Context {
     pub(crate) keys: KeyRegistry,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) audit: Arc<Audit>,
-    pub(crate) recorder: Recorder,
+    pub(crate) events: crate::events::Events,
     pub(crate) resource: ApiResource,
     pub(crate) secrets: OnceLock<Vec<Store<PartialObjectMeta<K8sSecret>>>>,
     /// The RSA work pool, shared with the HTTP API.
@@ -44,6 +43,9 @@ pub struct Context {
     /// Objects whose decryption failed: digest of the sealed input, the key set tried, the error. A metadata
     /// edit of a failing object (labels, annotations) changes neither, so it costs no new RSA work.
     pub(crate) failed: Mutex<HashMap<(String, String), Failure>>,
+    /// The status this process last wrote per object, and when: a reconcile that reads a cached object whose
+    /// status does not show that write yet (one woken by the Secret it just created) must not write it again.
+    pub(crate) statuses: Mutex<HashMap<ObjectKey, crate::status::StatusWritten>>,
 }
 
 /// A decryption failure remembered so that only a change of the sealed input or of the keys retries it.
@@ -92,12 +94,8 @@ impl Context {
         audit: Arc<Audit>,
         rsa: RsaPool,
     ) -> Arc<Self> {
-        let reporter = Reporter {
-            controller: MANAGER.into(),
-            instance: Some(config.identity.clone()),
-        };
         Arc::new(Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            events: crate::events::Events::new(client.clone(), MANAGER, &config.identity),
             client,
             config,
             keys,
@@ -109,6 +107,7 @@ impl Context {
             retries: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
             failed: Mutex::new(HashMap::new()),
+            statuses: Mutex::new(HashMap::new()),
         })
     }
 

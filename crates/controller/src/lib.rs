@@ -7,9 +7,11 @@
 //! election so several replicas can run, and opt-in rolling restarts of the workloads using a changed Secret.
 
 pub mod audit;
+pub mod cache;
 pub mod context;
 pub mod crd;
 pub mod escrow;
+pub mod events;
 pub mod flags;
 pub mod http;
 pub mod keys;

@@ -13,13 +13,13 @@ use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use sealant_core::types::{SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, SealedSecret};
 use sealant_core::unseal::{UnsealOptions, unseal};
 use tracing::{debug, info, warn};
 
 use crate::audit;
 use crate::context::{Context, Failure, insert_bounded};
+use crate::events::EventType;
 use crate::metrics::{ErrorLabels, OneLabel};
 use crate::outcome::{Outcome, ReconcileError};
 use crate::status::{publish, update_status};
@@ -30,8 +30,9 @@ use crate::{MANAGER, restart};
 const DIGEST_VERSION: &str = "sealant/1";
 
 /// Reconciles one SealedSecret: the Secret, then status, events and metrics.
-pub(crate) async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+pub(crate) async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
+    let obj = crate::cache::expand(&cached);
     ctx.metrics.unseal_requests.inc();
     let namespace = obj.namespace().unwrap_or_default();
     let name = obj.name_any();

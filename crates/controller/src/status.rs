@@ -1,29 +1,60 @@
 //! What a reconcile reports back: the `Synced` condition in the SealedSecret's status, and events.
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
 use kube::{Resource as _, ResourceExt as _};
 use sealant_core::types::{SYNCED_CONDITION, SealedSecretStatus};
+use std::time::{Duration, Instant};
+
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::{debug, warn};
 
 use crate::MANAGER;
-use crate::context::Context;
+use crate::context::{Context, insert_bounded};
+use crate::events::EventType;
 use crate::metrics::ErrorLabels;
 use crate::outcome::{Outcome, ReconcileError};
 
 /// Publishes an event about `obj`.
 pub(crate) async fn publish(ctx: &Context, obj: &DynamicObject, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Unseal".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&ctx.resource)).await {
+    let note: String = note.chars().take(1000).collect();
+    let regarding = obj.object_ref(&ctx.resource);
+    if let Err(e) = ctx.events.publish(&regarding, type_, "Unseal", reason, &note).await {
         debug!(error = %e, "cannot publish event");
+    }
+}
+
+/// How long a status this process wrote is trusted over the cache's copy (the cache has caught up after that).
+const STATUS_MEMORY: Duration = Duration::from_secs(60);
+
+/// A status this process wrote: what decides whether a status needs writing, and when it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StatusWritten {
+    generation: Option<i64>,
+    status: &'static str,
+    message: String,
+    digest: Option<String>,
+    version: Option<String>,
+    at: Instant,
+}
+
+impl StatusWritten {
+    /// The same status, written less than [`STATUS_MEMORY`] ago.
+    fn still_says(&self, other: &Self) -> bool {
+        self.at.elapsed() < STATUS_MEMORY
+            && (
+                &self.generation,
+                self.status,
+                &self.message,
+                &self.digest,
+                &self.version,
+            ) == (
+                &other.generation,
+                other.status,
+                &other.message,
+                &other.digest,
+                &other.version,
+            )
     }
 }
 
@@ -60,6 +91,24 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
         && current.sealed_digest == digest
         && current.secret_resource_version == version
     {
+        return;
+    }
+    let key = (obj.namespace().unwrap_or_default(), obj.name_any());
+    let wanted = StatusWritten {
+        generation,
+        status,
+        message: message.clone(),
+        digest: digest.clone(),
+        version: version.clone(),
+        at: Instant::now(),
+    };
+    let already = ctx
+        .statuses
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .is_some_and(|w| w.still_says(&wanted));
+    if already {
         return;
     }
     let now = OffsetDateTime::now_utc()
@@ -104,6 +153,9 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
         };
         written = api.replace_status(&obj.name_any(), &post, &whole).await;
     }
+    if written.is_ok() {
+        insert_bounded(&ctx.statuses, key, wanted, |w| w.at, STATUS_MEMORY);
+    }
     if let Err(e) = written {
         ctx.metrics
             .unseal_errors
@@ -113,5 +165,34 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
             })
             .inc();
         warn!(name = %obj.name_any(), error = %e, "cannot update status");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(message: &str, version: &str) -> StatusWritten {
+        StatusWritten {
+            generation: Some(2),
+            status: "True",
+            message: message.into(),
+            digest: Some("d".into()),
+            version: Some(version.into()),
+            at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn a_status_just_written_is_not_written_again_but_a_different_one_is() {
+        let last = written("", "7");
+        assert!(last.still_says(&written("", "7")));
+        assert!(!last.still_says(&written("", "8")), "a new Secret version is a new status");
+        assert!(!last.still_says(&written("boom", "7")), "a new message is a new status");
+        let old = StatusWritten {
+            at: Instant::now() - STATUS_MEMORY - Duration::from_secs(1),
+            ..written("", "7")
+        };
+        assert!(!old.still_says(&written("", "7")), "after a minute the cache is trusted again");
     }
 }

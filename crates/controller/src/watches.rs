@@ -13,7 +13,6 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector;
 use kube::runtime::utils::PredicateConfig;
 use kube::runtime::{WatchStreamExt as _, predicates, watcher};
-use sealant_core::types::LAST_APPLIED_ANNOTATIONS;
 use tracing::debug;
 
 use crate::context::Context;
@@ -70,16 +69,10 @@ pub fn controller(
             .touched_objects();
         let sealed_writer = reflector::store::Writer::new(ctx.resource.clone());
         let sealed_store = sealed_writer.as_reader();
-        // The SealedSecret cache keeps what reconciling needs; `managedFields` and kubectl's copy of the whole
-        // object in `last-applied-configuration` would roughly double it.
+        // The SealedSecret cache keeps what reconciling needs, compactly (see crate::cache).
         let sealed = watcher(sealed_api, watcher_config.clone())
             .default_backoff()
-            .modify(|obj: &mut DynamicObject| {
-                obj.metadata.managed_fields = None;
-                if let Some(annotations) = obj.metadata.annotations.as_mut() {
-                    annotations.retain(|k, _| !LAST_APPLIED_ANNOTATIONS.contains(&k.as_str()));
-                }
-            })
+            .modify(crate::cache::compact)
             .reflect(sealed_writer)
             .touched_objects()
             // Why only spec changes (a new generation) wake the reconciler, as upstream: its own status writes and
