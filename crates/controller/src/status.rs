@@ -187,12 +187,18 @@ mod tests {
     fn a_status_just_written_is_not_written_again_but_a_different_one_is() {
         let last = written("", "7");
         assert!(last.still_says(&written("", "7")));
-        assert!(!last.still_says(&written("", "8")), "a new Secret version is a new status");
+        assert!(
+            !last.still_says(&written("", "8")),
+            "a new Secret version is a new status"
+        );
         assert!(!last.still_says(&written("boom", "7")), "a new message is a new status");
         let old = StatusWritten {
             at: Instant::now() - STATUS_MEMORY - Duration::from_secs(1),
             ..written("", "7")
         };
-        assert!(!old.still_says(&written("", "7")), "after a minute the cache is trusted again");
+        assert!(
+            !old.still_says(&written("", "7")),
+            "after a minute the cache is trusted again"
+        );
     }
 }
