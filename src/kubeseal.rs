@@ -14,6 +14,7 @@ use sealant_cli::seal::SealArgs;
 use sealant_cli::shared::{Io, KeyArgs, OutputFormat, ScopeArg, SecretIo};
 use sealant_cli::unseal::UnsealArgs;
 use sealant_client::Controller;
+use sealant_client::cluster::Access;
 
 /// The upstream release whose flags, output and ciphertexts kubeseal mode reproduces.
 const UPSTREAM_VERSION: &str = "0.36.6";
@@ -122,7 +123,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         let pem = sealant_client::cert::read(&cert_location)?;
         return io::emit(output.as_deref(), &pem, Sensitivity::Public, false);
     }
-    let default_namespace = sealant_client::keysecrets::context_namespace(k.kubeconfig.as_deref());
+    let default_namespace = access(&k).namespace();
     crate::cmd::seal::run(SealArgs {
         cert: Some(cert_location),
         clusters: Vec::new(),
@@ -141,6 +142,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
         from_literal: None,
         merge_into: k.merge_into.clone(),
         allow_empty_data: k.allow_empty_data,
+        generate: Vec::new(),
         trust_cert: Vec::new(),
         upstream_names: true,
         from_config: None,
@@ -150,10 +152,15 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
 /// The controller the flags name, through the API server's service proxy.
 fn controller(k: &Kubeseal) -> Result<Controller> {
     Ok(Controller::through_proxy(
-        k.kubeconfig.as_deref(),
+        &access(k),
         &k.controller_namespace,
         &k.controller_name,
     )?)
+}
+
+/// The cluster `--kubeconfig` and `--context` name.
+fn access(k: &Kubeseal) -> Access {
+    Access::new(k.kubeconfig.clone(), k.context.clone())
 }
 
 /// `--validate` and `--re-encrypt`: each SealedSecret of the input sent to the controller's `/v1/verify` or

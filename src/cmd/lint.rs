@@ -32,7 +32,8 @@ pub fn run(args: LintArgs) -> Result<()> {
         .or_else(|| paths.iter().find(|p| p.is_dir()).cloned())
         .unwrap_or_else(|| PathBuf::from("."));
     let config = Config::load(&config_dir).context("cannot use the lint configuration")?;
-    let report = sealant_lint::lint_in(Some(&config_dir), &paths, &config, time::OffsetDateTime::now_utc());
+    let now = args.now.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let report = sealant_lint::lint_in(Some(&config_dir), &paths, &config, now);
     let text = match args.format {
         LintFormat::Text => output::text(&report),
         LintFormat::Json => output::json(&report),

@@ -7,6 +7,7 @@ use sealant_core::Keyring;
 use sealant_repo::KeySources;
 use sealant_rotate::git::{self, Credentials};
 use sealant_rotate::pipeline::{self, Publish, Request};
+use sealant_rotate::plan::Focus;
 use sealant_rotate::report;
 use sealant_rotate::resealer::{Offline, Resealer, ThroughControllers};
 use sealant_rotate::setup::{self, ControllerFlags, ForgeFlags};
@@ -55,11 +56,35 @@ pub fn run(args: RotateArgs) -> Result<()> {
         remote: args.remote.clone(),
         now,
         keyring: keyring.as_ref(),
+        focus: Focus::new(&args.only, args.force),
+        compromised: args.compromised.clone(),
     };
     let mut planned = pipeline::plan(&repo, &request)?;
-    let unpinned = setup::pins(&args.trust_cert, args.trust_file.as_deref())?.unconfirmed(&planned.plan, &planned.keys);
+    // The live controllers first, dry run or not: a key they renewed since the last run changes the plan (its
+    // certificate becomes current, and what is due is sealed to it).
+    let controller = if args.controller || args.controller_url.is_some() {
+        let flags = ControllerFlags {
+            url: args.controller_url.clone(),
+            kubeconfig: args.kubeconfig.clone(),
+            contexts: setup::contexts(&args.contexts)?,
+            namespace: args.controller_namespace.clone(),
+            name: args.controller_name.clone(),
+        };
+        let controllers = setup::controllers(&flags, &planned.config, &planned.keys, &root)?;
+        let controller = ThroughControllers::connect(controllers)?;
+        planned.renew(controller.live(), now)?;
+        Some(controller)
+    } else {
+        None
+    };
+    let served = controller.as_ref().map(ThroughControllers::served).unwrap_or_default();
+    let unconfirmed: std::collections::BTreeSet<_> = setup::pins(&args.trust_cert, args.trust_file.as_deref())?
+        .unconfirmed(&planned.plan, &planned.keys)
+        .difference(&served)
+        .cloned()
+        .collect();
     if args.dry_run {
-        planned.note_unconfirmed(&unpinned);
+        planned.note_unconfirmed(&unconfirmed);
     }
     match args.format {
         PlanFormat::Table => eprint!("{}", report::table(&planned.plan)),
@@ -68,8 +93,8 @@ pub fn run(args: RotateArgs) -> Result<()> {
     if args.dry_run {
         return Ok(());
     }
-    // Everything that can fail without side effects comes first: the forge and the re-sealer (only when there
-    // is something to do: a run with nothing due needs neither).
+    // Everything that can fail without side effects comes first: the forge (only when there is something to do:
+    // a run with nothing due needs none).
     let busy = planned.plan.changes_files();
     let forge = if args.no_push || !busy {
         None
@@ -82,24 +107,6 @@ pub fn run(args: RotateArgs) -> Result<()> {
         };
         setup::forge(&flags, &planned.config)?
     };
-    let controller = if busy && keyring.is_none() && (args.controller || args.controller_url.is_some()) {
-        Some(ThroughControllers::connect(
-            &planned.keys,
-            setup::controllers(
-                &ControllerFlags {
-                    url: args.controller_url.clone(),
-                    kubeconfig: args.kubeconfig.clone(),
-                    namespace: args.controller_namespace.clone(),
-                    name: args.controller_name.clone(),
-                },
-                &planned.config,
-                &planned.keys,
-            )?,
-        )?)
-    } else {
-        None
-    };
-    let served = controller.as_ref().map(|c| c.served().clone()).unwrap_or_default();
     let offline;
     let resealer: Option<&(dyn Resealer + Sync)> = if let Some(ring) = &keyring {
         offline = Offline { keyring: ring };
@@ -117,7 +124,7 @@ pub fn run(args: RotateArgs) -> Result<()> {
         forge: forge.as_deref(),
         forge_user: args.forge_user.as_deref(),
         resealer,
-        unconfirmed: unpinned.difference(&served).cloned().collect(),
+        unconfirmed,
         progress: &|n| bar.inc(n as u64),
     };
     let outcome = pipeline::propose(&repo, &planned, &publish, now);

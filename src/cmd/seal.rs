@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use sealant_core::generate::{self, Generator};
 use sealant_core::input;
 use sealant_core::keys::Certificate;
 use sealant_core::manifest::{self, Format, Located};
@@ -49,12 +50,31 @@ pub fn run(mut args: SealArgs) -> Result<()> {
     if args.raw {
         return raw(&args, cert);
     }
-    let input = io::read_input(
-        args.io.file.as_deref(),
-        "tty detected: expecting json/yaml k8s resource in stdin",
-    )?;
-    let (format, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    let generated = args
+        .generate
+        .iter()
+        .map(|spec| generate::parse_item(spec))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("--generate: {e}"))?;
+    let input = if generated.is_empty() || args.io.file.is_some() {
+        io::read_input(
+            args.io.file.as_deref(),
+            "tty detected: expecting json/yaml k8s resource in stdin",
+        )?
+    } else {
+        new_secret(&args)?
+    };
+    let (format, mut objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    generate::add_to_secrets(&mut objects, &generated).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let secrets = input::secrets(&objects).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    // Printed once sealing worked (an error is the news otherwise); never in kubeseal mode, whose output
+    // scripts compare with kubeseal's.
+    let weak = if args.upstream_names {
+        Vec::new()
+    } else {
+        weak_values(&input.name, &secrets, &generated)
+    };
+    let warn = || weak.iter().for_each(|w| eprintln!("warning: {w}"));
     let opts = seal_options(&args);
     if args.upstream_names {
         for (_, secret) in &secrets {
@@ -69,12 +89,25 @@ pub fn run(mut args: SealArgs) -> Result<()> {
         }
     }
     if let Some(template) = template {
-        return seal_per_cluster(&args, &template, &targets, (&input.name, format, &secrets), &opts);
+        seal_per_cluster(
+            &args,
+            &template,
+            &targets,
+            (&input.name, format, &secrets),
+            &generated,
+            &opts,
+        )?;
+        warn();
+        return Ok(());
     }
     if let Some(target) = &args.merge_into {
-        return merge_into(target, &input.name, &secrets, cert, opts);
+        merge_into(target, &input.name, &secrets, cert, opts)?;
+        warn();
+        return Ok(());
     }
-    let sealed = input::seal_located(&secrets, cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    let mut sealed = input::seal_located(&secrets, cert, &opts).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    generate::annotate(&mut sealed, &generated);
+    warn();
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_sealed(&sealed, format);
     io::emit(args.io.output.as_deref(), out.as_bytes(), Sensitivity::Public, false)
@@ -162,13 +195,15 @@ fn seal_per_cluster(
     template: &str,
     targets: &[(Option<String>, Certificate)],
     (input_name, format, secrets): (&str, Format, &[(&Located, &Secret)]),
+    generated: &[(String, Generator)],
     opts: &SealOptions,
 ) -> Result<()> {
     let mut outputs = Vec::new();
     for (cluster, cert) in targets {
         let cluster = cluster.as_deref().unwrap_or_default();
         let path = std::path::PathBuf::from(template.replace("{cluster}", cluster));
-        let sealed = input::seal_located(secrets, cert, opts).map_err(|e| anyhow!("{input_name}: {e}"))?;
+        let mut sealed = input::seal_located(secrets, cert, opts).map_err(|e| anyhow!("{input_name}: {e}"))?;
+        generate::annotate(&mut sealed, generated);
         let format = io::output_format(args.io.format, Some(&path), format);
         outputs.push((path, manifest::write_sealed(&sealed, format)));
     }
@@ -183,6 +218,50 @@ fn seal_per_cluster(
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The Secret `seal --generate` fills when there is no input: `--name` in `--namespace`, no items yet.
+fn new_secret(args: &SealArgs) -> Result<io::Input> {
+    let name = args
+        .name
+        .as_deref()
+        .ok_or_else(|| anyhow!("--generate without -f makes a new Secret: give its --name (and --namespace)"))?;
+    let namespace = args.namespace.as_deref().or(args.default_namespace.as_deref());
+    let secret = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "Opaque",
+    });
+    Ok(io::Input {
+        name: "the new Secret (--generate)".into(),
+        text: zeroize::Zeroizing::new(secret.to_string()),
+    })
+}
+
+/// A warning per credential-like item whose hand-made value carries less entropy than a generated one would:
+/// names the item, never the value.
+fn weak_values(input_name: &str, secrets: &[(&Located, &Secret)], generated: &[(String, Generator)]) -> Vec<String> {
+    use secrecy::ExposeSecret as _;
+    let mut warnings = Vec::new();
+    for (located, secret) in secrets {
+        for (item, value) in &secret.data {
+            if generated.iter().any(|(g, _)| g == item) || !generate::is_credential_name(item) {
+                continue;
+            }
+            let bits = generate::entropy_estimate_bits(value.expose_secret());
+            if bits < generate::MIN_ENTROPY_BITS {
+                warnings.push(format!(
+                    "{input_name}: document {} Secret {}: item {item} looks weak (at most {bits:.0} bits of entropy, \
+                     below {:.0}): make one with --generate {item}",
+                    located.document,
+                    secret.name(),
+                    generate::MIN_ENTROPY_BITS
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 fn raw(args: &SealArgs, cert: &Certificate) -> Result<()> {

@@ -69,5 +69,6 @@ fn write_temp(content: &str) -> PathBuf {
     file.into_temp_path().keep().unwrap()
 }
 
+mod generate;
 mod guards;
 mod seal;

@@ -179,99 +179,33 @@ fn escrowed_keys_restored_into_a_fresh_controller_namespace_open_the_old_sealed_
 fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_the_newest_key() {
     let ns = Namespace::new("rotjob");
     let root = ns.dir.path();
-    // The CronJob's RBAC as shipped, with kube-system and the job's namespace both this test's namespace; the
-    // binding that lets every authenticated user use the service proxy (as upstream ships) is removed, as a
-    // hardened cluster does, so the job's access comes from its own Role only.
-    cluster::delete(&format!(
-        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-service-proxier",
-        ns.name
-    ));
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/manifests/optional/rotate-cronjob.yaml"
-    ))
-    .unwrap();
-    for obj in yaml_docs(&shipped) {
-        if obj["kind"] == "Role" || obj["kind"] == "RoleBinding" {
-            let text = obj
-                .to_string()
-                .replace("\"kube-system\"", &format!("\"{}\"", ns.name))
-                .replace(
-                    "\"sealant-rotate\",\"namespace\":\"sealant-rotate\"",
-                    &format!("\"sealant-rotate\",\"namespace\":\"{}\"", ns.name),
-                );
-            create(cluster::plane().admin(), &serde_json::from_str(&text).unwrap());
-        }
-    }
-    let job = cluster::plane().service_account(&ns.name, "sealant-rotate").unwrap();
-    let job_kubeconfig = root.join("job.kubeconfig");
-    std::fs::write(&job_kubeconfig, cluster::plane().kubeconfig(&job)).unwrap();
+    let (job, job_kubeconfig) = rotation_job(&ns);
     // Two keys in the controller's namespace, the second one newer: the controller seals to it.
     for key in ["old", "new"] {
-        cli(root, &["keys", "new", "--bits", "2048", "--out", key]);
-        let mut secret = yaml_docs(&std::fs::read_to_string(root.join(key).join("key-secret.yaml")).unwrap()).remove(0);
-        secret["metadata"]["namespace"] = json!(ns.name);
-        create(cluster::plane().admin(), &secret);
-        std::thread::sleep(Duration::from_millis(1100));
+        add_key_secret(&ns, key);
     }
     // The service proxy refuses loopback: the controller runs on the test host, in a network namespace.
     let c = Controller::start_on_test_host(&ns, "ctl-0", &[], &[]);
     expose_through_service_proxy(&ns.name, "sealed-secrets-controller", &c.ip(), c.port());
 
-    let work = root.join("work");
-    std::fs::create_dir(&work).unwrap();
-    git_in(&work, &["init", "-q", "-b", "main"]);
-    cli(
-        &work,
-        &["keys", "fetch", "--cluster", "prod", "--cert", "../old/tls.crt"],
-    );
-    cli(
-        &work,
-        &[
-            "keys",
-            "fetch",
-            "--cluster",
-            "prod",
-            "--cert",
-            &format!("{}/v1/cert.pem", c.api),
-        ],
-    );
-    let input = root.join("plain.yaml");
-    std::fs::write(
-        &input,
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: web-db-prod, namespace: web}\nstringData: {password: rotate-through-controller}\n",
-    )
-    .unwrap();
-    cli(
-        &work,
-        &[
-            "seal",
-            "--cert",
-            "../old/tls.crt",
-            "-f",
-            input.to_str().unwrap(),
-            "-w",
-            "db.yaml",
-        ],
-    );
-    std::fs::write(
-        work.join(".sealant.yaml"),
-        format!("clusters: [{{name: prod, controller: {{namespace: {}}}}}]\n", ns.name),
-    )
-    .unwrap();
-    git_in(&work, &["add", "-A"]);
-    git_in(&work, &["commit", "-q", "-m", "init"]);
-
-    git_in(root, &["clone", "-q", "--bare", "work", "remote.git"]);
-    git_in(
-        &work,
-        &[
-            "remote",
-            "add",
-            "origin",
-            &format!("file://{}", root.join("remote.git").display()),
-        ],
-    );
+    let work = gitops(&ns, |work| {
+        cli(
+            work,
+            &["keys", "fetch", "--cluster", "prod", "--cert", "../old/tls.crt"],
+        );
+        cli(
+            work,
+            &[
+                "keys",
+                "fetch",
+                "--cluster",
+                "prod",
+                "--cert",
+                &format!("{}/v1/cert.pem", c.api),
+            ],
+        );
+        seal_into(work, "../old/tls.crt", "db.yaml", "rotate-through-controller");
+    });
 
     let text = cli_with(
         &work,
@@ -288,14 +222,7 @@ fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_t
         let r = cluster::plane().request_as(&job, "GET", &path, None).unwrap();
         assert_eq!(r.status, 403, "{path}: {}", r.body);
     }
-    let branch = git_in(
-        &root.join("remote.git"),
-        &["for-each-ref", "--format=%(refname:short)", "refs/heads/sealant/"],
-    );
-    let rotated = git_in(
-        &root.join("remote.git"),
-        &["show", &format!("{}:db.yaml", branch.trim())],
-    );
+    let rotated = on_rotation_branch(root, "db.yaml");
     std::fs::write(root.join("rotated.yaml"), &rotated).unwrap();
     let new_fp = cli(root, &["keys", "fingerprint", "new/tls.crt"]);
     assert!(rotated.contains(new_fp.split_whitespace().next().unwrap()), "{rotated}");

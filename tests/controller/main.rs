@@ -135,5 +135,112 @@ fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
 
 mod http;
 mod keys;
+mod renewal;
 mod replicas;
 mod secrets;
+
+/// The rotation CronJob's ServiceAccount under the shipped Role and RoleBinding (kube-system and the job's
+/// namespace both `ns`), with the binding that lets every authenticated user use the service proxy (as upstream
+/// ships) removed, as a hardened cluster does: the job's access comes from its own Role only. Its identity and
+/// kubeconfig.
+fn rotation_job(ns: &Namespace) -> (sealant_testenv::Identity, std::path::PathBuf) {
+    cluster::delete(&format!(
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/{}/rolebindings/sealant-service-proxier",
+        ns.name
+    ));
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/manifests/optional/rotate-cronjob.yaml"
+    ))
+    .unwrap();
+    for obj in yaml_docs(&shipped) {
+        if obj["kind"] == "Role" || obj["kind"] == "RoleBinding" {
+            let text = obj
+                .to_string()
+                .replace("\"kube-system\"", &format!("\"{}\"", ns.name))
+                .replace(
+                    "\"sealant-rotate\",\"namespace\":\"sealant-rotate\"",
+                    &format!("\"sealant-rotate\",\"namespace\":\"{}\"", ns.name),
+                );
+            create(cluster::plane().admin(), &serde_json::from_str(&text).unwrap());
+        }
+    }
+    let job = cluster::plane().service_account(&ns.name, "sealant-rotate").unwrap();
+    let file = ns.dir.path().join(format!("{}-job.kubeconfig", ns.name));
+    std::fs::write(&file, cluster::plane().kubeconfig(&job)).unwrap();
+    (job, file)
+}
+
+/// A key made by `sealant keys new` into `<ns dir>/<name>/`, its key Secret created in the controller's namespace;
+/// a second apart from the previous one, so each is newer than the last.
+fn add_key_secret(ns: &Namespace, name: &str) {
+    let root = ns.dir.path();
+    cli(root, &["keys", "new", "--bits", "2048", "--out", name]);
+    let mut secret = yaml_docs(&std::fs::read_to_string(root.join(name).join("key-secret.yaml")).unwrap()).remove(0);
+    secret["metadata"]["namespace"] = json!(ns.name);
+    create(cluster::plane().admin(), &secret);
+    std::thread::sleep(Duration::from_millis(1100));
+}
+
+/// A GitOps repository at `<ns dir>/work` whose `.sealant.yaml` names the controller in `ns` as cluster prod's:
+/// `fill` runs in it, everything is committed, and `origin` is a bare clone at `<ns dir>/remote.git`.
+fn gitops(ns: &Namespace, fill: impl FnOnce(&std::path::Path)) -> std::path::PathBuf {
+    let config = format!("clusters: [{{name: prod, controller: {{namespace: {}}}}}]\n", ns.name);
+    gitops_with(ns, &config, fill)
+}
+
+/// As [`gitops`], with `config` as `.sealant.yaml`.
+fn gitops_with(ns: &Namespace, config: &str, fill: impl FnOnce(&std::path::Path)) -> std::path::PathBuf {
+    let root = ns.dir.path();
+    let work = root.join("work");
+    std::fs::create_dir(&work).unwrap();
+    git_in(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join(".sealant.yaml"), config).unwrap();
+    fill(&work);
+    git_in(&work, &["add", "-A"]);
+    git_in(&work, &["commit", "-q", "-m", "init"]);
+    git_in(root, &["clone", "-q", "--bare", "work", "remote.git"]);
+    git_in(
+        &work,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("file://{}", root.join("remote.git").display()),
+        ],
+    );
+    work
+}
+
+/// Seals a Secret `web/web-db-prod` with item `password` = `value` to `cert` into `file` (in `dir`).
+fn seal_into(dir: &std::path::Path, cert: &str, file: &str, value: &str) {
+    let input = dir.join("../plain.yaml");
+    std::fs::write(
+        &input,
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: web-db-prod, namespace: web}}\nstringData: {{password: {value}}}\n"
+        ),
+    )
+    .unwrap();
+    cli(
+        dir,
+        &["seal", "--cert", cert, "-f", input.to_str().unwrap(), "-w", file],
+    );
+}
+
+/// The one `sealant/…` branch of `<root>/remote.git`.
+fn rotation_branch(root: &std::path::Path) -> String {
+    let branch = git_in(
+        &root.join("remote.git"),
+        &["for-each-ref", "--format=%(refname:short)", "refs/heads/sealant/"],
+    );
+    branch.trim().to_string()
+}
+
+/// `file` on the rotation branch of `<root>/remote.git`.
+fn on_rotation_branch(root: &std::path::Path, file: &str) -> String {
+    git_in(
+        &root.join("remote.git"),
+        &["show", &format!("{}:{file}", rotation_branch(root))],
+    )
+}

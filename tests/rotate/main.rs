@@ -267,6 +267,11 @@ impl GitOps {
         format!("sealant/rotate-{}", self.date)
     }
 
+    /// The branch of a run without a pretend time.
+    fn branch_at_today(&self) -> String {
+        format!("sealant/rotate-{}", OffsetDateTime::now_utc().date())
+    }
+
     fn seal(&self, file: &str, key: &str, secret: &str) {
         let work = self.work();
         let path = work.join(file);
@@ -280,6 +285,27 @@ impl GitOps {
             &[],
         );
         std::fs::remove_file(input).unwrap();
+    }
+
+    /// `sealant seal --generate items` for Secret `web/<name>` to `key`, into `file`, committed.
+    fn seal_generated(&self, file: &str, key: &str, name: &str, items: &str) {
+        let cert = format!("../{key}/tls.crt");
+        let args = [
+            "seal",
+            "--cert",
+            &cert,
+            "-n",
+            "web",
+            "--name",
+            name,
+            "--generate",
+            items,
+            "-w",
+            file,
+        ];
+        ok(&self.work(), &args, &[]);
+        git(&self.work(), &["add", "-A"]);
+        git(&self.work(), &["commit", "-q", "-m", name]);
     }
 
     /// `sealant rotate` in the work tree with the escrowed keys and the pretend time.

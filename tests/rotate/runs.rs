@@ -232,3 +232,150 @@ fn an_unreachable_forge_or_controller_fails_clearly_and_pushes_nothing() {
     assert_eq!(repo.remote_refs(), before);
     assert_eq!(git(&repo.work(), &["branch", "--list", "sealant/*"]), "");
 }
+
+#[test]
+fn a_value_made_by_seal_generate_is_regenerated_by_the_job_when_due() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    repo.seal_generated("apps/web/session.yaml", "k2", "web-session-prod", "session-key=hex:32");
+    let before = std::fs::read_to_string(work.join("apps/web/session.yaml")).unwrap();
+
+    // 100 days on, the generated item is due: the plan regenerates it with the generator seal recorded.
+    let out = repo.rotate(&["--dry-run", "-o", "json"], &[]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let action = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["file"] == "apps/web/session.yaml")
+        .unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(action["kind"], "regenerate");
+    assert_eq!(action["generator"], "hex:32");
+
+    let out = repo.rotate(&["--no-push"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = git(&work, &["show", &format!("{}:apps/web/session.yaml", repo.branch())]);
+    let open = |text: &str| {
+        let file = repo.root().join("session-open.yaml");
+        std::fs::write(&file, text).unwrap();
+        let out = ok(
+            repo.root(),
+            &[
+                "unseal",
+                "--key",
+                "k2/tls.key",
+                "-f",
+                file.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            &[],
+        );
+        let value = item(&out, "session-key");
+        assert!(value.len() == 64 && value.iter().all(u8::is_ascii_hexdigit));
+        value
+    };
+    assert_ne!(open(&before), open(&after), "the job kept the old value");
+}
+
+#[test]
+fn only_with_force_rotates_one_item_now_and_nothing_else() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    repo.seal_generated(
+        "apps/web/session.yaml",
+        "k2",
+        "web-session-prod",
+        "session-key=hex:32,csrf-key=hex:32",
+    );
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["rotate", "--age-identity", "../id.txt", "--dry-run", "-o", "json"];
+        args.extend_from_slice(extra);
+        let out = run(&work, &args, &[]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["actions"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // Today nothing of the new file is due.
+    assert!(plan(&[]).iter().all(|a| a["file"] != "apps/web/session.yaml"));
+    // --only alone narrows but forces nothing.
+    assert!(plan(&["--only", "apps/web/session.yaml"]).is_empty());
+    let forced = plan(&["--only", "./apps/web/session.yaml:csrf-key", "--force"]);
+    assert_eq!(forced.len(), 1, "{forced:?}");
+    assert_eq!(forced[0]["item"], "csrf-key");
+    assert_eq!(forced[0]["kind"], "regenerate");
+    assert_eq!(forced[0]["reason"], "rotated now (--only --force)");
+    // A directory selects what is under it.
+    let dir = plan(&["--only", "apps/web", "--force"]);
+    assert!(
+        dir.iter().all(|a| a["file"].as_str().unwrap().starts_with("apps/web/")),
+        "{dir:?}"
+    );
+    assert!(
+        dir.iter()
+            .any(|a| a["file"] == "apps/web/session.yaml" && a["item"] == "session-key")
+    );
+    // --force without --only is refused: it would rotate the whole repository.
+    let out = run(&work, &["rotate", "--force", "--dry-run"], &[]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_declared_compromise_regenerates_and_reseals_everything_on_that_key_in_one_urgent_commit() {
+    let repo = GitOps::new();
+    let work = repo.work();
+    repo.seal_generated("apps/web/hook.yaml", "k1", "web-hook-prod", "hook-token");
+    let k1 = ok(repo.root(), &["keys", "fingerprint", "k1/tls.crt"], &[]);
+    let k1 = k1.split_whitespace().next().unwrap().to_string();
+    // Today (no pretend time): nothing on k1 is due by age.
+    let base = [
+        "rotate",
+        "--age-identity",
+        "../id.txt",
+        "--trust-file",
+        "../trusted.txt",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--compromised", &k1, "--dry-run", "-o", "json"]);
+    let out = run(&work, &args, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["compromised"], serde_json::json!([k1]));
+    let on_k1: Vec<_> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["old_key"] == k1.as_str())
+        .collect();
+    let kinds = |file: &str| -> Vec<String> {
+        let mut k: Vec<String> = on_k1
+            .iter()
+            .filter(|a| a["file"] == file)
+            .map(|a| a["kind"].as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(kinds("apps/web/hook.yaml"), ["regenerate"]);
+    assert_eq!(kinds("apps/legacy/old.yaml"), ["report", "reseal"]);
+
+    let mut args = base.to_vec();
+    args.extend(["--compromised", &k1, "--no-push"]);
+    let out = run(&work, &args, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let branch = repo.branch_at_today();
+    let message = git(&work, &["log", "-1", "--format=%B", &branch]);
+    assert!(
+        message.starts_with("URGENT: rotate sealed secrets after a key compromise"),
+        "{message}"
+    );
+    let state = git(&work, &["show", &format!("{branch}:keys/prod/state.yaml")]);
+    assert!(state.contains(&k1) && state.contains("compromised"), "{state}");
+    // Nothing on the branch is sealed to k1 any more.
+    for file in ["apps/web/hook.yaml", "apps/legacy/old.yaml"] {
+        let text = git(&work, &["show", &format!("{branch}:{file}")]);
+        assert!(!text.contains(&k1), "{file} still names k1");
+    }
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::shared::dns_label;
+use crate::shared::{KubeArgs, dns_label};
 
 /// `sealant keys …`.
 #[derive(Debug, Subcommand)]
@@ -83,6 +83,9 @@ pub struct KeysBackupArgs {
     /// The controller's namespace, where its key Secrets are (when reading the cluster).
     #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = dns_label)]
     pub controller_namespace: String,
+    /// The cluster's API server (for the routes through it).
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// The GitOps repository holding `keys/`.
     #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
     pub repo: PathBuf,
@@ -95,7 +98,7 @@ pub struct KeysFetchArgs {
     #[arg(long, env = "SEALANT_CLUSTER", value_parser = dns_label)]
     pub cluster: String,
     /// Where the certificate is: a file or an http(s) URL (e.g. the controller's `/v1/cert.pem`). Without it,
-    /// the controller is asked through the API server (kubeconfig from `KUBECONFIG` or `~/.kube/config`).
+    /// the controller is asked through the API server (--kubeconfig, --context).
     #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL")]
     pub cert: Option<String>,
     /// The controller's namespace (for the API server route).
@@ -114,6 +117,9 @@ pub struct KeysFetchArgs {
     /// Do not make it the key new secrets are sealed to.
     #[arg(long, env = "SEALANT_NO_CURRENT")]
     pub no_current: bool,
+    /// The cluster's API server (for the routes through it).
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// The GitOps repository holding `keys/`.
     #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
     pub repo: PathBuf,
@@ -160,8 +166,7 @@ pub struct KeysRestoreArgs {
     /// Namespace of the controller the key Secrets are for.
     #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", default_value = "kube-system", value_parser = dns_label)]
     pub controller_namespace: String,
-    /// Create the key Secrets in the cluster (kubeconfig from `KUBECONFIG` or `~/.kube/config`); existing ones
-    /// are left alone.
+    /// Create the key Secrets in the cluster (--kubeconfig, --context); existing ones are left alone.
     #[arg(long, env = "SEALANT_APPLY", conflicts_with = "output")]
     pub apply: bool,
     /// Write the key Secrets (a YAML stream) to FILE, mode 0600, instead of stdout. Read from the command line
@@ -183,6 +188,9 @@ pub struct KeysRestoreArgs {
     /// Print the key Secrets even when stdout is a terminal.
     #[arg(long, env = "SEALANT_FORCE")]
     pub force: bool,
+    /// The cluster's API server (for the routes through it).
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// The GitOps repository holding `keys/`.
     #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
     pub repo: PathBuf,

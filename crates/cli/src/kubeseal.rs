@@ -77,6 +77,9 @@ pub struct Kubeseal {
     /// Path to a kube config. Only required if out-of-cluster
     #[arg(long, env = "SEALED_SECRETS_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
+    /// The name of the kubeconfig context to use
+    #[arg(long, env = "SEALED_SECRETS_CONTEXT")]
+    pub context: Option<String>,
     /// If present, the namespace scope for this CLI request
     #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE")]
     pub namespace: Option<String>,

@@ -37,7 +37,8 @@ pub const ENVIRONMENT_RULE: &str = "Environment: every flag --some-flag also rea
   keys backup --recipient(s-file) reads SEALANT_ESCROW_RECIPIENTS(_FILE)
   lint --format reads SEALANT_LINT_FORMAT, man --dir reads SEALANT_MAN_DIR
   unseal -w and keys restore -w read nothing (SEALANT_OUTPUT must not receive plaintext or keys)
-  seal --from-literal, lint --list-rules, controller --print-crd and --version read nothing";
+  seal --from-literal, rotate --force, lint --list-rules, controller --print-crd and --version
+    read nothing";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -119,6 +120,7 @@ mod tests {
             ("sealant man", "dir", Some("SEALANT_MAN_DIR")),
             ("sealant lint", "list-rules", None),
             ("sealant seal", "from-literal", None),
+            ("sealant rotate", "force", None),
             ("sealant unseal", "output", None),
             ("sealant keys restore", "output", None),
         ];

@@ -30,4 +30,7 @@ pub struct LintArgs {
     /// List the rules and exit.
     #[arg(long)]
     pub list_rules: bool,
+    /// The time ages are measured at (RFC 3339), for tests and what-if checks.
+    #[arg(long, hide = true, value_parser = crate::shared::parse_time)]
+    pub now: Option<time::OffsetDateTime>,
 }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// `sealant rotate`.
 #[derive(Debug, Args)]
@@ -64,6 +63,16 @@ pub struct RotateArgs {
     /// kubeconfig for the service proxy (default: KUBECONFIG, ~/.kube/config, in-cluster).
     #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context of a cluster, `CLUSTER=CONTEXT` (repeat it, or separate with commas); a bare
+    /// `CONTEXT` is for every cluster not named. Wins over `.sealant.yaml` clusters[].context, and a file that
+    /// names another is refused.
+    #[arg(
+        long = "context",
+        env = "SEALANT_CONTEXT",
+        value_name = "[CLUSTER=]CONTEXT",
+        value_delimiter = ','
+    )]
+    pub contexts: Vec<String>,
     /// Forge for the pull request: github, gitlab, gitea, or none (default: forge.kind in .sealant.yaml).
     #[arg(long, value_name = "KIND", env = "SEALANT_FORGE")]
     pub forge: Option<String>,
@@ -108,8 +117,32 @@ pub struct RotateArgs {
     /// ConfigMap that repository writers cannot change.
     #[arg(long = "trust-file", env = "SEALANT_TRUST_FILE", value_name = "FILE")]
     pub trust_file: Option<PathBuf>,
+    /// Only these files or directories (relative to the repository root), or one item of a file: `PATH:ITEM`.
+    /// Repeat it or separate with commas.
+    #[arg(
+        long = "only",
+        env = "SEALANT_ONLY",
+        value_name = "PATH[:ITEM]",
+        value_delimiter = ','
+    )]
+    pub only: Vec<String>,
+    /// Rotate what --only selects now, whatever its age: generated items get a new value, external ones are
+    /// listed for a human. Read from the command line only: an exported variable must not force every run.
+    #[arg(long, requires = "only")]
+    pub force: bool,
+    /// Treat this key as compromised from this run on (as `sealant keys compromise` records it): every
+    /// generated item sealed to it gets a new value and every other item is re-sealed now, in one pull request
+    /// marked urgent that lists the values a human must change at their source. Repeat it or separate with
+    /// commas.
+    #[arg(
+        long = "compromised",
+        env = "SEALANT_COMPROMISED",
+        value_name = "SHA256:…",
+        value_delimiter = ','
+    )]
+    pub compromised: Vec<String>,
     /// The time the run pretends it is (RFC 3339), for tests and what-if plans.
-    #[arg(long, hide = true, value_parser = parse_time)]
+    #[arg(long, hide = true, value_parser = crate::shared::parse_time)]
     pub now: Option<OffsetDateTime>,
 }
 
@@ -131,8 +164,4 @@ pub enum LogFormat {
     Text,
     /// One JSON object per event (timestamp, level, message, fields).
     Json,
-}
-
-fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| e.to_string())
 }

@@ -12,7 +12,8 @@ use crate::shared::{Io, ScopeArg, dns_label};
   sealant seal --cert keys/prod/current.crt -f secret.yaml -w sealed.yaml
   kubectl create secret generic db --dry-run=client -o yaml --from-file=./pw | sealant seal --cert c.pem
   sealant seal --cert cert.pem --raw -n prod --name db --from-file=./password
-  sealant seal --cert cert.pem -f new-item.yaml --merge-into sealed.yaml")]
+  sealant seal --cert cert.pem -f new-item.yaml --merge-into sealed.yaml
+  sealant seal --cluster prod -n web --name db --generate password --generate api-key=hex:32 -w db.yaml")]
 pub struct SealArgs {
     /// Certificate to seal to: a PEM file, or an http(s):// or file:// URL (e.g. the controller's /v1/cert.pem).
     #[arg(long, env = "SEALANT_CERT", value_name = "FILE|URL", conflicts_with = "clusters")]
@@ -79,6 +80,19 @@ pub struct SealArgs {
         conflicts_with = "raw"
     )]
     pub merge_into: Option<PathBuf>,
+    /// Add an item with a new random value: `ITEM` (32 random bytes in base64, as `openssl rand -base64 32`) or
+    /// `ITEM=GENERATOR`: `base64:N` or `hex:N` (N random bytes), `alnum:N` (N characters), `uuid`. The value is
+    /// made here and sealed at once: it never reaches a disk, argv or a terminal. The SealedSecret is annotated
+    /// `sealant.dev/generate.<item>`, so `sealant rotate` makes a new value when it is due. Without -f, a new
+    /// Secret (--name, --namespace) holds only the generated items.
+    #[arg(
+        long = "generate",
+        env = "SEALANT_GENERATE",
+        value_name = "ITEM[=GENERATOR]",
+        value_delimiter = ',',
+        conflicts_with_all = ["raw", "merge_into"]
+    )]
+    pub generate: Vec<String>,
     /// Accept Secrets without any item.
     #[arg(long = "allow-empty-data", env = "SEALANT_ALLOW_EMPTY_DATA")]
     pub allow_empty_data: bool,

@@ -127,3 +127,19 @@ pub fn dns_label(s: &str) -> Result<String, String> {
         )
     }
 }
+
+/// Which cluster a command talks to through the API server.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KubeArgs {
+    /// kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster).
+    #[arg(long, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, env = "SEALANT_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// An RFC 3339 time, for the hidden `--now` flags (tests and what-if runs).
+pub fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|e| e.to_string())
+}

@@ -45,8 +45,9 @@ pub fn load(location: &str, now: OffsetDateTime) -> Result<Certificate> {
 
 /// A cluster's sealing certificate, valid at `now`, with where it came from (for messages): from `location` (a
 /// file or URL) when given, else from the controller `namespace/name` through the API server's service proxy
-/// (kubeconfig from `KUBECONFIG` or `~/.kube/config`), as `kubeseal --fetch-cert` does.
+/// (of the cluster `access` names), as `kubeseal --fetch-cert` does.
 pub fn fetch(
+    access: &crate::cluster::Access,
     location: Option<&str>,
     namespace: &str,
     name: &str,
@@ -55,8 +56,11 @@ pub fn fetch(
     if let Some(location) = location {
         return Ok((load(location, now)?, location.to_string()));
     }
-    let origin = format!("the controller {namespace}/{name} through the API server");
-    let pem = crate::Controller::through_proxy(None, namespace, name)
+    let origin = format!(
+        "the controller {namespace}/{name} through the API server ({})",
+        access.describe()
+    );
+    let pem = crate::Controller::through_proxy(access, namespace, name)
         .and_then(|c| c.cert_pem())
         .map_err(|e| Error::ControllerCert {
             origin: origin.clone(),

@@ -1,11 +1,10 @@
 //! The controller's HTTP API from the outside: one client for `/v1/cert.pem`, `/v1/verify` and `/v1/rotate`,
 //! reached at a URL or through the API server's service proxy.
 
-use std::path::Path;
-
 use sealant_core::SealedSecret;
 
-use crate::{Error, Result, cluster};
+use crate::cluster::{self, Access};
+use crate::{Error, Result};
 
 /// The largest answer read from a controller: a re-sealed SealedSecret is bounded by the controller's own limits,
 /// far below this.
@@ -50,10 +49,10 @@ impl Controller {
 
     /// The controller behind Service `namespace/name`, through the API server's service proxy, with the Service's
     /// first port's name, as kubeseal does.
-    pub fn through_proxy(kubeconfig: Option<&Path>, namespace: &str, name: &str) -> Result<Self> {
+    pub fn through_proxy(access: &Access, namespace: &str, name: &str) -> Result<Self> {
         let runtime = cluster::runtime()?;
         let (client, prefix) = runtime.block_on(async {
-            let client = cluster::client(kubeconfig).await?;
+            let client = access.client().await?;
             let api: kube::Api<k8s_openapi::api::core::v1::Service> = kube::Api::namespaced(client.clone(), namespace);
             let service = api.get(name).await.map_err(|cause| Error::Service { cause })?;
             let port = service
@@ -153,6 +152,28 @@ impl Controller {
     pub fn cert_pem(&self) -> Result<Vec<u8>> {
         let reply = self.call("/v1/cert.pem", None)?;
         self.success("/v1/cert.pem", reply)
+    }
+
+    /// The controller's escrow bundle (`GET /v1/escrow`: file name to text, not yet checked, see
+    /// `sealant_repo::escrow::bundle_keys`); `None` when the controller has no escrow configured (404) or, after
+    /// a few tries, no replica that answered has published it yet (503: only the leader serves it).
+    pub fn escrow(&self) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+        for attempt in 0..5 {
+            let reply = self.call("/v1/escrow", None)?;
+            match reply.status {
+                404 => return Ok(None),
+                503 if attempt < 4 => std::thread::sleep(std::time::Duration::from_millis(500)),
+                503 => return Ok(None),
+                _ => {
+                    let body = self.success("/v1/escrow", reply)?;
+                    return serde_json::from_slice(&body).map(Some).map_err(|source| Error::Answer {
+                        url: format!("{}/v1/escrow", self.location()),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Whether the controller can open `sealed` (`/v1/verify`: 200 yes, 409 no).

@@ -1,21 +1,21 @@
 //! The controller's key Secrets and escrow ConfigMap in a cluster, as the `keys` commands read and restore them,
-//! and the namespace of a kubeconfig context.
+//! each in the cluster an [`Access`] names.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{ListParams, PostParams};
 use sealant_core::keysecret::{self, KeyPair};
 use zeroize::Zeroizing;
 
-use crate::{Error, Result, cluster};
+use crate::cluster::{self, Access};
+use crate::{Error, Result};
 
 /// The key Secrets of the controller in `namespace` (selected by the key label), and the names of labelled
 /// Secrets that lack an item (skipped).
-pub fn list(namespace: &str) -> Result<(Vec<KeyPair>, Vec<String>)> {
+pub fn list(access: &Access, namespace: &str) -> Result<(Vec<KeyPair>, Vec<String>)> {
     cluster::runtime()?.block_on(async {
-        let api: kube::Api<Secret> = kube::Api::namespaced(cluster::client(None).await?, namespace);
+        let api: kube::Api<Secret> = kube::Api::namespaced(access.client().await?, namespace);
         let list = api
             .list(&ListParams::default().labels(keysecret::LABEL))
             .await
@@ -38,9 +38,9 @@ pub fn list(namespace: &str) -> Result<(Vec<KeyPair>, Vec<String>)> {
 }
 
 /// Creates each Secret in `namespace`; an existing one is left alone. Returns, per Secret, whether it was created.
-pub fn create(namespace: &str, secrets: &[Secret]) -> Result<Vec<bool>> {
+pub fn create(access: &Access, namespace: &str, secrets: &[Secret]) -> Result<Vec<bool>> {
     cluster::runtime()?.block_on(async {
-        let api: kube::Api<Secret> = kube::Api::namespaced(cluster::client(None).await?, namespace);
+        let api: kube::Api<Secret> = kube::Api::namespaced(access.client().await?, namespace);
         let mut created = Vec::new();
         for secret in secrets {
             match api.create(&PostParams::default(), secret).await {
@@ -57,9 +57,9 @@ pub fn create(namespace: &str, secrets: &[Secret]) -> Result<Vec<bool>> {
 }
 
 /// The data of ConfigMap `namespace/name`.
-pub fn configmap_data(namespace: &str, name: &str) -> Result<BTreeMap<String, String>> {
+pub fn configmap_data(access: &Access, namespace: &str, name: &str) -> Result<BTreeMap<String, String>> {
     cluster::runtime()?.block_on(async {
-        let api: kube::Api<ConfigMap> = kube::Api::namespaced(cluster::client(None).await?, namespace);
+        let api: kube::Api<ConfigMap> = kube::Api::namespaced(access.client().await?, namespace);
         let cm = api
             .get(name)
             .await
@@ -71,26 +71,20 @@ pub fn configmap_data(namespace: &str, name: &str) -> Result<BTreeMap<String, St
 /// The escrow bundle (file name to text) at `source`: the controller's `GET /v1/escrow` URL, a file holding that
 /// JSON, or `configmap` for the escrow ConfigMap `namespace/configmap`. Not yet checked: see
 /// `sealant_repo::escrow::bundle_keys`.
-pub fn escrow_bundle(source: &str, namespace: &str, configmap: &str) -> Result<BTreeMap<String, String>> {
+pub fn escrow_bundle(
+    access: &Access,
+    source: &str,
+    namespace: &str,
+    configmap: &str,
+) -> Result<BTreeMap<String, String>> {
     if source == "configmap" {
-        return configmap_data(namespace, configmap);
+        return configmap_data(access, namespace, configmap);
     }
     let text = crate::cert::read(source)?;
     serde_json::from_slice(&text).map_err(|source_error| Error::Bundle {
         origin: source.to_string(),
         source: source_error,
     })
-}
-
-/// The namespace of the kubeconfig's current context (`default` when it names none); `None` without a kubeconfig.
-pub fn context_namespace(kubeconfig: Option<&Path>) -> Option<String> {
-    let config = match kubeconfig {
-        Some(path) => kube::config::Kubeconfig::read_from(path).ok()?,
-        None => kube::config::Kubeconfig::read().ok()?,
-    };
-    let current = config.current_context.as_deref()?;
-    let context = config.contexts.iter().find(|c| c.name == current)?.context.as_ref()?;
-    Some(context.namespace.clone().unwrap_or_else(|| "default".into()))
 }
 
 fn api_error(what: String, cause: kube::Error) -> Error {

@@ -31,6 +31,7 @@
 
 mod budget;
 pub mod envelope;
+pub mod generate;
 pub mod input;
 pub mod keyring;
 pub mod keys;

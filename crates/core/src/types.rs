@@ -15,6 +15,8 @@ pub const SEALED_SECRET_KIND: &str = "SealedSecret";
 pub const SEALED_AT_ANNOTATION: &str = "sealant.dev/sealed-at";
 /// Annotation sealant writes: `SHA256:` fingerprint of the certificate the items were sealed to.
 pub const KEY_FINGERPRINT_ANNOTATION: &str = "sealant.dev/key-fingerprint";
+/// The annotation that names an item's generator (`sealant.dev/generate.<item>`): rotation makes a new value.
+pub const GENERATE_ANNOTATION_PREFIX: &str = "sealant.dev/generate.";
 /// Annotations kubectl and kubecfg use to remember the last applied object: they may hold plaintext
 /// `stringData`, so they are stripped before sealing (upstream issue #227).
 pub const LAST_APPLIED_ANNOTATIONS: [&str; 2] = [

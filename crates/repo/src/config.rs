@@ -67,6 +67,13 @@ pub struct Cluster {
     /// Where its controller is, for re-sealing through `/v1/rotate`.
     #[serde(default)]
     pub controller: Option<Controller>,
+    /// The kubeconfig context that reaches its API server (default: the current context).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The kubeconfig file holding that context: an absolute path outside the repository (default: KUBECONFIG,
+    /// ~/.kube/config, in-cluster).
+    #[serde(default)]
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 /// How to reach a cluster's controller.

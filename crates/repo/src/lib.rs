@@ -16,8 +16,10 @@ pub mod escrow;
 pub mod files;
 pub mod keyring;
 pub mod locate;
+pub mod renewal;
 pub mod repofs;
 pub mod restore;
+pub mod state;
 pub mod store;
 pub mod target;
 #[cfg(feature = "git")]

@@ -105,8 +105,8 @@ impl ClusterKeys {
 /// The whole `keys/` directory, read leniently: a file that cannot be used is listed in `problems` and skipped.
 #[derive(Debug, Default)]
 pub struct KeysDir {
-    root: PathBuf,
-    clusters: Vec<ClusterKeys>,
+    pub(crate) root: PathBuf,
+    pub(crate) clusters: Vec<ClusterKeys>,
     /// Files that could not be used.
     pub problems: Vec<StoreError>,
 }
@@ -114,23 +114,23 @@ pub struct KeysDir {
 /// `state.yaml`: the retired and compromised keys of a cluster.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StateFile {
+pub(crate) struct StateFile {
     #[serde(default)]
-    keys: BTreeMap<String, StateEntry>,
+    pub(crate) keys: BTreeMap<String, StateEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StateEntry {
-    state: KeyState,
+pub(crate) struct StateEntry {
+    pub(crate) state: KeyState,
     #[serde(with = "time::serde::rfc3339")]
-    since: OffsetDateTime,
+    pub(crate) since: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
-const STATE_FILE: &str = "state.yaml";
-const CURRENT_FILE: &str = "current";
+pub(crate) const STATE_FILE: &str = "state.yaml";
+pub(crate) const CURRENT_FILE: &str = "current";
 
 /// The file-name form of a fingerprint: the base64 part with `/` and `+` replaced, so it is a safe name on every
 /// file system (`SHA256:ab/c+d` → `ab_c-d`).
@@ -286,11 +286,7 @@ impl KeysDir {
         escrow: Option<&str>,
         current: bool,
     ) -> Result<Vec<PathBuf>, StoreError> {
-        if cluster.is_empty() || cluster.starts_with('.') || cluster.contains(['/', '\\', '\0']) {
-            return Err(StoreError::Refused(format!(
-                "`{cluster}` is not a usable cluster name (a directory name under keys/)"
-            )));
-        }
+        check_cluster_name(cluster)?;
         let dir = root.join(cluster);
         crate::repofs::ensure_inside_repository(&dir).map_err(io_error(&dir))?;
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -308,60 +304,19 @@ impl KeysDir {
         }
         Ok(written)
     }
-
-    /// Marks a key retired or compromised in its cluster's `state.yaml`. Refuses to retire the current key
-    /// (there would be nothing to seal to) and to downgrade a compromised key to retired.
-    pub fn set_state(
-        &self,
-        fingerprint: &str,
-        state: KeyState,
-        reason: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<PathBuf, StoreError> {
-        if !matches!(state, KeyState::Retired | KeyState::Compromised) {
-            return Err(StoreError::Refused(format!(
-                "a key can be marked retired or compromised, not {state}"
-            )));
-        }
-        let key = self.find(fingerprint).ok_or_else(|| StoreError::UnknownKey {
-            root: self.root.display().to_string(),
-            fingerprint: fingerprint.to_string(),
-        })?;
-        if key.state == KeyState::Current && state == KeyState::Retired {
-            return Err(StoreError::Refused(format!(
-                "{fingerprint} is the current key of cluster {}: fetch its new certificate first (`sealant keys fetch`), then retire this one",
-                key.cluster
-            )));
-        }
-        if key.state == KeyState::Compromised && state == KeyState::Retired {
-            return Err(StoreError::Refused(format!(
-                "{fingerprint} is marked compromised; it stays so"
-            )));
-        }
-        let path = self.root.join(&key.cluster).join(STATE_FILE);
-        let mut file = read_state(&path)?;
-        file.keys.insert(
-            fingerprint.to_string(),
-            StateEntry {
-                state,
-                since: now,
-                reason: reason.map(str::to_string),
-            },
-        );
-        let body = serde_saphyr::to_string(&file).map_err(|e| StoreError::Invalid {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let text = format!(
-            "# Key states of cluster {}, written by `sealant keys retire|compromise`; read by seal, lint and rotate.\n{body}",
-            key.cluster
-        );
-        write_atomic(&path, text.as_bytes())?;
-        Ok(path)
-    }
 }
 
-fn read_state(path: &Path) -> Result<StateFile, StoreError> {
+/// Refuses a cluster name that is not one plain directory name under `keys/`.
+pub(crate) fn check_cluster_name(cluster: &str) -> Result<(), StoreError> {
+    if cluster.is_empty() || cluster.starts_with('.') || cluster.contains(['/', '\\', '\0']) {
+        return Err(StoreError::Refused(format!(
+            "`{cluster}` is not a usable cluster name (a directory name under keys/)"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn read_state(path: &Path) -> Result<StateFile, StoreError> {
     match crate::repofs::read_text(path, crate::repofs::MAX_SMALL_FILE) {
         Ok(text) => crate::repofs::from_yaml(&text).map_err(|e| StoreError::Invalid {
             path: path.display().to_string(),
@@ -373,7 +328,7 @@ fn read_state(path: &Path) -> Result<StateFile, StoreError> {
 }
 
 /// Writes through a temporary file and a rename: a reader never sees half a file.
-fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     crate::repofs::ensure_inside_repository(dir).map_err(io_error(path))?;
     let mut tmp = tempfile::Builder::new()

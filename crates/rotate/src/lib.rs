@@ -17,7 +17,8 @@ pub use git2;
 
 pub mod apply;
 pub mod forge;
-pub mod generate;
+/// Value generators (in sealant-core, which `seal --generate` shares).
+pub use sealant_core::generate;
 pub mod git;
 pub mod pipeline;
 pub mod plan;
@@ -30,7 +31,7 @@ pub mod trust;
 /// The prefix of every rotation branch: `sealant/rotate-<date>`.
 pub const BRANCH_PREFIX: &str = "sealant/rotate-";
 /// The annotation that names an item's generator: `sealant.dev/generate.<item>`.
-pub const GENERATE_ANNOTATION_PREFIX: &str = "sealant.dev/generate.";
+pub use sealant_core::types::GENERATE_ANNOTATION_PREFIX;
 /// When one item was last regenerated (`sealant.dev/rotated-at.<item>`), written when other items of the same
 /// SealedSecret are still due, so the regenerated one is not regenerated again on the next run.
 pub const ROTATED_AT_ANNOTATION_PREFIX: &str = "sealant.dev/rotated-at.";

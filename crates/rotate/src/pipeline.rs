@@ -3,23 +3,23 @@
 //! without touching the work tree, pushes, and opens or updates one pull request. The forge and the re-sealer are
 //! traits, so the whole run is testable without the binary. Progress is reported as `tracing` events.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use git2::Repository;
 use sealant_core::Keyring;
 use sealant_core::manifest;
 use sealant_core::types::{KEY_FINGERPRINT_ANNOTATION, SEALED_AT_ANNOTATION};
-use sealant_repo::{KeysDir, StoreError};
+use sealant_repo::{KeyState, KeysDir, StoreError};
 use time::OffsetDateTime;
 
 use crate::BRANCH_PREFIX;
 use crate::apply::{self, ApplyError};
 use crate::forge::{Forge, ForgeError, PullRequest};
 use crate::git::{self, Credentials, GitError};
-use crate::plan::{self, Facts, Plan, Problem};
+use crate::plan::{self, Facts, Focus, KeyChange, Plan, Problem};
 use crate::report;
-use crate::resealer::{Resealer, identify_key};
+use crate::resealer::{Live, Resealer, identify_key};
 use crate::scan::{self, Scan};
 use sealant_repo::config::{ConfigError, RepoConfig};
 
@@ -80,6 +80,11 @@ pub struct Request<'a> {
     pub now: OffsetDateTime,
     /// Private keys, for offline re-sealing and for telling which key an unannotated SealedSecret uses.
     pub keyring: Option<&'a Keyring>,
+    /// What the run is limited to and forces.
+    pub focus: Focus,
+    /// Keys to treat as compromised from this run on (`--compromised`): recorded in `state.yaml` by the same
+    /// pull request.
+    pub compromised: Vec<String>,
 }
 
 /// The plan and everything read to make it.
@@ -96,6 +101,13 @@ pub struct Planned<'r> {
     pub keys: KeysDir,
     /// Every SealedSecret found.
     pub scan: Scan,
+    /// What the planner knew besides each object (ages from history, keys by trial), kept to plan again.
+    pub facts: Vec<Facts>,
+    /// Files under `keys/` a key renewal or a declared compromise changes (relative to the root), committed with
+    /// the re-sealed files.
+    pub key_files: Vec<(PathBuf, String)>,
+    /// What the run is limited to and forces.
+    pub focus: Focus,
     /// What is due.
     pub plan: Plan,
 }
@@ -113,20 +125,27 @@ pub fn plan<'r>(repo: &'r Repository, request: &Request<'_>) -> Result<Planned<'
         None => git::current_branch(repo)?,
     };
     let base_commit = git::base_commit(repo, &request.remote, &base)?;
-    let keys = KeysDir::load(&root.join("keys"))?;
+    let mut keys = KeysDir::load(&root.join("keys"))?;
     for problem in &keys.problems {
         tracing::warn!("{problem}");
     }
+    // A compromise declared on the command line counts from this run on, and the pull request records it.
+    let mut key_files = Vec::new();
+    for fingerprint in &request.compromised {
+        let already = keys.find(fingerprint).map(|k| k.state) == Some(KeyState::Compromised);
+        if !already {
+            let (path, text) = keys.mark(
+                fingerprint,
+                KeyState::Compromised,
+                Some("declared by sealant rotate --compromised"),
+                request.now,
+            )?;
+            key_files.push((path.strip_prefix(&root).unwrap_or(&path).to_path_buf(), text));
+        }
+    }
     let scan = scan::scan(&root);
     let facts = facts(repo, base_commit.id(), &scan, request.keyring)?;
-    let mut plan = plan::plan(&scan.found, &facts, &keys, &config, request.now);
-    for skipped in &scan.skipped {
-        plan.problems.push(Problem {
-            file: skipped.file.clone(),
-            document: "-".into(),
-            message: skipped.message.clone(),
-        });
-    }
+    let plan = whole_plan(&scan, &facts, &keys, &config, request.now, &request.focus);
     Ok(Planned {
         root,
         config,
@@ -134,11 +153,91 @@ pub fn plan<'r>(repo: &'r Repository, request: &Request<'_>) -> Result<Planned<'
         base_commit,
         keys,
         scan,
+        facts,
+        key_files,
+        focus: request.focus.clone(),
         plan,
     })
 }
 
+/// The plan of every SealedSecret the scan found, with the files it skipped as problems.
+fn whole_plan(
+    scan: &Scan,
+    facts: &[Facts],
+    keys: &KeysDir,
+    config: &RepoConfig,
+    now: OffsetDateTime,
+    focus: &Focus,
+) -> Plan {
+    let mut plan = plan::plan(&scan.found, facts, keys, config, now, focus);
+    // The compromised keys items are still sealed to: the run is urgent.
+    let mut compromised: Vec<String> = plan
+        .actions
+        .iter()
+        .filter_map(|a| a.old_key.as_deref())
+        .filter(|fp| keys.find(fp).is_some_and(|k| k.state == KeyState::Compromised))
+        .map(str::to_string)
+        .collect();
+    compromised.sort();
+    compromised.dedup();
+    plan.compromised = compromised;
+    for skipped in &scan.skipped {
+        plan.problems.push(Problem {
+            file: skipped.file.clone(),
+            document: "-".into(),
+            message: skipped.message.clone(),
+        });
+    }
+    plan
+}
+
 impl Planned<'_> {
+    /// Takes what each cluster's live controller serves into `keys/` (in memory: the files join the commit) and
+    /// plans again: a renewed certificate becomes current, so what is due is sealed to it.
+    ///
+    /// Why only a live controller's certificate: it is confirmed by the cluster itself (reached through the API
+    /// server with the job's own credentials), never by the repository alone, so the certificate-trust rule holds.
+    pub fn renew(&mut self, live: &BTreeMap<String, Live>, now: OffsetDateTime) -> Result<(), RunError> {
+        let mut changes = Vec::new();
+        for (cluster, live) in live {
+            let renewal = self.keys.renew(cluster, &live.cert, &live.escrow)?;
+            if renewal.is_empty() {
+                continue;
+            }
+            tracing::info!(
+                %cluster,
+                current = renewal.current.as_deref().unwrap_or(""),
+                added = renewal.added.len(),
+                escrowed = renewal.escrowed.len(),
+                "cluster {cluster}: the controller serves {}; keys/{cluster}/ takes {} certificate(s) and {} escrowed key(s) in this run",
+                live.cert.fingerprint(),
+                renewal.added.len(),
+                renewal.escrowed.len()
+            );
+            for (path, text) in renewal.files {
+                let relative = path.strip_prefix(&self.root).unwrap_or(&path).to_path_buf();
+                self.key_files.push((relative, text));
+            }
+            changes.push(KeyChange {
+                cluster: renewal.cluster,
+                current: renewal.current,
+                previous: renewal.previous,
+                added: renewal.added,
+                escrowed: renewal.escrowed,
+            });
+        }
+        if !changes.is_empty() {
+            let problems = std::mem::take(&mut self.plan.problems);
+            self.plan = whole_plan(&self.scan, &self.facts, &self.keys, &self.config, now, &self.focus);
+            // Problems noted before (unconfirmed certificates) are the caller's; the plan's own were recomputed.
+            self.plan
+                .problems
+                .extend(problems.into_iter().filter(|p| p.file.starts_with("keys")));
+            self.plan.key_changes = changes;
+        }
+        Ok(())
+    }
+
     /// Adds a problem per certificate the plan would seal to that `confirmed` lacks, for a dry run to show what a
     /// real run would refuse.
     pub fn note_unconfirmed(&mut self, unconfirmed: &BTreeSet<(String, String)>) {
@@ -275,7 +374,7 @@ pub fn propose(
                 .collect(),
         ));
     }
-    let changes = apply::apply(
+    let mut changes = apply::apply(
         plan,
         &planned.scan,
         &planned.keys,
@@ -283,6 +382,7 @@ pub fn propose(
         now,
         publish.progress,
     )?;
+    changes.extend(planned.key_files.iter().cloned());
     check_clean(repo, &planned.base_commit, &planned.root, &changes)?;
     let message = report::commit_message(plan, &date);
     let commit = git::commit_changes(repo, &planned.base_commit, &changes, &branch, &message)?;
@@ -294,7 +394,7 @@ pub fn propose(
     tracing::info!(%branch, remote = %publish.remote, "pushed {branch} to {}", publish.remote);
     let pull_request = match forge {
         Some(forge) => {
-            let title = report::title(&date);
+            let title = report::title(plan, &date);
             let body = report::body(plan);
             let pr = match &existing {
                 Some(pr) => forge.update(pr, &title, &body)?,

@@ -72,9 +72,32 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A cluster's new key, taken from its live controller into `keys/<cluster>/` by the same pull request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KeyChange {
+    /// The cluster.
+    pub cluster: String,
+    /// The certificate made current, if that changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// The certificate it replaces as current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// Certificates added under `keys/<cluster>/`.
+    pub added: Vec<String>,
+    /// Certificates whose escrowed private key was added.
+    pub escrowed: Vec<String>,
+}
+
 /// The whole plan.
 #[derive(Debug, Default, Serialize)]
 pub struct Plan {
+    /// Keys taken from the live controllers (a renewal since the last run), before any item is re-sealed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_changes: Vec<KeyChange>,
+    /// Compromised keys that items of the plan are sealed to: the run is urgent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compromised: Vec<String>,
     /// Steps, in file and document order.
     pub actions: Vec<Action>,
     /// SealedSecrets left alone, with the reason.
@@ -86,7 +109,7 @@ pub struct Plan {
 impl Plan {
     /// Whether the run changes any file.
     pub fn changes_files(&self) -> bool {
-        self.actions.iter().any(|a| a.kind != Kind::Report)
+        !self.key_changes.is_empty() || self.actions.iter().any(|a| a.kind != Kind::Report)
     }
 
     /// A digest of what the plan changes (files, items, kinds, keys; not ages, which grow daily), so a run can
@@ -108,9 +131,56 @@ impl Plan {
                 )
             })
             .collect();
+        lines.extend(self.compromised.iter().map(|fp| format!("compromised\t{fp}")));
+        lines.extend(self.key_changes.iter().map(|k| {
+            format!(
+                "keys\t{}\t{}\t{}\t{}",
+                k.cluster,
+                k.current.as_deref().unwrap_or(""),
+                k.added.join(","),
+                k.escrowed.join(",")
+            )
+        }));
         lines.sort();
         let hash = sealant_core::envelope::sha256(lines.join("\n").as_bytes());
         hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// What a run is limited to (`--only PATH[:ITEM]`) and made to do now (`--force`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Focus {
+    /// Files or directories (relative to the repository root), each with an item or all of them; empty selects
+    /// everything.
+    pub only: Vec<(PathBuf, Option<String>)>,
+    /// What `only` selects is due now, whatever its age.
+    pub force: bool,
+}
+
+impl Focus {
+    /// `PATH` or `PATH:ITEM` selectors (the item after the last `:`), paths relative to the repository root.
+    pub fn new(specs: &[String], force: bool) -> Self {
+        let only = specs
+            .iter()
+            .map(|spec| {
+                let (path, item) = match spec.rsplit_once(':') {
+                    Some((path, item)) if !path.is_empty() && !item.is_empty() && !item.contains('/') => {
+                        (path, Some(item.to_string()))
+                    }
+                    _ => (spec.as_str(), None),
+                };
+                let path = Path::new(path.trim_start_matches("./"));
+                (path.to_path_buf(), item)
+            })
+            .collect();
+        Self { only, force }
+    }
+
+    fn selects(&self, file: &Path, item: Option<&str>) -> bool {
+        self.only.is_empty()
+            || self.only.iter().any(|(path, wanted)| {
+                file.starts_with(path) && (wanted.is_none() || item.is_none() || wanted.as_deref() == item)
+            })
     }
 }
 
@@ -124,7 +194,14 @@ pub struct Facts {
 }
 
 /// Plans every found SealedSecret.
-pub fn plan(found: &[Found], facts: &[Facts], keys: &KeysDir, config: &RepoConfig, now: OffsetDateTime) -> Plan {
+pub fn plan(
+    found: &[Found],
+    facts: &[Facts],
+    keys: &KeysDir,
+    config: &RepoConfig,
+    now: OffsetDateTime,
+    focus: &Focus,
+) -> Plan {
     let mut plan = Plan {
         sealed_secrets: found.len(),
         ..Plan::default()
@@ -133,7 +210,10 @@ pub fn plan(found: &[Found], facts: &[Facts], keys: &KeysDir, config: &RepoConfi
         .iter()
         .zip(facts.iter().chain(std::iter::repeat(&Facts::default())))
     {
-        if let Err(message) = plan_one(f, facts, keys, config, now, &mut plan.actions) {
+        if !focus.selects(&f.file, None) {
+            continue;
+        }
+        if let Err(message) = plan_one(f, facts, keys, config, now, focus, &mut plan.actions) {
             plan.problems.push(Problem {
                 file: f.file.clone(),
                 document: f.document.clone(),
@@ -150,6 +230,7 @@ fn plan_one(
     keys: &KeysDir,
     config: &RepoConfig,
     now: OffsetDateTime,
+    focus: &Focus,
     out: &mut Vec<Action>,
 ) -> Result<(), String> {
     let ss = &f.sealed;
@@ -202,6 +283,9 @@ fn plan_one(
     type Step = (String, Kind, Option<Generator>, String, Option<i64>);
     let mut items: Vec<Step> = Vec::new();
     for item in ss.spec.encrypted_data.keys() {
+        if !focus.selects(&f.file, Some(item)) {
+            continue;
+        }
         let generator = match annotation(&format!("{GENERATE_ANNOTATION_PREFIX}{item}")) {
             Some(spec) => Some(
                 spec.parse::<Generator>()
@@ -217,9 +301,12 @@ fn plan_one(
             (Some(r), None) => Some((now - r).whole_days()),
             _ => object_age,
         };
-        let due = compromised || age.is_some_and(|a| a >= period);
+        let forced = focus.force && !focus.only.is_empty();
+        let due = compromised || forced || age.is_some_and(|a| a >= period);
         let due_reason = if compromised {
             "sealed to a compromised key: the value must change".to_string()
+        } else if forced && age.is_none_or(|a| a < period) {
+            "rotated now (--only --force)".to_string()
         } else {
             format!(
                 "due: sealed {} days ago, period {period} days{source}",

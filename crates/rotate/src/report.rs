@@ -53,6 +53,17 @@ pub fn table(plan: &Plan) -> String {
         }
     }
     let mut out = String::new();
+    for k in &plan.key_changes {
+        let _ = writeln!(
+            out,
+            "keys/{}: current {} (was {}), {} certificate(s) and {} escrowed key(s) added from the live controller",
+            k.cluster,
+            short(k.current.as_deref()),
+            short(k.previous.as_deref()),
+            k.added.len(),
+            k.escrowed.len()
+        );
+    }
     for row in std::iter::once(&header).chain(&rows) {
         let line: Vec<String> = row
             .iter()
@@ -78,7 +89,12 @@ pub fn table(plan: &Plan) -> String {
 pub fn summary(plan: &Plan) -> String {
     let count = |k: Kind| plan.actions.iter().filter(|a| a.kind == k).count();
     format!(
-        "{} SealedSecret(s): {} item(s) to regenerate, {} to re-seal, {} for a human to rotate at the source, {} skipped",
+        "{}{} SealedSecret(s): {} item(s) to regenerate, {} to re-seal, {} for a human to rotate at the source, {} skipped",
+        if plan.key_changes.is_empty() {
+            String::new()
+        } else {
+            format!("key renewal in {} cluster(s); ", plan.key_changes.len())
+        },
         plan.sealed_secrets,
         count(Kind::Regenerate),
         count(Kind::Reseal),
@@ -104,8 +120,12 @@ pub fn json(plan: &Plan) -> String {
 }
 
 /// The pull request's title.
-pub fn title(date: &str) -> String {
-    format!("Rotate sealed secrets ({date})")
+pub fn title(plan: &Plan, date: &str) -> String {
+    if plan.compromised.is_empty() {
+        format!("Rotate sealed secrets ({date})")
+    } else {
+        format!("URGENT: rotate sealed secrets after a key compromise ({date})")
+    }
 }
 
 fn md(text: &str) -> String {
@@ -117,6 +137,8 @@ pub fn body(plan: &Plan) -> String {
     let mut out = String::from(
         "Automated rotation by `sealant rotate`. No value appears here or in the diff: only ciphertexts change.\n\n",
     );
+    out.push_str(&urgent(plan));
+    out.push_str(&key_changes(plan));
     let changes: Vec<&Action> = plan.actions.iter().filter(|a| a.kind != Kind::Report).collect();
     if !changes.is_empty() {
         out.push_str("### Changed\n\n| File | Secret | Item | Action | Reason | Key |\n|---|---|---|---|---|---|\n");
@@ -187,6 +209,89 @@ pub fn body(plan: &Plan) -> String {
     out
 }
 
+/// A compromise first: which keys, and the external values a human must change at their source now (the job
+/// can only re-seal them, which does not help against whoever holds the key).
+fn urgent(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.compromised.is_empty() {
+        return out;
+    }
+    let keys: Vec<String> = plan.compromised.iter().map(|k| format!("`{k}`")).collect();
+    let _ = writeln!(
+        out,
+        "> [!CAUTION]\n> **Urgent: key compromise.** Items sealed to {} are regenerated or re-sealed here. Merge \
+         this now.\n",
+        keys.join(", ")
+    );
+    let external: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == Kind::Report && a.old_key.as_ref().is_some_and(|k| plan.compromised.contains(k)))
+        .collect();
+    if !external.is_empty() {
+        out.push_str(
+            "### Change these values at their source now\n\nWhoever holds the key can read them: re-sealing \
+             alone does not help. Make a new value where each is issued, then `sealant seal --merge-into`.\n\n",
+        );
+        for a in external {
+            let _ = writeln!(
+                out,
+                "- [ ] `{}`: {}/{} item `{}`",
+                md(&a.file.display().to_string()),
+                a.namespace,
+                a.name,
+                md(&a.item)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The key renewals the pull request carries, first: a reviewer must know the target key changed before reading
+/// the re-sealed files.
+fn key_changes(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.key_changes.is_empty() {
+        return out;
+    }
+    out.push_str(
+        "### Key renewal
+
+",
+    );
+    for k in &plan.key_changes {
+        match (&k.current, &k.previous) {
+            (Some(new), Some(old)) => {
+                let _ = write!(
+                    out,
+                    "- **{}**: the live controller renewed its key. `{new}` is now current (was `{old}`); what is due is \
+                     sealed to it.",
+                    k.cluster
+                );
+            }
+            (Some(new), None) => {
+                let _ = write!(
+                    out,
+                    "- **{}**: `{new}` (served by the live controller) is now current.",
+                    k.cluster
+                );
+            }
+            (None, _) => {
+                let _ = write!(out, "- **{}**: keys the live controller holds are added.", k.cluster);
+            }
+        }
+        let _ = writeln!(
+            out,
+            " Certificates added: {}; escrowed keys added: {}.",
+            k.added.len(),
+            k.escrowed.len()
+        );
+    }
+    out.push('\n');
+    out
+}
+
 /// The commit message, with the plan digest as a trailer.
 pub fn commit_message(plan: &Plan, date: &str) -> String {
     let mut files: Vec<String> = plan
@@ -196,9 +301,13 @@ pub fn commit_message(plan: &Plan, date: &str) -> String {
         .map(|a| a.file.display().to_string())
         .collect();
     files.dedup();
+    let renewed: Vec<&str> = plan.key_changes.iter().map(|k| k.cluster.as_str()).collect();
+    if !renewed.is_empty() {
+        files.push(format!("keys/ of {}", renewed.join(", ")));
+    }
     format!(
         "{}\n\n{}\n\nFiles:\n{}\n\n{PLAN_MARKER} {}\n",
-        title(date),
+        title(plan, date),
         summary(plan),
         files.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),
         plan.digest()

@@ -8,7 +8,6 @@ use sealant_core::seal::{ResealError, reseal};
 use sealant_core::types::SealedSecret;
 use sealant_core::unseal::{ItemError, UnsealError, UnsealOptions, decode_blob};
 use sealant_core::{Certificate, Keyring, Scope};
-use sealant_repo::KeysDir;
 
 /// Why items could not be re-sealed. Names items and clusters; never a value.
 #[derive(Debug, thiserror::Error)]
@@ -19,9 +18,9 @@ pub enum ResealerError {
     /// The core re-seal failed (a bad ciphertext, a template, the certificate).
     #[error(transparent)]
     Reseal(#[from] ResealError),
-    /// The key to seal to is not under `keys/`, so no cluster (and no controller) is known for it.
-    #[error("the new key {0} is not under keys/")]
-    UnknownKey(String),
+    /// No live controller serves the key the plan seals to.
+    #[error("no controller serves {0}, the key the plan seals to")]
+    NotServed(String),
     /// The cluster has no controller configured.
     #[error("cluster {0} has no controller configured")]
     NoController(String),
@@ -49,17 +48,14 @@ pub enum ResealerError {
     /// The controller's answer lacks an item asked for.
     #[error("the controller's answer lacks item {0}")]
     Missing(String),
-    /// The controller seals to another certificate than `keys/<cluster>/current`.
-    #[error(
-        "the controller of {cluster} seals to {served}, but keys/{cluster}/current is {current}: run sealant keys fetch --cluster {cluster}"
-    )]
-    Stale {
+    /// The controller's escrow bundle is not what `keys fetch --escrow` accepts.
+    #[error("the controller of {cluster}: escrow bundle")]
+    Escrow {
         /// The cluster.
         cluster: String,
-        /// What the controller serves.
-        served: String,
-        /// What `keys/` says.
-        current: String,
+        /// Why.
+        #[source]
+        source: sealant_repo::EscrowError,
     },
     /// The controller's certificate does not parse.
     #[error("the controller of {cluster}: /v1/cert.pem: {cause}")]
@@ -128,71 +124,88 @@ pub fn identify_key(sealed: &SealedSecret, keyring: &Keyring) -> Option<String> 
     Some(fp.to_string())
 }
 
-/// Re-sealing through each cluster's controller (`/v1/rotate`).
-pub struct ThroughControllers<'k> {
-    keys: &'k KeysDir,
-    controllers: BTreeMap<String, Controller>,
-    served: BTreeSet<(String, String)>,
+/// What a cluster's live controller serves: its sealing certificate and its escrowed keys (certificates and
+/// age-encrypted private keys, checked as `keys fetch --escrow` checks them; empty without escrow).
+pub struct Live {
+    /// The certificate it seals to now.
+    pub cert: Certificate,
+    /// Its escrow bundle's keys.
+    pub escrow: Vec<(Certificate, String)>,
 }
 
-impl<'k> ThroughControllers<'k> {
-    /// Asks each cluster's controller for its certificate and checks it is `keys/<cluster>/current`.
+/// Re-sealing through each cluster's controller (`/v1/rotate`).
+pub struct ThroughControllers {
+    controllers: BTreeMap<String, Controller>,
+    live: BTreeMap<String, Live>,
+}
+
+impl ThroughControllers {
+    /// Asks each cluster's controller for its certificate and its escrow bundle.
     ///
-    /// Why the certificate is compared first: the controller seals to its own newest key, and the plan promised
-    /// `keys/<cluster>/current`; a mismatch means `keys/` is stale (or the wrong cluster).
-    pub fn connect(keys: &'k KeysDir, controllers: BTreeMap<String, Controller>) -> Result<Self, ResealerError> {
-        let mut served = BTreeSet::new();
+    /// Why the bundle is read here: when the certificate is new (the controller renewed its key), the run
+    /// commits it with the escrowed private keys, so `keys/` keeps every key the cluster ever sealed with and
+    /// the break-glass path can open what is sealed to them.
+    pub fn connect(controllers: BTreeMap<String, Controller>) -> Result<Self, ResealerError> {
+        let mut live = BTreeMap::new();
         for (cluster, controller) in &controllers {
             let pem = controller.cert_pem().map_err(|e| controller_error(cluster, e))?;
             let cert = Certificate::from_pem(&pem).map_err(|cause| ResealerError::Certificate {
                 cluster: cluster.clone(),
                 cause,
             })?;
-            let current = keys
-                .cluster(cluster)
-                .and_then(|c| c.current())
-                .map(|r| r.fingerprint.as_str());
-            if current != Some(cert.fingerprint()) {
-                return Err(ResealerError::Stale {
-                    cluster: cluster.clone(),
-                    served: cert.fingerprint().to_string(),
-                    current: current.unwrap_or("missing").to_string(),
-                });
-            }
-            served.insert((cluster.clone(), cert.fingerprint().to_string()));
+            let escrow = match controller.escrow().map_err(|e| controller_error(cluster, e))? {
+                Some(bundle) => {
+                    sealant_repo::escrow::bundle_keys(&bundle, &format!("{}/v1/escrow", controller.location()))
+                        .map_err(|source| ResealerError::Escrow {
+                            cluster: cluster.clone(),
+                            source,
+                        })?
+                }
+                None => {
+                    tracing::warn!(%cluster, "the controller of {cluster} publishes no escrow bundle: new keys are committed without their escrow");
+                    Vec::new()
+                }
+            };
+            live.insert(cluster.clone(), Live { cert, escrow });
         }
-        Ok(Self {
-            keys,
-            controllers,
-            served,
-        })
+        Ok(Self { controllers, live })
+    }
+
+    /// What each cluster's controller serves.
+    pub fn live(&self) -> &BTreeMap<String, Live> {
+        &self.live
     }
 
     /// The (cluster, fingerprint) pairs the live controllers serve: certificates they confirm.
-    pub fn served(&self) -> &BTreeSet<(String, String)> {
-        &self.served
+    pub fn served(&self) -> BTreeSet<(String, String)> {
+        self.live
+            .iter()
+            .map(|(cluster, live)| (cluster.clone(), live.cert.fingerprint().to_string()))
+            .collect()
     }
 }
 
-impl Resealer for ThroughControllers<'_> {
+impl Resealer for ThroughControllers {
     fn reseal(
         &self,
         sealed: &SealedSecret,
         items: &[&str],
         to: &Certificate,
     ) -> Result<BTreeMap<String, String>, ResealerError> {
-        let cluster = self
-            .keys
-            .find(to.fingerprint())
-            .map(|r| r.cluster.clone())
-            .ok_or_else(|| ResealerError::UnknownKey(to.fingerprint().to_string()))?;
+        // The controller seals to the certificate it serves: only a plan that targets exactly that one is
+        // carried out through it (the plan takes the served certificate as current, see `Planned::renew`).
+        let (cluster, _) = self
+            .live
+            .iter()
+            .find(|(_, live)| live.cert.fingerprint() == to.fingerprint())
+            .ok_or_else(|| ResealerError::NotServed(to.fingerprint().to_string()))?;
         let controller = self
             .controllers
-            .get(&cluster)
+            .get(cluster)
             .ok_or_else(|| ResealerError::NoController(cluster.clone()))?;
         let new = controller
             .rotate(sealed)
-            .map_err(|e| controller_error(&cluster, e))?
+            .map_err(|e| controller_error(cluster, e))?
             .ok_or_else(|| ResealerError::Refused(cluster.clone()))?;
         items
             .iter()

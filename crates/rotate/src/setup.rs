@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sealant_client::Controller;
+use sealant_client::cluster::Access;
 use sealant_repo::files::{self, FileError};
 use sealant_repo::{KeysDir, RepoConfig};
 use secrecy::SecretString;
@@ -99,6 +100,8 @@ pub struct ControllerFlags {
     pub url: Option<String>,
     /// `--kubeconfig` for the API server's service proxy.
     pub kubeconfig: Option<PathBuf>,
+    /// `--context CLUSTER=CONTEXT`: the kubeconfig context of each cluster.
+    pub contexts: BTreeMap<String, String>,
     /// `--controller-namespace`: the Service's namespace, for every cluster.
     pub namespace: Option<String>,
     /// `--controller-name`: the Service's name, for every cluster.
@@ -115,6 +118,7 @@ pub fn controllers(
     flags: &ControllerFlags,
     config: &RepoConfig,
     keys: &KeysDir,
+    root: &Path,
 ) -> Result<BTreeMap<String, Controller>, SetupError> {
     let mut controllers = BTreeMap::new();
     if let Some(url) = &flags.url {
@@ -174,7 +178,8 @@ pub fn controllers(
         );
     }
     for (cluster, (namespace, name)) in targets {
-        let proxied = Controller::through_proxy(flags.kubeconfig.as_deref(), &namespace, &name)?;
+        let access = access(&cluster, flags, config, root)?;
+        let proxied = Controller::through_proxy(&access, &namespace, &name)?;
         controllers.insert(cluster, proxied);
     }
     if controllers.is_empty() {
@@ -183,6 +188,59 @@ pub fn controllers(
         ));
     }
     Ok(controllers)
+}
+
+/// How to reach `cluster`'s API server: `--context CLUSTER=CONTEXT` and `--kubeconfig`, else `clusters[].context`
+/// and `clusters[].kubeconfig` of `.sealant.yaml` (with a warning).
+///
+/// Why a context the flags and the file both name must agree: as for the controller's Service, whoever picks the
+/// context picks which cluster's controller answers. Why a kubeconfig from the file must be an absolute path
+/// outside the repository: a kubeconfig can run commands (`exec` credential plugins), and one a repository writer
+/// committed would run them inside the job, with its credentials.
+pub fn access(cluster: &str, flags: &ControllerFlags, config: &RepoConfig, root: &Path) -> Result<Access, SetupError> {
+    let file = config.cluster(cluster);
+    let from_file = file.and_then(|c| c.context.clone());
+    let flag = flags.contexts.get(cluster).or_else(|| flags.contexts.get(""));
+    let context = match (flag, from_file) {
+        (Some(flag), Some(repo)) if *flag != repo => {
+            return Err(SetupError::Controllers(format!(
+                "cluster {cluster}: .sealant.yaml names kubeconfig context {repo:?}, --context {flag:?}; refusing to guess which to trust (fix the file, or the flags)"
+            )));
+        }
+        (Some(flag), _) => Some(flag.clone()),
+        (None, Some(repo)) => {
+            tracing::warn!(%cluster, "cluster {cluster}: kubeconfig context {repo:?} comes from .sealant.yaml: pin it with --context {cluster}={repo}");
+            Some(repo)
+        }
+        (None, None) => None,
+    };
+    let kubeconfig = match (&flags.kubeconfig, file.and_then(|c| c.kubeconfig.clone())) {
+        (Some(flag), _) => Some(flag.clone()),
+        (None, Some(path)) if !path.is_absolute() || path.starts_with(root) => {
+            return Err(SetupError::Controllers(format!(
+                "cluster {cluster}: clusters[].kubeconfig {} in .sealant.yaml is inside the repository (or relative):                  a kubeconfig can run commands, so it must come from outside (an absolute path, or --kubeconfig)",
+                path.display()
+            )));
+        }
+        (None, path) => path,
+    };
+    Ok(Access::new(kubeconfig, context))
+}
+
+/// `CLUSTER=CONTEXT` flag values as a map; a bare `CONTEXT` (key `""`) is for every cluster not named.
+pub fn contexts(values: &[String]) -> Result<BTreeMap<String, String>, SetupError> {
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            Some((cluster, context)) if !cluster.is_empty() && !context.is_empty() => {
+                Ok((cluster.to_string(), context.to_string()))
+            }
+            None if !v.is_empty() => Ok((String::new(), v.clone())),
+            _ => Err(SetupError::Controllers(format!(
+                "--context {v:?}: want CLUSTER=CONTEXT (the kubeconfig context of each cluster), or one CONTEXT for all"
+            ))),
+        })
+        .collect()
 }
 
 /// Pins given outside the repository: flag values and the lines of a trust file.
@@ -218,7 +276,7 @@ mod tests {
             name: Some("sealed-secrets-controller".into()),
             ..ControllerFlags::default()
         };
-        let Err(err) = controllers(&flags, &repo, &KeysDir::default()) else {
+        let Err(err) = controllers(&flags, &repo, &KeysDir::default(), Path::new("/repo")) else {
             panic!("accepted a controller the flags do not name");
         };
         let err = err.to_string();
@@ -232,10 +290,70 @@ mod tests {
             &ControllerFlags::default(),
             &config("clusters:\n  - name: prod\n"),
             &KeysDir::default(),
+            Path::new("/repo"),
         ) else {
             panic!("found a controller where none is named");
         };
         let err = err.to_string();
         assert!(err.contains("--controller-namespace"), "{err}");
+    }
+
+    #[test]
+    fn a_context_the_file_and_the_flags_name_differently_is_refused_and_the_flag_wins_otherwise() {
+        let repo = config("clusters:\n  - name: prod\n    context: prod-admin\n  - name: staging\n");
+        let flags = ControllerFlags {
+            contexts: contexts(&["prod=prod-ro".into()]).unwrap(),
+            ..ControllerFlags::default()
+        };
+        let err = access("prod", &flags, &repo, Path::new("/repo"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"prod-admin\"") && err.contains("\"prod-ro\""), "{err}");
+        let flags = ControllerFlags {
+            contexts: contexts(&["staging=staging-ro".into(), "fallback".into()]).unwrap(),
+            ..ControllerFlags::default()
+        };
+        assert_eq!(
+            access("staging", &flags, &repo, Path::new("/repo"))
+                .unwrap()
+                .context
+                .as_deref(),
+            Some("staging-ro")
+        );
+        // The file's context agrees with no flag for prod: it is used; a bare flag is every other cluster's.
+        let no_prod_flag = ControllerFlags::default();
+        assert_eq!(
+            access("prod", &no_prod_flag, &repo, Path::new("/repo"))
+                .unwrap()
+                .context
+                .as_deref(),
+            Some("prod-admin")
+        );
+        assert_eq!(
+            access("other", &flags, &repo, Path::new("/repo"))
+                .unwrap()
+                .context
+                .as_deref(),
+            Some("fallback")
+        );
+        assert!(contexts(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn a_kubeconfig_named_by_the_repository_must_live_outside_it() {
+        // A committed kubeconfig could run any command through an exec credential plugin.
+        for path in ["ci/kubeconfig", "/repo/ci/kubeconfig"] {
+            let repo = config(&format!("clusters:\n  - name: prod\n    kubeconfig: {path}\n"));
+            let err = access("prod", &ControllerFlags::default(), &repo, Path::new("/repo"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("can run commands"), "{path}: {err}");
+        }
+        let repo = config("clusters:\n  - name: prod\n    kubeconfig: /etc/sealant/prod.kubeconfig\n");
+        let access = access("prod", &ControllerFlags::default(), &repo, Path::new("/repo")).unwrap();
+        assert_eq!(
+            access.kubeconfig.as_deref(),
+            Some(Path::new("/etc/sealant/prod.kubeconfig"))
+        );
     }
 }

@@ -327,13 +327,28 @@ impl ControlPlane {
 
     /// A kubeconfig (YAML) for `identity`, for kube-rs clients and kubectl.
     pub fn kubeconfig(&self, identity: &Identity) -> String {
+        self.kubeconfig_contexts(&[("test", identity)])
+    }
+
+    /// A kubeconfig with one context (and user) per `(name, identity)`, all on this API server; the first is
+    /// current.
+    pub fn kubeconfig_contexts(&self, contexts: &[(&str, &Identity)]) -> String {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut users = String::new();
+        let mut named = String::new();
+        for (name, identity) in contexts {
+            users.push_str(&format!(
+                "- name: {name}\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+                b64(&identity.cert_pem),
+                b64(&identity.key_pem)
+            ));
+            named.push_str(&format!("- name: {name}\n  context: {{cluster: test, user: {name}}}\n"));
+        }
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: test\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\ncontexts:\n- name: test\n  context: {{cluster: test, user: test}}\ncurrent-context: test\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n{users}contexts:\n{named}current-context: {}\n",
             self.url,
             b64(&self.ca_pem),
-            b64(&identity.cert_pem),
-            b64(&identity.key_pem)
+            contexts.first().map(|(n, _)| *n).unwrap_or("test")
         )
     }
 

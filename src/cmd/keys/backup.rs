@@ -15,7 +15,10 @@ pub fn run(args: KeysBackupArgs) -> Result<()> {
     let pairs = match &args.key_secrets {
         Some(file) => pairs_from_file(file)?,
         None => {
-            let (pairs, skipped) = sealant_client::keysecrets::list(&args.controller_namespace)?;
+            let (pairs, skipped) = sealant_client::keysecrets::list(
+                &sealant_client::cluster::Access::new(args.kube.kubeconfig.clone(), args.kube.context.clone()),
+                &args.controller_namespace,
+            )?;
             for origin in skipped {
                 eprintln!("warning: {origin}: not a key Secret (no tls.crt/tls.key), skipped");
             }

@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 
 /// Runs the command.
 pub fn run(args: KeysFetchArgs) -> Result<()> {
+    let access = sealant_client::cluster::Access::new(args.kube.kubeconfig.clone(), args.kube.context.clone());
     let (cert, _) = sealant_client::cert::fetch(
+        &access,
         args.cert.as_deref(),
         &args.controller_namespace,
         &args.controller_name,
@@ -28,8 +30,12 @@ pub fn run(args: KeysFetchArgs) -> Result<()> {
     // The bundle is read and checked before anything is written: a bad one leaves keys/ untouched.
     let escrowed = match &args.escrow {
         Some(source) => {
-            let bundle =
-                sealant_client::keysecrets::escrow_bundle(source, &args.controller_namespace, &args.escrow_configmap)?;
+            let bundle = sealant_client::keysecrets::escrow_bundle(
+                &access,
+                source,
+                &args.controller_namespace,
+                &args.escrow_configmap,
+            )?;
             sealant_repo::escrow::bundle_keys(&bundle, source)?
         }
         None => Vec::new(),

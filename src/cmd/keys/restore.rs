@@ -3,6 +3,7 @@
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sealant_cli::keys::KeysRestoreArgs;
+use sealant_client::cluster::Access;
 use sealant_repo::restore::{RestoreError, RestoredKey};
 use sealant_repo::{Identities, KeysDir};
 use zeroize::Zeroizing;
@@ -54,7 +55,8 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
         e => e.into(),
     })?;
     if args.apply {
-        return apply(&restored, &args.controller_namespace);
+        let access = Access::new(args.kube.kubeconfig.clone(), args.kube.context.clone());
+        return apply(&restored, &args.controller_namespace, &access);
     }
     let mut out = Zeroizing::new(String::new());
     for r in &restored {
@@ -70,10 +72,10 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
     Ok(())
 }
 
-fn apply(restored: &[RestoredKey], namespace: &str) -> Result<()> {
+fn apply(restored: &[RestoredKey], namespace: &str, access: &Access) -> Result<()> {
     // The key goes into the request body as kube serializes it; that copy is not wiped (see SECURITY.md).
     let secrets: Vec<_> = restored.iter().map(|r| r.object(namespace)).collect();
-    let created = sealant_client::keysecrets::create(namespace, &secrets)?;
+    let created = sealant_client::keysecrets::create(access, namespace, &secrets)?;
     for (r, created) in restored.iter().zip(created) {
         if created {
             eprintln!("created Secret {namespace}/{} ({})", r.name, r.fingerprint);

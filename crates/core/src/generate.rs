@@ -1,5 +1,7 @@
 //! New values for items that carry `sealant.dev/generate.<item>`: `base64:N`, `hex:N` (N random bytes),
-//! `alnum:N` (N characters), `uuid` (version 4). Every byte comes from AWS-LC's CSPRNG.
+//! `alnum:N` (N characters), `uuid` (version 4). Every byte comes from AWS-LC's CSPRNG. Also what `seal
+//! --generate` needs: item specs, generated items added to input Secrets, the annotation on the SealedSecrets,
+//! and the estimate that flags a weak hand-typed value.
 
 use std::fmt;
 use std::str::FromStr;
@@ -83,7 +85,7 @@ pub struct RandomError(String);
 
 fn random(len: usize) -> Result<Zeroizing<Vec<u8>>, RandomError> {
     let mut buf = Zeroizing::new(vec![0u8; len]);
-    sealant_core::envelope::random_bytes(&mut buf).map_err(|e| RandomError(e.0))?;
+    crate::envelope::random_bytes(&mut buf).map_err(|e| RandomError(e.0))?;
     Ok(buf)
 }
 
@@ -138,9 +140,153 @@ impl Generator {
     }
 }
 
+/// The generator `seal --generate ITEM` uses without one: 32 random bytes in base64, as `openssl rand -base64 32`.
+pub const DEFAULT: Generator = Generator::Base64(32);
+
+/// The least entropy a credential-like literal value should carry, in bits: what the smallest generator
+/// (16 random bytes) gives. A hand-typed value below it gets a warning.
+pub const MIN_ENTROPY_BITS: f64 = 128.0;
+
+/// `ITEM` (the [`DEFAULT`] generator) or `ITEM=GENERATOR`.
+pub fn parse_item(spec: &str) -> Result<(String, Generator), GeneratorError> {
+    let (item, generator) = match spec.split_once('=') {
+        Some((item, generator)) => (item.trim(), generator.parse()?),
+        None => (spec.trim(), DEFAULT),
+    };
+    // The same rule as the API server's for a Secret's keys.
+    let valid = !item.is_empty()
+        && item.len() <= 253
+        && item
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid {
+        return Err(GeneratorError {
+            spec: spec.to_string(),
+            message: "the item name must be letters, digits, '-', '_' or '.'".into(),
+        });
+    }
+    Ok((item.to_string(), generator))
+}
+
+/// Why generated items could not be added to the input.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The Secret already has an item of that name.
+    #[error("document {document} (line {line}): the Secret already has item {item}; --generate makes new items only")]
+    Exists {
+        /// Its document.
+        document: String,
+        /// Its line.
+        line: usize,
+        /// The item.
+        item: String,
+    },
+    /// The random source failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// Adds a new value for each of `items` to every Secret of `objects`.
+pub fn add_to_secrets(objects: &mut [crate::manifest::Located], items: &[(String, Generator)]) -> Result<(), AddError> {
+    for located in objects {
+        let crate::manifest::Object::Secret(secret) = &mut located.object else {
+            continue;
+        };
+        for (item, generator) in items {
+            if secret.data.contains_key(item) {
+                return Err(AddError::Exists {
+                    document: located.document.clone(),
+                    line: located.line,
+                    item: item.clone(),
+                });
+            }
+            let mut value = generator.generate()?;
+            // Moved out of the wiping wrapper, not copied: the secret type wipes it from here on.
+            secret
+                .data
+                .insert(item.clone(), crate::types::secret_value(std::mem::take(&mut *value)));
+        }
+    }
+    Ok(())
+}
+
+/// Marks each of `items` on every SealedSecret of `sealed` with `sealant.dev/generate.<item>`, so rotation makes
+/// a new value when it is due.
+pub fn annotate(sealed: &mut [crate::types::SealedSecret], items: &[(String, Generator)]) {
+    for ss in sealed {
+        let annotations = ss.metadata.annotations.get_or_insert_with(Default::default);
+        for (item, generator) in items {
+            annotations.insert(
+                format!("{}{item}", crate::types::GENERATE_ANNOTATION_PREFIX),
+                generator.to_string(),
+            );
+        }
+    }
+}
+
+/// An upper bound of a value's entropy in bits: its length times log2 of the alphabet its character classes
+/// span (lower case, upper case, digits, other printable ASCII, anything else counted as a byte). A value of
+/// repeated or dictionary words scores high here too; a low score is therefore certainly weak.
+pub fn entropy_estimate_bits(value: &[u8]) -> f64 {
+    type Class = fn(&u8) -> bool;
+    let classes: [(Class, u32); 4] = [
+        (u8::is_ascii_lowercase, 26),
+        (u8::is_ascii_uppercase, 26),
+        (u8::is_ascii_digit, 10),
+        (u8::is_ascii_punctuation, 32),
+    ];
+    let mut alphabet = 0u32;
+    for (in_class, size) in classes {
+        if value.iter().any(in_class) {
+            alphabet += size;
+        }
+    }
+    if value.iter().any(|b| !b.is_ascii_graphic()) {
+        alphabet = 256;
+    }
+    if alphabet == 0 {
+        return 0.0;
+    }
+    value.len() as f64 * f64::from(alphabet).log2()
+}
+
+/// Whether `item` names a credential (password, token, key, secret…): where a weak value matters.
+pub fn is_credential_name(item: &str) -> bool {
+    let item = item.to_ascii_lowercase();
+    ["pass", "pwd", "token", "secret", "key", "credential", "auth"]
+        .iter()
+        .any(|w| item.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_specs_take_the_default_generator_and_refuse_bad_names() {
+        assert_eq!(
+            parse_item("password").unwrap(),
+            ("password".into(), Generator::Base64(32))
+        );
+        assert_eq!(
+            parse_item("api-key=hex:24").unwrap(),
+            ("api-key".into(), Generator::Hex(24))
+        );
+        assert_eq!(parse_item("id=uuid").unwrap().1, Generator::Uuid);
+        for bad in ["", "a b", "../x", "p=hex:8", "p=words:3"] {
+            assert!(parse_item(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn weak_literals_score_below_the_minimum_and_generated_values_above() {
+        assert!(entropy_estimate_bits(b"hunter2") < MIN_ENTROPY_BITS);
+        assert!(entropy_estimate_bits(b"changeme-please") < MIN_ENTROPY_BITS);
+        for g in [Generator::Base64(16), Generator::Hex(16), Generator::Alnum(22)] {
+            assert!(entropy_estimate_bits(&g.generate().unwrap()) >= MIN_ENTROPY_BITS, "{g}");
+        }
+        assert!(is_credential_name("DB_PASSWORD") && is_credential_name("apiKey") && !is_credential_name("host"));
+    }
 
     #[test]
     fn specs_parse_and_print_back() {
