@@ -68,8 +68,9 @@ test-fast: ## The tests that need no Go-built tool (no control plane, Gitea or a
 	$(CARGO) test --locked -p sealant --bins --test cli --test golden --test bad_input --test lint
 
 .PHONY: control-plane
-control-plane: ## Build kube-apiserver + etcd from Go modules into ~/.cache/sealant (once; tests do it when missing)
+control-plane: ## Build kube-apiserver, etcd and kube-controller-manager from Go modules into ~/.cache/sealant (once)
 	bash tests/control-plane/build.sh
+	bash tests/control-plane/build.sh controller-manager
 
 .PHONY: upstream
 upstream: ## Build upstream kubeseal + controller and its integration suite (Bitnami, pinned) from Go modules into ~/.cache/sealant (tests do it when missing)

@@ -133,11 +133,13 @@ fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+mod acting;
 mod http;
 mod keys;
 mod renewal;
 mod replicas;
 mod secrets;
+mod year;
 
 /// The rotation CronJob's ServiceAccount under the shipped Role and RoleBinding (kube-system and the job's
 /// namespace both `ns`), with the binding that lets every authenticated user use the service proxy (as upstream

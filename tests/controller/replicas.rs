@@ -223,6 +223,8 @@ fn an_unowned_secret_is_left_alone_unless_it_is_marked_managed() {
 
 #[test]
 fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
+    // The Deployment controller turns a restart into a new ReplicaSet, as in a real cluster.
+    sealant_testenv::controller_manager::ensure();
     let ns = Namespace::new("rollout");
     // Opted in at install time: the optional RBAC and the flag.
     ns.apply("manifests/optional/rollout-restart.yaml");
@@ -271,6 +273,22 @@ fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
     wait_for("restartedAt", Duration::from_secs(30), || {
         restarted_at("uses-it").as_str().map(str::to_string)
     });
+    let replica_sets = |name: &str| {
+        cluster::get(&format!(
+            "/apis/apps/v1/namespaces/{}/replicasets?labelSelector=app%3D{name}",
+            ns.name
+        ))
+        .and_then(|l| l["items"].as_array().map(Vec::len))
+        .unwrap_or_default()
+    };
+    wait_for(
+        "a second ReplicaSet of the restarted Deployment",
+        Duration::from_secs(60),
+        || (replica_sets("uses-it") == 2).then_some(()),
+    );
+    for name in ["unrelated", "not-accepting"] {
+        assert_eq!(replica_sets(name), 1, "{name}: a rollout it did not ask for");
+    }
     assert!(
         restarted_at("unrelated").is_null(),
         "an unrelated Deployment was restarted"

@@ -366,13 +366,7 @@ fn item(unsealed: &str, item: &str) -> Vec<u8> {
 /// A real Gitea holding `sealant/gitops` with the repository's `main` pushed.
 fn gitea_with(repo: &GitOps) -> gitea::Gitea {
     let gitea = gitea::Gitea::start();
-    let (status, created) = gitea.api(
-        "POST",
-        "/user/repos",
-        Some(&json!({"name": "gitops", "default_branch": "main"})),
-    );
-    assert_eq!(status, 201, "{created}");
-    git(&repo.work(), &["push", "-q", &gitea.authed_clone_url("gitops"), "main"]);
+    gitea.push_new_repo("gitops", &repo.work());
     gitea
 }
 

@@ -134,6 +134,23 @@ impl Gitea {
         self.api_with(&format!("token {}", self.token), method, path, body)
     }
 
+    /// Creates repository `name` of the test user (default branch `main`) and pushes `main` of the git work tree
+    /// `work` to it.
+    pub fn push_new_repo(&self, name: &str, work: &std::path::Path) {
+        let (status, created) = self.api(
+            "POST",
+            "/user/repos",
+            Some(&serde_json::json!({"name": name, "default_branch": "main"})),
+        );
+        assert_eq!(status, 201, "{created}");
+        let pushed = std::process::Command::new("git")
+            .current_dir(work)
+            .args(["push", "-q", &self.authed_clone_url(name), "main"])
+            .status()
+            .unwrap();
+        assert!(pushed.success(), "git push to {name}");
+    }
+
     /// Creates another (non-admin) user and returns an API token of theirs.
     pub fn add_user(&self, name: &str) -> String {
         let password = "Other-test-passw0rd";

@@ -17,6 +17,7 @@
 pub mod age;
 pub mod cluster;
 pub mod controller;
+pub mod controller_manager;
 pub mod gitea;
 pub mod helm;
 pub mod image;

@@ -22,8 +22,21 @@ pub(crate) fn stop(child: &mut Child) {
 /// Where the binaries are: `tests/control-plane/build.sh` builds them on first use (minutes) and prints the
 /// cached directory afterwards (instantly).
 pub fn binaries() -> Result<PathBuf, Error> {
+    build(None, &["kube-apiserver", "etcd"])
+}
+
+/// The directory of kube-controller-manager of the same release (`build.sh controller-manager`).
+pub fn controller_manager_binary() -> Result<PathBuf, Error> {
+    build(Some("controller-manager"), &["kube-controller-manager"])
+}
+
+fn build(what: Option<&str>, expect: &[&str]) -> Result<PathBuf, Error> {
     let script = crate::repo_root().join("tests/control-plane/build.sh");
-    let output = Command::new("bash").arg(&script).stderr(Stdio::piped()).output()?;
+    let output = Command::new("bash")
+        .arg(&script)
+        .args(what)
+        .stderr(Stdio::piped())
+        .output()?;
     let fail = |message: String| Error::Build {
         script: script.display().to_string(),
         message,
@@ -40,7 +53,7 @@ pub fn binaries() -> Result<PathBuf, Error> {
         .trim()
         .to_string();
     let dir = PathBuf::from(dir);
-    if !dir.join("kube-apiserver").is_file() || !dir.join("etcd").is_file() {
+    if expect.iter().any(|b| !dir.join(b).is_file()) {
         return Err(fail(format!("no binaries in {}", dir.display())));
     }
     Ok(dir)
