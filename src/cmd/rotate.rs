@@ -66,12 +66,12 @@ pub fn run(args: RotateArgs) -> Result<()> {
         let flags = ControllerFlags {
             url: args.controller_url.clone(),
             kubeconfig: args.kubeconfig.clone(),
-            contexts: setup::contexts(&args.contexts)?,
-            namespace: args.controller_namespace.clone(),
+            contexts: setup::per_cluster(&args.contexts, "--context")?,
+            namespaces: setup::per_cluster(&args.controller_namespace, "--controller-namespace")?,
             name: args.controller_name.clone(),
         };
-        let controllers = setup::controllers(&flags, &planned.config, &planned.keys, &root)?;
-        let controller = ThroughControllers::connect(controllers)?;
+        let routes = setup::controllers(&flags, &planned.config, &planned.keys)?;
+        let controller = ThroughControllers::connect(routes, &planned.keys)?;
         planned.renew(controller.live(), now)?;
         Some(controller)
     } else {

@@ -93,7 +93,7 @@ pub fn run(mut args: SealArgs) -> Result<()> {
             &args,
             &template,
             &targets,
-            (&input.name, format, &secrets),
+            (&input, format, &secrets),
             &generated,
             &opts,
         )?;
@@ -194,14 +194,26 @@ fn seal_per_cluster(
     args: &SealArgs,
     template: &str,
     targets: &[(Option<String>, Certificate)],
-    (input_name, format, secrets): (&str, Format, &[(&Located, &Secret)]),
+    (source, format, secrets): (&io::Input, Format, &[(&Located, &Secret)]),
     generated: &[(String, Generator)],
     opts: &SealOptions,
 ) -> Result<()> {
+    let input_name = &source.name;
     let mut outputs = Vec::new();
     for (cluster, cert) in targets {
         let cluster = cluster.as_deref().unwrap_or_default();
         let path = std::path::PathBuf::from(template.replace("{cluster}", cluster));
+        // Why new values per cluster: one value in two clusters would let whoever reads it in one (its key,
+        // its Secret) know it in the other.
+        let regenerated;
+        let secrets = if generated.is_empty() {
+            secrets
+        } else {
+            let (_, mut objects) = manifest::read(&source.text).map_err(|e| anyhow!("{input_name}: {e}"))?;
+            generate::add_to_secrets(&mut objects, generated).map_err(|e| anyhow!("{input_name}: {e}"))?;
+            regenerated = objects;
+            &input::secrets(&regenerated).map_err(|e| anyhow!("{input_name}: {e}"))?
+        };
         let mut sealed = input::seal_located(secrets, cert, opts).map_err(|e| anyhow!("{input_name}: {e}"))?;
         generate::annotate(&mut sealed, generated);
         let format = io::output_format(args.io.format, Some(&path), format);
@@ -251,9 +263,11 @@ fn weak_values(input_name: &str, secrets: &[(&Located, &Secret)], generated: &[(
             }
             let bits = generate::entropy_estimate_bits(value.expose_secret());
             if bits < generate::MIN_ENTROPY_BITS {
+                // Why no figure: the estimate follows from the value's length and alphabet, which a CI log
+                // must not tell.
                 warnings.push(format!(
-                    "{input_name}: document {} Secret {}: item {item} looks weak (at most {bits:.0} bits of entropy, \
-                     below {:.0}): make one with --generate {item}",
+                    "{input_name}: document {} Secret {}: item {item} looks weak (less entropy than {:.0} random \
+                     bits): make one with --generate {item}",
                     located.document,
                     secret.name(),
                     generate::MIN_ENTROPY_BITS

@@ -138,3 +138,37 @@ fn generate_refuses_an_existing_item_and_a_weak_literal_gets_a_warning_naming_th
         .failure()
         .stderr(predicate::str::contains("between 16 and 4096"));
 }
+
+#[test]
+fn sealing_for_several_clusters_makes_a_new_value_for_each() {
+    // Why: one value in two clusters lets whoever reads it in one (its key, its Secret) know the other's.
+    let dir = tempfile::tempdir().unwrap();
+    for cluster in ["prod", "staging"] {
+        sealant()
+            .current_dir(dir.path())
+            .args(["keys", "fetch", "--cluster", cluster, "--cert"])
+            .arg(cert())
+            .assert()
+            .success();
+    }
+    sealant()
+        .current_dir(dir.path())
+        .args([
+            "seal",
+            "--cluster",
+            "prod",
+            "--cluster",
+            "staging",
+            "-n",
+            "web",
+            "--name",
+            "db",
+        ])
+        .args(["--generate", "password", "-w", "out/{cluster}.yaml"])
+        .assert()
+        .success();
+    let value = |cluster: &str| unseal_items(fs::read(dir.path().join(format!("out/{cluster}.yaml"))).unwrap());
+    let (prod, staging) = (value("prod"), value("staging"));
+    assert_eq!((prod.len(), staging.len()), (1, 1));
+    assert_ne!(prod[0].1, staging[0].1, "both clusters got the same generated value");
+}

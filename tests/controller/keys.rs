@@ -209,7 +209,14 @@ fn rotate_reseals_through_the_service_proxy_as_the_cronjobs_service_account_to_t
 
     let text = cli_with(
         &work,
-        &["rotate", "--controller", "--forge", "none"],
+        &[
+            "rotate",
+            "--controller",
+            "--controller-namespace",
+            &ns.name,
+            "--forge",
+            "none",
+        ],
         &[("KUBECONFIG", &job_kubeconfig)],
     );
     assert!(text.contains("re-seal"), "{text}");

@@ -133,7 +133,6 @@ fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-mod acting;
 mod http;
 mod keys;
 mod renewal;

@@ -68,14 +68,28 @@ fn after_a_key_renewal_the_job_commits_the_new_certificate_and_escrow_and_reseal
     wait_for("the new key escrowed", Duration::from_secs(30), escrowed(&new));
 
     let job = [("KUBECONFIG", job_kubeconfig.as_path())];
-    let plan = cli_with(&work, &["rotate", "--controller", "--dry-run"], &job);
+    // With the Service named only by .sealant.yaml, a renewal is not taken: a repository writer could have
+    // pointed the job at a Service of their own.
+    let out = std::process::Command::new(sealant_bin())
+        .current_dir(&work)
+        .args(["rotate", "--controller", "--dry-run"])
+        .env("KUBECONFIG", &job_kubeconfig)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("pin it with --controller-namespace"),
+        "{err}"
+    );
+    let pinned = ["rotate", "--controller", "--controller-namespace", &ns.name];
+    let plan = cli_with(&work, &[&pinned[..], &["--dry-run"]].concat(), &job);
     assert!(
         plan.contains("keys/prod: current") && plan.contains("1 certificate(s) and 1 escrowed key(s) added"),
         "{plan}"
     );
     assert!(plan.contains("re-seal"), "{plan}");
 
-    let run = cli_with(&work, &["rotate", "--controller", "--forge", "none"], &job);
+    let run = cli_with(&work, &[&pinned[..], &["--forge", "none"]].concat(), &job);
     assert!(run.contains("pushed"), "{run}");
     // One commit carries the renewal: the certificate, its escrow, the pointer, and the re-sealed file.
     assert_eq!(on_rotation_branch(root, "keys/prod/current").trim(), new);
@@ -117,7 +131,7 @@ fn after_a_key_renewal_the_job_commits_the_new_certificate_and_escrow_and_reseal
     assert_eq!(fingerprint(root, "restored.yaml"), new);
 
     // The next run finds its own proposal: nothing new is pushed.
-    let again = cli_with(&work, &["rotate", "--controller", "--forge", "none"], &job);
+    let again = cli_with(&work, &[&pinned[..], &["--forge", "none"]].concat(), &job);
     assert!(again.contains("already carries this plan"), "{again}");
     assert!(!run.contains("renewed-pl41ntext") && !again.contains("renewed-pl41ntext"));
 }
@@ -216,17 +230,39 @@ fn two_clusters_in_one_repository_are_each_renewed_and_resealed_through_their_ow
         add_key_secret(ns, "new");
         wait_served(&c.api, &ns.dir.path().join("new/tls.crt"));
     }
-    // A flag naming another context than the file is refused before any request.
-    let out = std::process::Command::new(sealant_bin())
-        .current_dir(&work)
-        .args(["rotate", "--controller", "--dry-run", "--context", "staging=prod-job"])
-        .env("KUBECONFIG", &kubeconfig)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("refusing to guess"), "{err}");
-
-    let run = cli_with(&work, &["rotate", "--controller", "--forge", "none"], &kube);
+    // The contexts and the Services come from the flags; the file's contexts must agree with them.
+    let namespaces = format!("prod={},staging={}", prod.name, staging.name);
+    let refused = |extra: &[&str], expect: &str| {
+        let out = std::process::Command::new(sealant_bin())
+            .current_dir(&work)
+            .args([
+                "rotate",
+                "--controller",
+                "--dry-run",
+                "--controller-namespace",
+                &namespaces,
+            ])
+            .args(extra)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expect), "{extra:?}: {err}");
+    };
+    refused(&["--context", "prod=prod-job,staging=prod-job"], "refusing to guess");
+    refused(
+        &["--context", "prod=prod-job"],
+        "confirm it with --context staging=staging-job",
+    );
+    let flags = [
+        "rotate",
+        "--controller",
+        "--controller-namespace",
+        &namespaces,
+        "--context",
+        "prod=prod-job,staging=staging-job",
+    ];
+    let run = cli_with(&work, &[&flags[..], &["--forge", "none"]].concat(), &kube);
     assert!(
         run.contains("key renewal in 2 cluster(s)") || run.contains("pushed"),
         "{run}"

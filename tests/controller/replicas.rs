@@ -1,4 +1,4 @@
-//! Replicas, Bitnami key Secrets, the shipped RBAC, unowned Secrets and workload restarts.
+//! Replicas, Bitnami key Secrets, the shipped RBAC and unowned Secrets (workload restarts: `tests/acting.rs`).
 
 use super::*;
 
@@ -219,88 +219,4 @@ fn an_unowned_secret_is_left_alone_unless_it_is_marked_managed() {
         "Resource \"theirs\" already exists and is not managed by SealedSecret"
     );
     assert_eq!(item(&get_secret(&ns.name, "theirs").unwrap(), "k"), "hand-made");
-}
-
-#[test]
-fn a_changed_secret_restarts_the_workloads_that_use_it_when_asked() {
-    // The Deployment controller turns a restart into a new ReplicaSet, as in a real cluster.
-    sealant_testenv::controller_manager::ensure();
-    let ns = Namespace::new("rollout");
-    // Opted in at install time: the optional RBAC and the flag.
-    ns.apply("manifests/optional/rollout-restart.yaml");
-    let c = Controller::start(&ns, "ctl-0", &[], &["--rollout-restarts"]);
-    let admin = cluster::plane().admin();
-    let deployment = |name: &str, secret: &str, accepts: bool| {
-        let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns.name},
-            "spec": {"selector": {"matchLabels": {"app": name}}, "template": {"metadata": {"labels": {"app": name}},
-            "spec": {"containers": [{"name": "app", "image": "example.invalid/app:1",
-                "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": secret, "key": "token"}}}]}]}}}});
-        if accepts {
-            d["metadata"]["annotations"] = json!({"sealant.dev/accept-restarts": "true"});
-        }
-        d
-    };
-    create(admin, &deployment("uses-it", "api-token", true));
-    create(admin, &deployment("unrelated", "something-else", true));
-    // Uses the Secret, but its owner did not accept restarts: a namespace user's annotation alone cannot restart it.
-    create(admin, &deployment("not-accepting", "api-token", false));
-    let mut sealed = sealed_for(&c, &ns.name, "api-token", &[("token", "v1")]);
-    sealed["metadata"]["annotations"]["sealant.dev/rollout-restart"] = json!("true");
-    create(admin, &sealed);
-    wait_secret(&ns.name, "api-token", |s| item(s, "token") == "v1");
-    let restarted_at = |name: &str| {
-        cluster::get(&format!("/apis/apps/v1/namespaces/{}/deployments/{name}", ns.name)).unwrap()["spec"]["template"]
-            ["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
-            .clone()
-    };
-    assert!(restarted_at("uses-it").is_null(), "a first creation needs no restart");
-
-    let resealed = sealed_for(&c, &ns.name, "api-token", &[("token", "v2")]);
-    let patch = json!({"spec": {"encryptedData": resealed["spec"]["encryptedData"]}});
-    let r = cluster::plane()
-        .request_as(
-            admin,
-            "PATCH",
-            &format!(
-                "/apis/bitnami.com/v1alpha1/namespaces/{}/sealedsecrets/api-token",
-                ns.name
-            ),
-            Some(&patch),
-        )
-        .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
-    wait_secret(&ns.name, "api-token", |s| item(s, "token") == "v2");
-    wait_for("restartedAt", Duration::from_secs(30), || {
-        restarted_at("uses-it").as_str().map(str::to_string)
-    });
-    let replica_sets = |name: &str| {
-        cluster::get(&format!(
-            "/apis/apps/v1/namespaces/{}/replicasets?labelSelector=app%3D{name}",
-            ns.name
-        ))
-        .and_then(|l| l["items"].as_array().map(Vec::len))
-        .unwrap_or_default()
-    };
-    wait_for(
-        "a second ReplicaSet of the restarted Deployment",
-        Duration::from_secs(60),
-        || (replica_sets("uses-it") == 2).then_some(()),
-    );
-    for name in ["unrelated", "not-accepting"] {
-        assert_eq!(replica_sets(name), 1, "{name}: a rollout it did not ask for");
-    }
-    assert!(
-        restarted_at("unrelated").is_null(),
-        "an unrelated Deployment was restarted"
-    );
-    assert!(
-        restarted_at("not-accepting").is_null(),
-        "a Deployment that does not accept restarts was restarted"
-    );
-    wait_for("the restart audited", Duration::from_secs(10), || {
-        c.audit_lines()
-            .iter()
-            .any(|l| l["audit"] == "rollout_restart" && l["target"] == "Deployment/uses-it")
-            .then_some(())
-    });
 }

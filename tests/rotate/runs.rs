@@ -317,6 +317,13 @@ fn only_with_force_rotates_one_item_now_and_nothing_else() {
         dir.iter()
             .any(|a| a["file"] == "apps/web/session.yaml" && a["item"] == "session-key")
     );
+    // A mistyped --only is an error, not "nothing due".
+    let out = run(&work, &["rotate", "--only", "apps/wbe", "--dry-run"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--only apps/wbe: no SealedSecret there"),
+        "{err}"
+    );
     // --force without --only is refused: it would rotate the whole repository.
     let out = run(&work, &["rotate", "--force", "--dry-run"], &[]);
     assert!(!out.status.success());
@@ -374,6 +381,10 @@ fn a_declared_compromise_regenerates_and_reseals_everything_on_that_key_in_one_u
     let state = git(&work, &["show", &format!("{branch}:keys/prod/state.yaml")]);
     assert!(state.contains(&k1) && state.contains("compromised"), "{state}");
     // Nothing on the branch is sealed to k1 any more.
+    assert!(
+        git(&work, &["show", &format!("{branch}:keys/prod/state.yaml")])
+            .contains("declared by sealant rotate --compromised")
+    );
     for file in ["apps/web/hook.yaml", "apps/legacy/old.yaml"] {
         let text = git(&work, &["show", &format!("{branch}:{file}")]);
         assert!(!text.contains(&k1), "{file} still names k1");

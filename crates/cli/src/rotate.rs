@@ -53,10 +53,17 @@ pub struct RotateArgs {
     /// The controller's URL, for a repository with one cluster (instead of the API server's service proxy).
     #[arg(long, env = "SEALANT_CONTROLLER_URL", value_name = "URL")]
     pub controller_url: Option<String>,
-    /// The controllers' namespace (their Services, through the API server's service proxy), for every cluster;
-    /// wins over `.sealant.yaml`, and a file that names another is refused.
-    #[arg(long, env = "SEALANT_CONTROLLER_NAMESPACE", value_name = "NAMESPACE", value_parser = crate::shared::dns_label)]
-    pub controller_namespace: Option<String>,
+    /// The controllers' namespace (their Services, through the API server's service proxy): `NAMESPACE` for every
+    /// cluster, or `CLUSTER=NAMESPACE` (repeat it, or separate with commas). Wins over `.sealant.yaml`, and a file
+    /// that names another is refused. Only a Service the flags name can bring a renewed certificate.
+    #[arg(
+        long,
+        env = "SEALANT_CONTROLLER_NAMESPACE",
+        value_name = "[CLUSTER=]NAMESPACE",
+        value_delimiter = ',',
+        value_parser = per_cluster_label
+    )]
+    pub controller_namespace: Vec<String>,
     /// The controllers' Service name, for every cluster; wins over `.sealant.yaml` (see --controller-namespace).
     #[arg(long, env = "SEALANT_CONTROLLER_NAME", value_name = "NAME")]
     pub controller_name: Option<String>,
@@ -144,6 +151,20 @@ pub struct RotateArgs {
     /// The time the run pretends it is (RFC 3339), for tests and what-if plans.
     #[arg(long, hide = true, value_parser = crate::shared::parse_time)]
     pub now: Option<OffsetDateTime>,
+}
+
+/// `NAMESPACE` or `CLUSTER=NAMESPACE`, each part a DNS label.
+fn per_cluster_label(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((cluster, namespace)) => {
+            crate::shared::dns_label(cluster)?;
+            crate::shared::dns_label(namespace)?;
+        }
+        None => {
+            crate::shared::dns_label(s)?;
+        }
+    }
+    Ok(s.to_string())
 }
 
 /// How `--dry-run` prints the plan.

@@ -85,6 +85,29 @@ pub enum EscrowError {
     },
 }
 
+/// The most keys a bundle may hold: a key renewed every 30 days for 80 years. More is not a controller's bundle.
+const MAX_BUNDLE_KEYS: usize = 1024;
+/// The largest escrow file taken: an armored age file of an RSA-8192 private key is under 10 KiB.
+const MAX_ESCROW_FILE_BYTES: usize = 64 * 1024;
+
+/// Whether `armored` is one whole age file in ASCII armor (the armor decodes to its end and the age header
+/// parses): what a bundle brings is committed as it is, so it must be what it claims.
+fn is_age_file(armored: &str) -> bool {
+    if armored.len() > MAX_ESCROW_FILE_BYTES {
+        return false;
+    }
+    let mut decoded = Vec::new();
+    if std::io::Read::read_to_end(&mut ArmoredReader::new(armored.as_bytes()), &mut decoded).is_err() {
+        return false;
+    }
+    // The text after the armor's end line must be nothing but whitespace.
+    let end = "-----END AGE ENCRYPTED FILE-----";
+    let tail_ok = armored
+        .find(end)
+        .is_some_and(|at| armored[at + end.len()..].trim().is_empty());
+    tail_ok && age::Decryptor::new_buffered(decoded.as_slice()).is_ok()
+}
+
 /// The escrowed keys of a bundle (file name to text), each with its certificate: `<stem>.crt` + `<stem>.key.age`.
 ///
 /// Why the names are checked against the certificates: the bundle is not authenticated, so a key is only taken
@@ -112,10 +135,13 @@ pub fn bundle_keys(
                 cert.fingerprint()
             )));
         }
-        if !armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") {
+        if !armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----") || !is_age_file(armored) {
             return Err(bad(format!("{stem}.key.age is not an armored age file")));
         }
         keys.push((cert, armored.clone()));
+        if keys.len() > MAX_BUNDLE_KEYS {
+            return Err(bad(format!("more than {MAX_BUNDLE_KEYS} keys")));
+        }
     }
     if keys.is_empty() {
         return Err(bad("the escrow bundle holds no key".into()));
@@ -343,6 +369,38 @@ mod tests {
     fn pair() -> (String, String) {
         let id = age::x25519::Identity::generate();
         (id.to_public().to_string(), id.to_string().expose_secret().to_string())
+    }
+
+    #[test]
+    fn a_bundle_entry_that_is_not_one_whole_age_file_is_refused() {
+        let (public, _) = pair();
+        let armored = Recipients::parse(&public, "flag").unwrap().encrypt(b"key").unwrap();
+        let (_, cert) = sealant_core::keys::generate_key_and_cert(
+            2048,
+            time::OffsetDateTime::now_utc(),
+            sealant_core::keys::DEFAULT_CERT_VALIDITY,
+        )
+        .unwrap();
+        let stem = crate::file_stem(cert.fingerprint());
+        let bundle = |age: &str| {
+            std::collections::BTreeMap::from([
+                (format!("{stem}.crt"), cert.pem().to_string()),
+                (format!("{stem}.key.age"), age.to_string()),
+            ])
+        };
+        assert_eq!(bundle_keys(&bundle(&armored), "b").unwrap().len(), 1);
+        // What a hostile controller could send to be committed: the header, then anything.
+        for bad in [
+            "-----BEGIN AGE ENCRYPTED FILE-----\nANY TEXT THE CONTROLLER WANTS\n".to_string(),
+            format!("{armored}and more text\n"),
+            format!("{}{}", armored, "x".repeat(70_000)),
+        ] {
+            assert!(
+                bundle_keys(&bundle(&bad), "b").is_err(),
+                "{}",
+                &bad[..60.min(bad.len())]
+            );
+        }
     }
 
     #[test]

@@ -55,6 +55,20 @@ impl KeysDir {
                 "a key can be marked retired or compromised, not {state}"
             )));
         }
+        // Why refuse a certificate under two clusters: only one state.yaml would be written, and the copy a
+        // repository writer made could be the one marked while the real cluster's stays unmarked.
+        let holders: Vec<&str> = self
+            .clusters()
+            .iter()
+            .filter(|c| c.keys.iter().any(|k| k.fingerprint == fingerprint))
+            .map(|c| c.name.as_str())
+            .collect();
+        if holders.len() > 1 {
+            return Err(StoreError::Refused(format!(
+                "{fingerprint} is a certificate of clusters {}: a key belongs to one cluster; remove the copy first",
+                holders.join(", ")
+            )));
+        }
         let key = self.find(fingerprint).ok_or_else(|| StoreError::UnknownKey {
             root: self.root.display().to_string(),
             fingerprint: fingerprint.to_string(),
@@ -89,5 +103,35 @@ impl KeysDir {
             key.cluster
         );
         Ok((path, text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sealant_core::keys::{DEFAULT_CERT_VALIDITY, generate_key_and_cert};
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_certificate_under_two_clusters_cannot_be_marked() {
+        // A repository writer copied prod's certificate under `aaa`: marking "it" would write aaa's state.yaml
+        // and leave prod's unmarked.
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, cert) = generate_key_and_cert(2048, datetime!(2026-01-01 00:00 UTC), DEFAULT_CERT_VALIDITY).unwrap();
+        KeysDir::add(tmp.path(), "prod", &cert, None, true).unwrap();
+        KeysDir::add(tmp.path(), "aaa", &cert, None, true).unwrap();
+        let mut dir = KeysDir::load(tmp.path()).unwrap();
+        let err = dir
+            .mark(
+                cert.fingerprint(),
+                KeyState::Compromised,
+                None,
+                datetime!(2026-02-01 00:00 UTC),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("clusters aaa, prod"), "{err}");
+        assert!(!tmp.path().join("aaa/state.yaml").exists() && !tmp.path().join("prod/state.yaml").exists());
     }
 }

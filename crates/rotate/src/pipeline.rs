@@ -65,6 +65,9 @@ pub enum RunError {
         .0.display()
     )]
     Crlf(PathBuf),
+    /// `--only` names a path that holds no SealedSecret.
+    #[error("--only {}: no SealedSecret there", .0.display())]
+    NothingSelected(PathBuf),
     /// A file to change has uncommitted edits.
     #[error("{}: the work tree differs from the base branch; commit or stash it, or use --clone", .0.display())]
     Dirty(PathBuf),
@@ -131,6 +134,7 @@ pub fn plan<'r>(repo: &'r Repository, request: &Request<'_>) -> Result<Planned<'
     }
     // A compromise declared on the command line counts from this run on, and the pull request records it.
     let mut key_files = Vec::new();
+    let mut declared = Vec::new();
     for fingerprint in &request.compromised {
         let already = keys.find(fingerprint).map(|k| k.state) == Some(KeyState::Compromised);
         if !already {
@@ -141,11 +145,22 @@ pub fn plan<'r>(repo: &'r Repository, request: &Request<'_>) -> Result<Planned<'
                 request.now,
             )?;
             key_files.push((path.strip_prefix(&root).unwrap_or(&path).to_path_buf(), text));
+            declared.push(fingerprint.clone());
         }
     }
     let scan = scan::scan(&root);
     let facts = facts(repo, base_commit.id(), &scan, request.keyring)?;
-    let plan = whole_plan(&scan, &facts, &keys, &config, request.now, &request.focus);
+    // Why an error: a mistyped --only would otherwise end with "nothing due" and exit 0.
+    if let Some((path, _)) = request
+        .focus
+        .only
+        .iter()
+        .find(|(path, _)| !scan.found.iter().any(|f| f.file.starts_with(path)))
+    {
+        return Err(RunError::NothingSelected(path.clone()));
+    }
+    let mut plan = whole_plan(&scan, &facts, &keys, &config, request.now, &request.focus);
+    plan.declared_compromised = declared.clone();
     Ok(Planned {
         root,
         config,
@@ -228,7 +243,9 @@ impl Planned<'_> {
         }
         if !changes.is_empty() {
             let problems = std::mem::take(&mut self.plan.problems);
+            let declared = std::mem::take(&mut self.plan.declared_compromised);
             self.plan = whole_plan(&self.scan, &self.facts, &self.keys, &self.config, now, &self.focus);
+            self.plan.declared_compromised = declared;
             // Problems noted before (unconfirmed certificates) are the caller's; the plan's own were recomputed.
             self.plan
                 .problems

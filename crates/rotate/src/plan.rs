@@ -98,6 +98,9 @@ pub struct Plan {
     /// Compromised keys that items of the plan are sealed to: the run is urgent.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compromised: Vec<String>,
+    /// Keys this run marks compromised (`--compromised`), recorded in `state.yaml` by its commit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub declared_compromised: Vec<String>,
     /// Steps, in file and document order.
     pub actions: Vec<Action>,
     /// SealedSecrets left alone, with the reason.
@@ -109,7 +112,9 @@ pub struct Plan {
 impl Plan {
     /// Whether the run changes any file.
     pub fn changes_files(&self) -> bool {
-        !self.key_changes.is_empty() || self.actions.iter().any(|a| a.kind != Kind::Report)
+        !self.key_changes.is_empty()
+            || !self.declared_compromised.is_empty()
+            || self.actions.iter().any(|a| a.kind != Kind::Report)
     }
 
     /// A digest of what the plan changes (files, items, kinds, keys; not ages, which grow daily), so a run can
@@ -132,6 +137,7 @@ impl Plan {
             })
             .collect();
         lines.extend(self.compromised.iter().map(|fp| format!("compromised\t{fp}")));
+        lines.extend(self.declared_compromised.iter().map(|fp| format!("declared\t{fp}")));
         lines.extend(self.key_changes.iter().map(|k| {
             format!(
                 "keys\t{}\t{}\t{}\t{}",

@@ -213,6 +213,12 @@ pub fn body(plan: &Plan) -> String {
 /// can only re-seal them, which does not help against whoever holds the key).
 fn urgent(plan: &Plan) -> String {
     let mut out = String::new();
+    for fp in &plan.declared_compromised {
+        let _ = writeln!(
+            out,
+            "Key `{fp}` is marked compromised by this pull request (`state.yaml`).\n"
+        );
+    }
     if plan.compromised.is_empty() {
         return out;
     }

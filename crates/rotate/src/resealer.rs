@@ -8,6 +8,9 @@ use sealant_core::seal::{ResealError, reseal};
 use sealant_core::types::SealedSecret;
 use sealant_core::unseal::{ItemError, UnsealError, UnsealOptions, decode_blob};
 use sealant_core::{Certificate, Keyring, Scope};
+use sealant_repo::KeysDir;
+
+use crate::setup::Route;
 
 /// Why items could not be re-sealed. Names items and clusters; never a value.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,19 @@ pub enum ResealerError {
     /// The controller's answer lacks an item asked for.
     #[error("the controller's answer lacks item {0}")]
     Missing(String),
+    /// A controller reached through a route `.sealant.yaml` chose serves another certificate than
+    /// `keys/<cluster>/current`.
+    #[error(
+        "the controller of {cluster} seals to {served}, but keys/{cluster}/current is {current}, and the way to it comes from .sealant.yaml: pin it with --controller-namespace and --controller-name (and --context) to take a renewal from it"
+    )]
+    Unpinned {
+        /// The cluster.
+        cluster: String,
+        /// What the controller serves.
+        served: String,
+        /// What `keys/` says.
+        current: String,
+    },
     /// The controller's escrow bundle is not what `keys fetch --escrow` accepts.
     #[error("the controller of {cluster}: escrow bundle")]
     Escrow {
@@ -136,6 +152,9 @@ pub struct Live {
 /// Re-sealing through each cluster's controller (`/v1/rotate`).
 pub struct ThroughControllers {
     controllers: BTreeMap<String, Controller>,
+    /// What each controller serves (fingerprints), whatever its route.
+    serving: BTreeMap<String, String>,
+    /// Certificate and escrow of the controllers reached through routes chosen outside the repository.
     live: BTreeMap<String, Live>,
 }
 
@@ -145,15 +164,38 @@ impl ThroughControllers {
     /// Why the bundle is read here: when the certificate is new (the controller renewed its key), the run
     /// commits it with the escrowed private keys, so `keys/` keeps every key the cluster ever sealed with and
     /// the break-glass path can open what is sealed to them.
-    pub fn connect(controllers: BTreeMap<String, Controller>) -> Result<Self, ResealerError> {
+    ///
+    /// Why a route `.sealant.yaml` chose must answer with `keys/<cluster>/current`: the repository writer who
+    /// picked the Service picked whose certificate answers, so its answer confirms nothing; it may only re-seal
+    /// to the key the plan already targets.
+    pub fn connect(routes: BTreeMap<String, Route>, keys: &KeysDir) -> Result<Self, ResealerError> {
         let mut live = BTreeMap::new();
-        for (cluster, controller) in &controllers {
-            let pem = controller.cert_pem().map_err(|e| controller_error(cluster, e))?;
+        let mut controllers = BTreeMap::new();
+        let mut serving = BTreeMap::new();
+        for (cluster, route) in routes {
+            let controller = route.controller;
+            let pem = controller.cert_pem().map_err(|e| controller_error(&cluster, e))?;
             let cert = Certificate::from_pem(&pem).map_err(|cause| ResealerError::Certificate {
                 cluster: cluster.clone(),
                 cause,
             })?;
-            let escrow = match controller.escrow().map_err(|e| controller_error(cluster, e))? {
+            serving.insert(cluster.clone(), cert.fingerprint().to_string());
+            if !route.chosen_outside {
+                let current = keys
+                    .cluster(&cluster)
+                    .and_then(|c| c.current())
+                    .map(|r| r.fingerprint.as_str());
+                if current != Some(cert.fingerprint()) {
+                    return Err(ResealerError::Unpinned {
+                        cluster: cluster.clone(),
+                        served: cert.fingerprint().to_string(),
+                        current: current.unwrap_or("missing").to_string(),
+                    });
+                }
+                controllers.insert(cluster, controller);
+                continue;
+            }
+            let escrow = match controller.escrow().map_err(|e| controller_error(&cluster, e))? {
                 Some(bundle) => {
                     sealant_repo::escrow::bundle_keys(&bundle, &format!("{}/v1/escrow", controller.location()))
                         .map_err(|source| ResealerError::Escrow {
@@ -167,21 +209,35 @@ impl ThroughControllers {
                 }
             };
             live.insert(cluster.clone(), Live { cert, escrow });
+            controllers.insert(cluster, controller);
         }
-        Ok(Self { controllers, live })
+        Ok(Self {
+            controllers,
+            serving,
+            live,
+        })
     }
 
-    /// What each cluster's controller serves.
+    /// What each cluster's controller serves, for the clusters whose route was chosen outside the repository.
     pub fn live(&self) -> &BTreeMap<String, Live> {
         &self.live
     }
 
-    /// The (cluster, fingerprint) pairs the live controllers serve: certificates they confirm.
+    /// The (cluster, fingerprint) pairs the live controllers serve through routes chosen outside the
+    /// repository: certificates they confirm.
     pub fn served(&self) -> BTreeSet<(String, String)> {
         self.live
             .iter()
             .map(|(cluster, live)| (cluster.clone(), live.cert.fingerprint().to_string()))
             .collect()
+    }
+
+    /// The cluster whose controller seals to `to`.
+    fn cluster_of(&self, to: &Certificate) -> Option<&String> {
+        self.serving
+            .iter()
+            .find(|(_, fp)| fp.as_str() == to.fingerprint())
+            .map(|(cluster, _)| cluster)
     }
 }
 
@@ -193,11 +249,10 @@ impl Resealer for ThroughControllers {
         to: &Certificate,
     ) -> Result<BTreeMap<String, String>, ResealerError> {
         // The controller seals to the certificate it serves: only a plan that targets exactly that one is
-        // carried out through it (the plan takes the served certificate as current, see `Planned::renew`).
-        let (cluster, _) = self
-            .live
-            .iter()
-            .find(|(_, live)| live.cert.fingerprint() == to.fingerprint())
+        // carried out through it (the plan takes the served certificate as current, see `Planned::renew`; a
+        // route from `.sealant.yaml` was checked to serve `keys/<cluster>/current` at connect).
+        let cluster = self
+            .cluster_of(to)
             .ok_or_else(|| ResealerError::NotServed(to.fingerprint().to_string()))?;
         let controller = self
             .controllers

@@ -100,16 +100,27 @@ pub struct ControllerFlags {
     pub url: Option<String>,
     /// `--kubeconfig` for the API server's service proxy.
     pub kubeconfig: Option<PathBuf>,
-    /// `--context CLUSTER=CONTEXT`: the kubeconfig context of each cluster.
+    /// `--context [CLUSTER=]CONTEXT`: the kubeconfig context of each cluster (key `""`: every other cluster).
     pub contexts: BTreeMap<String, String>,
-    /// `--controller-namespace`: the Service's namespace, for every cluster.
-    pub namespace: Option<String>,
+    /// `--controller-namespace [CLUSTER=]NAMESPACE`: the Service's namespace (key `""`: every other cluster).
+    pub namespaces: BTreeMap<String, String>,
     /// `--controller-name`: the Service's name, for every cluster.
     pub name: Option<String>,
 }
 
+/// A cluster's controller, and whether the way to it was chosen outside the repository.
+pub struct Route {
+    /// The client of its API.
+    pub controller: Controller,
+    /// `true` when the flags chose it (`--controller-url`, or the Service by `--controller-namespace` or
+    /// `--controller-name`); `false` when `.sealant.yaml` did. Only a route chosen outside the repository
+    /// confirms a certificate: a repository writer who picks the Service picks whose certificate answers.
+    pub chosen_outside: bool,
+}
+
 /// Each cluster's controller: `url` for a repository with one cluster, else the API server's service proxy to
-/// the Service the flags name (for every cluster under keys/), or else `clusters[].controller` of `.sealant.yaml`.
+/// the Service the flags name (for every cluster under keys/ or in `.sealant.yaml`), or else
+/// `clusters[].controller` of `.sealant.yaml` (with a warning).
 ///
 /// Why the flags win and a differing repository value is refused: whoever chooses the Service chooses whose
 /// `/v1/rotate` answers (and whose certificate) the job trusts. A repository writer who can also run a Service
@@ -118,126 +129,141 @@ pub fn controllers(
     flags: &ControllerFlags,
     config: &RepoConfig,
     keys: &KeysDir,
-    root: &Path,
-) -> Result<BTreeMap<String, Controller>, SetupError> {
-    let mut controllers = BTreeMap::new();
+) -> Result<BTreeMap<String, Route>, SetupError> {
+    let mut routes = BTreeMap::new();
     if let Some(url) = &flags.url {
         let [cluster] = keys.clusters() else {
             return Err(SetupError::Controllers(
                 "--controller-url needs a repository with exactly one cluster under keys/; use .sealant.yaml clusters[].controller".into(),
             ));
         };
-        controllers.insert(cluster.name.clone(), Controller::at_url(url));
-        return Ok(controllers);
+        let route = Route {
+            controller: Controller::at_url(url),
+            chosen_outside: true,
+        };
+        routes.insert(cluster.name.clone(), route);
+        return Ok(routes);
     }
-    let pinned = flags.namespace.is_some() || flags.name.is_some();
-    let mut targets: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for cluster in &config.clusters {
-        let Some(controller) = &cluster.controller else {
+    let mut names: std::collections::BTreeSet<&str> = keys.clusters().iter().map(|c| c.name.as_str()).collect();
+    names.extend(
+        config
+            .clusters
+            .iter()
+            .filter(|c| c.controller.is_some())
+            .map(|c| c.name.as_str()),
+    );
+    let mut from_file = Vec::new();
+    for cluster in names {
+        let file = config.cluster(cluster).and_then(|c| c.controller.as_ref());
+        let namespace = flags.namespaces.get(cluster).or_else(|| flags.namespaces.get(""));
+        let chosen_outside = namespace.is_some() || flags.name.is_some();
+        let Some(file) = file else {
+            if !chosen_outside {
+                continue;
+            }
+            let namespace = namespace.cloned().unwrap_or_else(|| "kube-system".into());
+            let name = flags.name.clone().unwrap_or_else(|| "sealed-secrets-controller".into());
+            let controller = Controller::through_proxy(&access(cluster, flags, config)?, &namespace, &name)?;
+            routes.insert(
+                cluster.to_string(),
+                Route {
+                    controller,
+                    chosen_outside,
+                },
+            );
             continue;
         };
         // Why not `controller.url`: a repository writer could point it at a server of their own that answers
         // /v1/rotate with ciphertexts of values they know. Only flags name a URL.
-        if controller.url.is_some() {
+        if file.url.is_some() {
             tracing::warn!(
-                cluster = %cluster.name,
+                %cluster,
                 "clusters[].controller.url in .sealant.yaml is ignored: give --controller-url (one cluster) or use the service proxy"
             );
         }
         for (field, repo, flag) in [
-            ("namespace", &controller.namespace, &flags.namespace),
-            ("name", &controller.name, &flags.name),
+            ("namespace", &file.namespace, namespace),
+            ("name", &file.name, flags.name.as_ref()),
         ] {
             if let Some(flag) = flag
                 && flag != repo
             {
                 return Err(SetupError::Controllers(format!(
-                    "cluster {}: .sealant.yaml names controller {field} {repo:?}, the flags {flag:?}; refusing to guess which to trust (fix the file, or the flags)",
-                    cluster.name
+                    "cluster {cluster}: .sealant.yaml names controller {field} {repo:?}, the flags {flag:?}; refusing to guess which to trust (fix the file, or the flags)"
                 )));
             }
         }
-        targets.insert(
-            cluster.name.clone(),
-            (controller.namespace.clone(), controller.name.clone()),
-        );
-    }
-    if pinned {
-        for cluster in keys.clusters() {
-            targets.insert(
-                cluster.name.clone(),
-                (
-                    flags.namespace.clone().unwrap_or_else(|| "kube-system".into()),
-                    flags.name.clone().unwrap_or_else(|| "sealed-secrets-controller".into()),
-                ),
-            );
+        if !chosen_outside {
+            from_file.push(cluster.to_string());
         }
-    } else if !targets.is_empty() {
-        tracing::warn!(
-            "the controllers' Services come from .sealant.yaml (clusters[].controller): pin them with --controller-namespace and --controller-name"
+        let controller = Controller::through_proxy(&access(cluster, flags, config)?, &file.namespace, &file.name)?;
+        routes.insert(
+            cluster.to_string(),
+            Route {
+                controller,
+                chosen_outside,
+            },
         );
     }
-    for (cluster, (namespace, name)) in targets {
-        let access = access(&cluster, flags, config, root)?;
-        let proxied = Controller::through_proxy(&access, &namespace, &name)?;
-        controllers.insert(cluster, proxied);
+    if !from_file.is_empty() {
+        tracing::warn!(
+            "the controllers' Services of {} come from .sealant.yaml (clusters[].controller): pin them with --controller-namespace and --controller-name; until then a renewed certificate is not taken from them",
+            from_file.join(", ")
+        );
     }
-    if controllers.is_empty() {
+    if routes.is_empty() {
         return Err(SetupError::Controllers(
             "--controller: no cluster in .sealant.yaml has a controller (clusters[].controller), and no --controller-namespace/--controller-name".into(),
         ));
     }
-    Ok(controllers)
+    Ok(routes)
 }
 
-/// How to reach `cluster`'s API server: `--context CLUSTER=CONTEXT` and `--kubeconfig`, else `clusters[].context`
-/// and `clusters[].kubeconfig` of `.sealant.yaml` (with a warning).
+/// How to reach `cluster`'s API server: `--kubeconfig`, and the context `--context` names for it.
 ///
-/// Why a context the flags and the file both name must agree: as for the controller's Service, whoever picks the
-/// context picks which cluster's controller answers. Why a kubeconfig from the file must be an absolute path
-/// outside the repository: a kubeconfig can run commands (`exec` credential plugins), and one a repository writer
-/// committed would run them inside the job, with its credentials.
-pub fn access(cluster: &str, flags: &ControllerFlags, config: &RepoConfig, root: &Path) -> Result<Access, SetupError> {
+/// Why the context comes from the flags only, `clusters[].context` of `.sealant.yaml` being a cross-check that
+/// must agree: whoever picks the context picks which cluster's controller answers, and with a renewal, whose
+/// certificate becomes current. Why `clusters[].kubeconfig` is ignored: a kubeconfig can run commands (`exec`
+/// credential plugins), and a path a repository writer names can lead (through `..`, `/proc/self/cwd` or a link)
+/// to a file they committed.
+pub fn access(cluster: &str, flags: &ControllerFlags, config: &RepoConfig) -> Result<Access, SetupError> {
     let file = config.cluster(cluster);
-    let from_file = file.and_then(|c| c.context.clone());
+    if let Some(path) = file.and_then(|c| c.kubeconfig.as_ref()) {
+        tracing::warn!(
+            %cluster,
+            "clusters[].kubeconfig {} in .sealant.yaml is ignored: name the kubeconfig with --kubeconfig (KUBECONFIG), each cluster a context in it",
+            path.display()
+        );
+    }
     let flag = flags.contexts.get(cluster).or_else(|| flags.contexts.get(""));
-    let context = match (flag, from_file) {
-        (Some(flag), Some(repo)) if *flag != repo => {
+    let context = match (flag, file.and_then(|c| c.context.as_ref())) {
+        (Some(flag), Some(repo)) if flag != repo => {
             return Err(SetupError::Controllers(format!(
                 "cluster {cluster}: .sealant.yaml names kubeconfig context {repo:?}, --context {flag:?}; refusing to guess which to trust (fix the file, or the flags)"
             )));
         }
-        (Some(flag), _) => Some(flag.clone()),
         (None, Some(repo)) => {
-            tracing::warn!(%cluster, "cluster {cluster}: kubeconfig context {repo:?} comes from .sealant.yaml: pin it with --context {cluster}={repo}");
-            Some(repo)
-        }
-        (None, None) => None,
-    };
-    let kubeconfig = match (&flags.kubeconfig, file.and_then(|c| c.kubeconfig.clone())) {
-        (Some(flag), _) => Some(flag.clone()),
-        (None, Some(path)) if !path.is_absolute() || path.starts_with(root) => {
             return Err(SetupError::Controllers(format!(
-                "cluster {cluster}: clusters[].kubeconfig {} in .sealant.yaml is inside the repository (or relative):                  a kubeconfig can run commands, so it must come from outside (an absolute path, or --kubeconfig)",
-                path.display()
+                "cluster {cluster}: .sealant.yaml names kubeconfig context {repo:?}; confirm it with --context {cluster}={repo} (the context chooses the cluster, so the repository alone does not)"
             )));
         }
-        (None, path) => path,
+        (flag, _) => flag.cloned(),
     };
-    Ok(Access::new(kubeconfig, context))
+    Ok(Access::new(flags.kubeconfig.clone(), context))
 }
 
-/// `CLUSTER=CONTEXT` flag values as a map; a bare `CONTEXT` (key `""`) is for every cluster not named.
-pub fn contexts(values: &[String]) -> Result<BTreeMap<String, String>, SetupError> {
+/// `CLUSTER=VALUE` flag values as a map; a bare `VALUE` (key `""`) is for every cluster not named. `what` names
+/// the flag for the message.
+pub fn per_cluster(values: &[String], what: &str) -> Result<BTreeMap<String, String>, SetupError> {
     values
         .iter()
         .map(|v| match v.split_once('=') {
-            Some((cluster, context)) if !cluster.is_empty() && !context.is_empty() => {
-                Ok((cluster.to_string(), context.to_string()))
+            Some((cluster, value)) if !cluster.is_empty() && !value.is_empty() => {
+                Ok((cluster.to_string(), value.to_string()))
             }
             None if !v.is_empty() => Ok((String::new(), v.clone())),
             _ => Err(SetupError::Controllers(format!(
-                "--context {v:?}: want CLUSTER=CONTEXT (the kubeconfig context of each cluster), or one CONTEXT for all"
+                "{what} {v:?}: want CLUSTER=VALUE (one per cluster), or one VALUE for all"
             ))),
         })
         .collect()
@@ -272,11 +298,11 @@ mod tests {
         // A repository writer points the job at a Service of their own (in a namespace they administer).
         let repo = config("clusters:\n  - name: prod\n    controller: {namespace: team-a, name: fake-controller}\n");
         let flags = ControllerFlags {
-            namespace: Some("kube-system".into()),
+            namespaces: per_cluster(&["kube-system".into()], "--controller-namespace").unwrap(),
             name: Some("sealed-secrets-controller".into()),
             ..ControllerFlags::default()
         };
-        let Err(err) = controllers(&flags, &repo, &KeysDir::default(), Path::new("/repo")) else {
+        let Err(err) = controllers(&flags, &repo, &KeysDir::default()) else {
             panic!("accepted a controller the flags do not name");
         };
         let err = err.to_string();
@@ -290,7 +316,6 @@ mod tests {
             &ControllerFlags::default(),
             &config("clusters:\n  - name: prod\n"),
             &KeysDir::default(),
-            Path::new("/repo"),
         ) else {
             panic!("found a controller where none is named");
         };
@@ -299,61 +324,62 @@ mod tests {
     }
 
     #[test]
-    fn a_context_the_file_and_the_flags_name_differently_is_refused_and_the_flag_wins_otherwise() {
+    fn a_context_the_file_names_counts_only_when_the_flags_name_the_same() {
         let repo = config("clusters:\n  - name: prod\n    context: prod-admin\n  - name: staging\n");
-        let flags = ControllerFlags {
-            contexts: contexts(&["prod=prod-ro".into()]).unwrap(),
+        let flags = |values: &[&str]| ControllerFlags {
+            contexts: per_cluster(&values.iter().map(|v| v.to_string()).collect::<Vec<_>>(), "--context").unwrap(),
             ..ControllerFlags::default()
         };
-        let err = access("prod", &flags, &repo, Path::new("/repo"))
+        // Different: refused. Absent from the flags: refused too (the file alone does not pick a cluster).
+        let err = access("prod", &flags(&["prod=prod-ro"]), &repo)
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"prod-admin\"") && err.contains("\"prod-ro\""), "{err}");
-        let flags = ControllerFlags {
-            contexts: contexts(&["staging=staging-ro".into(), "fallback".into()]).unwrap(),
-            ..ControllerFlags::default()
-        };
+        let err = access("prod", &flags(&[]), &repo).unwrap_err().to_string();
+        assert!(err.contains("confirm it with --context prod=prod-admin"), "{err}");
         assert_eq!(
-            access("staging", &flags, &repo, Path::new("/repo"))
-                .unwrap()
-                .context
-                .as_deref(),
-            Some("staging-ro")
-        );
-        // The file's context agrees with no flag for prod: it is used; a bare flag is every other cluster's.
-        let no_prod_flag = ControllerFlags::default();
-        assert_eq!(
-            access("prod", &no_prod_flag, &repo, Path::new("/repo"))
+            access("prod", &flags(&["prod=prod-admin"]), &repo)
                 .unwrap()
                 .context
                 .as_deref(),
             Some("prod-admin")
         );
+        // A bare flag is every cluster the flags do not name.
+        let both = flags(&["staging=staging-ro", "fallback"]);
         assert_eq!(
-            access("other", &flags, &repo, Path::new("/repo"))
-                .unwrap()
-                .context
-                .as_deref(),
+            access("staging", &both, &repo).unwrap().context.as_deref(),
+            Some("staging-ro")
+        );
+        assert_eq!(
+            access("other", &both, &repo).unwrap().context.as_deref(),
             Some("fallback")
         );
-        assert!(contexts(&["=x".into()]).is_err());
+        assert!(per_cluster(&["=x".into()], "--context").is_err());
     }
 
     #[test]
-    fn a_kubeconfig_named_by_the_repository_must_live_outside_it() {
-        // A committed kubeconfig could run any command through an exec credential plugin.
-        for path in ["ci/kubeconfig", "/repo/ci/kubeconfig"] {
+    fn a_kubeconfig_named_by_the_repository_is_never_used() {
+        // A committed kubeconfig could run any command through an exec credential plugin, and a path can reach
+        // one however it is spelled (`/proc/self/cwd/kc.yaml`, `/../repo/kc.yaml`).
+        for path in [
+            "ci/kubeconfig",
+            "/proc/self/cwd/kc.yaml",
+            "/../repo/kc.yaml",
+            "/etc/kubeconfig",
+        ] {
             let repo = config(&format!("clusters:\n  - name: prod\n    kubeconfig: {path}\n"));
-            let err = access("prod", &ControllerFlags::default(), &repo, Path::new("/repo"))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("can run commands"), "{path}: {err}");
+            let access = access("prod", &ControllerFlags::default(), &repo).unwrap();
+            assert_eq!(access.kubeconfig, None, "{path}");
         }
-        let repo = config("clusters:\n  - name: prod\n    kubeconfig: /etc/sealant/prod.kubeconfig\n");
-        let access = access("prod", &ControllerFlags::default(), &repo, Path::new("/repo")).unwrap();
+        let flags = ControllerFlags {
+            kubeconfig: Some("/etc/sealant/job.kubeconfig".into()),
+            ..ControllerFlags::default()
+        };
+        let repo = config("clusters:\n  - name: prod\n    kubeconfig: kc.yaml\n");
+        let access = access("prod", &flags, &repo).unwrap();
         assert_eq!(
             access.kubeconfig.as_deref(),
-            Some(Path::new("/etc/sealant/prod.kubeconfig"))
+            Some(Path::new("/etc/sealant/job.kubeconfig"))
         );
     }
 }
