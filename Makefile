@@ -78,7 +78,7 @@ upstream: ## Build upstream kubeseal + controller and its integration suite (Bit
 	bash tests/upstream/suite.sh
 
 .PHONY: test-tools
-test-tools: ## Build age, Gitea, Helm, kustomize, crane, actionlint and Trivy (and fetch Bitnami's chart) into ~/.cache/sealant (tests do it when missing)
+test-tools: ## Build age, Gitea, Helm, kustomize, crane, actionlint, Trivy and promtool (and fetch Bitnami's chart) into ~/.cache/sealant (tests do it when missing)
 	bash tests/tools/age.sh
 	bash tests/tools/gitea.sh
 	bash tests/tools/helm.sh
@@ -87,6 +87,7 @@ test-tools: ## Build age, Gitea, Helm, kustomize, crane, actionlint and Trivy (a
 	bash tests/tools/crane.sh
 	bash tests/tools/actionlint.sh
 	bash tests/tools/trivy.sh
+	bash tests/tools/promtool.sh
 
 .PHONY: fmt
 fmt: ## Format the code

@@ -112,7 +112,7 @@ fi
 echo "sealing to the retired key is refused"
 "$sealant" lint . | tail -3 || true
 
-step "9. The rotation job, 100 days on: regenerate what is marked generated, commit on a branch, push"
+step "9. The rotation job, 100 days on: regenerate what is marked generated, commit on a branch, push; the report"
 git add -A && git -c user.name=demo -c user.email=demo@example.invalid commit -qm "re-sealed to the new key"
 printf 'clusters: [{name: prod}]\npolicy: {rotation: 90d}\n' > .sealant.yaml
 printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: api-token-prod\n  namespace: billing\n  annotations:\n    sealant.dev/generate.token: alnum:40\n    sealant.dev/rollout-restart: deployment/api\nstringData:\n  token: demo-token-to-be-replaced\n' > "$work/generated.yaml"
@@ -130,6 +130,9 @@ git --git-dir "$work/remote.git" log -1 --format='pushed %D: %s' "$branch"
 git --git-dir "$work/remote.git" --no-pager diff --stat "HEAD" "$branch"
 git --git-dir "$work/remote.git" --no-pager diff "HEAD" "$branch" | grep '^[-+] ' | short
 run "$sealant" rotate --forge none --now "$later" --log-format text
+# A page for people: every SealedSecret's age against the 90-day line, the keys, the lint findings.
+mkdir -p "$root/target/demo"
+run "$sealant" report --now "$later" --html "$root/target/demo/sealant-report.html"
 cd "$root"
 
 # The cluster half: a real kube-apiserver + etcd built from Go modules (cached after the first build, which takes

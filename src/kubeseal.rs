@@ -11,7 +11,7 @@ use sealant_core::manifest::{self, Format, Object};
 use crate::io::{self, Sensitivity};
 use sealant_cli::kubeseal::Kubeseal;
 use sealant_cli::seal::SealArgs;
-use sealant_cli::shared::{Io, KeyArgs, OutputFormat, ScopeArg, SecretIo};
+use sealant_cli::shared::{AuditArgs, Io, KeyArgs, OutputFormat, ScopeArg, SecretIo};
 use sealant_cli::unseal::UnsealArgs;
 use sealant_client::Controller;
 use sealant_client::cluster::Access;
@@ -89,6 +89,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<()> {
                 output,
             },
             force: true,
+            // kubeseal has no such flag; the variable still applies, as for `sealant unseal`.
+            audit: AuditArgs {
+                audit_log: std::env::var_os("SEALANT_AUDIT_LOG").map(Into::into),
+            },
         });
     }
     if !k.recovery_private_key.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {

@@ -1,5 +1,6 @@
 //! `sealant`: seal, unseal, verify and manage keys for Kubernetes SealedSecrets.
 
+mod audit;
 mod cmd;
 mod io;
 mod kubeseal;
@@ -42,6 +43,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reseal(args) => cmd::reseal::run(args),
         Command::Keys(cmd) => cmd::keys::run(cmd),
         Command::Lint(args) => cmd::lint::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Rotate(args) => cmd::rotate::run(*args),
         Command::Controller(args) => cmd::controller::run(*args),
         Command::Completions(args) => cmd::completions::run(args),

@@ -5,6 +5,7 @@ pub mod controller;
 pub mod keys;
 pub mod lint;
 pub mod man;
+pub mod report;
 pub mod reseal;
 pub mod rotate;
 pub mod seal;

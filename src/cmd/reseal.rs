@@ -5,17 +5,29 @@ use anyhow::{Context as _, Result, anyhow};
 use sealant_core::Certificate;
 use sealant_core::rewrite::reseal_file;
 
+use crate::audit::Audit;
 use crate::io::{self, Sensitivity};
 use sealant_cli::reseal::ResealArgs;
 
 /// Runs the command. Every file is re-sealed in memory first; files are written only when all succeeded.
 pub fn run(args: ResealArgs) -> Result<()> {
+    Audit::around(args.audit.audit_log.as_deref(), "reseal", |audit| reseal(&args, audit))
+}
+
+fn reseal(args: &ResealArgs, audit: &mut Audit) -> Result<()> {
     let keyring = crate::io::keyring(&args.keys)?;
-    let cert = target(&args)?;
+    audit.keyring(&keyring);
+    let cert = target(args)?;
     let mut outputs = Vec::new();
     for file in &args.files {
         let name = file.display().to_string();
+        audit.file(&name);
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
+        if audit.enabled()
+            && let Ok((_, objects)) = sealant_core::manifest::read(&text)
+        {
+            audit.sealed_secrets(&objects);
+        }
         let resealed = reseal_file(&text, &keyring, &cert).map_err(|e| anyhow!("{name}: {e}"))?;
         for (at, warning) in &resealed.warnings {
             eprintln!("{name}: {at}: warning: {warning}");

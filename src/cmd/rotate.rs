@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 
 use sealant_cli::rotate::{LogFormat, PlanFormat, RotateArgs};
 
+use crate::audit::Audit;
+
 /// Progress lines go to stderr: plain on a terminal, JSON lines for log collectors (unless the flag says).
 fn init_logging(format: LogFormat) {
     use std::io::IsTerminal as _;
@@ -25,9 +27,15 @@ fn init_logging(format: LogFormat) {
     });
 }
 
-/// Runs the command: flags to a [`pipeline::plan`], the plan printed, then [`pipeline::propose`].
+/// Runs the command, audited: flags to a [`pipeline::plan`], the plan printed, then [`pipeline::propose`].
 pub fn run(args: RotateArgs) -> Result<()> {
     init_logging(args.log_format);
+    Audit::around(args.audit.audit_log.clone().as_deref(), "rotate", |audit| {
+        rotate(&args, audit)
+    })
+}
+
+fn rotate(args: &RotateArgs, audit: &mut Audit) -> Result<()> {
     let now = args.now.unwrap_or_else(OffsetDateTime::now_utc);
     let creds = Credentials {
         user: args.git_user.clone(),
@@ -50,7 +58,10 @@ pub fn run(args: RotateArgs) -> Result<()> {
         .workdir()
         .ok_or_else(|| anyhow!("the repository has no work tree"))?
         .to_path_buf();
-    let keyring = offline_keyring(&args, &root)?;
+    let keyring = offline_keyring(args, &root)?;
+    if let Some(ring) = &keyring {
+        audit.keyring(ring);
+    }
     let request = Request {
         base: args.base.clone(),
         remote: args.remote.clone(),
@@ -92,6 +103,13 @@ pub fn run(args: RotateArgs) -> Result<()> {
     }
     if args.dry_run {
         return Ok(());
+    }
+    // What a run that decrypts offline may open: every item it re-seals or regenerates.
+    if keyring.is_some() {
+        for action in &planned.plan.actions {
+            audit.file(action.file.display().to_string());
+            audit.sealed_secret(&action.namespace, &action.name, [action.item.clone()]);
+        }
     }
     // Everything that can fail without side effects comes first: the forge (only when there is something to do:
     // a run with nothing due needs none).

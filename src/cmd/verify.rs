@@ -6,17 +6,25 @@ use anyhow::{Result, anyhow, bail};
 use sealant_core::input;
 use sealant_core::manifest;
 
+use crate::audit::Audit;
 use crate::io;
 use sealant_cli::verify::VerifyArgs;
 
-/// Runs the command; prints one line per SealedSecret and fails if any item does not decrypt.
+/// Runs the command, audited; prints one line per SealedSecret and fails if any item does not decrypt.
 pub fn run(args: VerifyArgs) -> Result<()> {
+    Audit::around(args.audit.audit_log.as_deref(), "verify", |audit| verify(&args, audit))
+}
+
+fn verify(args: &VerifyArgs, audit: &mut Audit) -> Result<()> {
     let keyring = crate::io::keyring(&args.keys)?;
+    audit.keyring(&keyring);
     let input = io::read_input(
         args.file.as_deref(),
         "tty detected: expecting SealedSecret json/yaml in stdin",
     )?;
+    audit.file(&input.name);
     let (_, objects) = manifest::read(&input.text).map_err(|e| anyhow!("{}: {e}", input.name))?;
+    audit.sealed_secrets(&objects);
     let mut failures = Vec::new();
     let mut report = String::new();
     let verdicts = input::verify_located(&objects, &keyring);

@@ -99,6 +99,7 @@ fn every_value_of_the_chart_is_in_its_readme_table_and_every_controller_flag_is_
         "rollout-restarts",
         "escrow-recipients",
         "audit-log",
+        "audit-fail-closed",
         "no-sealing-page",
     ];
     let controller = values["controller"].as_object().unwrap();

@@ -69,6 +69,7 @@ fn write_temp(content: &str) -> PathBuf {
     file.into_temp_path().keep().unwrap()
 }
 
+mod audit;
 mod generate;
 mod guards;
 mod seal;

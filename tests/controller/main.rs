@@ -133,6 +133,7 @@ fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+mod audit;
 mod http;
 mod keys;
 mod renewal;

@@ -145,6 +145,7 @@ fn future_key(dir: &Path, name: &str) -> String {
     cert.fingerprint().to_string()
 }
 
+mod audit;
 mod escrow;
 mod restore;
 mod sealing;

@@ -427,5 +427,6 @@ fn kubeseal_recover(key_secret: &Path, sealed: &str) -> String {
     out
 }
 
+mod report;
 mod sealing;
 mod served;

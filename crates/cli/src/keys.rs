@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::shared::{KubeArgs, dns_label};
+use crate::shared::{AuditArgs, KubeArgs, dns_label};
 
 /// `sealant keys …`.
 #[derive(Debug, Subcommand)]
@@ -43,6 +43,9 @@ pub struct KeysNewArgs {
     /// `keys restore` print plaintext to a terminal, and one export must not switch on both.
     #[arg(long, env = "SEALANT_OVERWRITE")]
     pub force: bool,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// `sealant keys fingerprint`.
@@ -89,6 +92,9 @@ pub struct KeysBackupArgs {
     /// The GitOps repository holding `keys/`.
     #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
     pub repo: PathBuf,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// `sealant keys fetch`.
@@ -194,6 +200,9 @@ pub struct KeysRestoreArgs {
     /// The GitOps repository holding `keys/`.
     #[arg(long, env = "SEALANT_REPO", default_value = ".", value_name = "DIR")]
     pub repo: PathBuf,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// `sealant keys retire` / `sealant keys compromise`.

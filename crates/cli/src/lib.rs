@@ -7,6 +7,7 @@ pub mod docs;
 pub mod keys;
 pub mod kubeseal;
 pub mod lint;
+pub mod report;
 pub mod reseal;
 pub mod rotate;
 pub mod seal;
@@ -60,6 +61,8 @@ pub enum Command {
     Rotate(Box<crate::rotate::RotateArgs>),
     /// Check a GitOps tree for plaintext, badly named, overdue and unsafely consumed secrets.
     Lint(crate::lint::LintArgs),
+    /// Write one HTML page about a repository: each SealedSecret's age against its rotation line, keys, findings.
+    Report(crate::report::ReportArgs),
     /// Run the in-cluster controller: unseal SealedSecrets into Secrets and serve the HTTP API.
     #[command(disable_version_flag = true)]
     Controller(Box<sealant_controller::flags::Flags>),

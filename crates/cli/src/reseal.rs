@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::shared::KeyArgs;
+use crate::shared::{AuditArgs, KeyArgs};
 
 /// `sealant reseal`.
 #[derive(Debug, Args)]
@@ -30,4 +30,7 @@ pub struct ResealArgs {
     /// The private keys to unseal with.
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
 
+use crate::shared::AuditArgs;
+
 /// `sealant rotate`.
 #[derive(Debug, Args)]
 #[command(
@@ -151,6 +153,9 @@ pub struct RotateArgs {
     /// The time the run pretends it is (RFC 3339), for tests and what-if plans.
     #[arg(long, hide = true, value_parser = crate::shared::parse_time)]
     pub now: Option<OffsetDateTime>,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// `NAMESPACE` or `CLUSTER=NAMESPACE`, each part a DNS label.

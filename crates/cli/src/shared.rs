@@ -106,6 +106,16 @@ pub struct KeyArgs {
     pub keys_dir: PathBuf,
 }
 
+/// Where a command that decrypts or handles private keys records that it did.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AuditArgs {
+    /// Append one JSON line to FILE (created 0600) saying who ran this command on which files, SealedSecrets,
+    /// items and keys, and how it ended — never a value. A FILE that cannot be written stops the command before
+    /// it decrypts anything.
+    #[arg(long = "audit-log", env = "SEALANT_AUDIT_LOG", value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
 /// A namespace or cluster name: a DNS-1123 label (lowercase letters, digits and `-`, at most 63 characters,
 /// starting and ending with a letter or digit).
 ///

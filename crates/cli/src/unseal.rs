@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::shared::{KeyArgs, SecretIo};
+use crate::shared::{AuditArgs, KeyArgs, SecretIo};
 
 /// `sealant unseal`.
 #[derive(Debug, Args)]
@@ -19,4 +19,7 @@ pub struct UnsealArgs {
     /// Print plaintext even when stdout is a terminal.
     #[arg(long, env = "SEALANT_FORCE")]
     pub force: bool,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::shared::KeyArgs;
+use crate::shared::{AuditArgs, KeyArgs};
 
 /// `sealant verify`.
 #[derive(Debug, Args)]
@@ -16,4 +16,7 @@ pub struct VerifyArgs {
     /// Input file; `-` or absent reads stdin.
     #[arg(short = 'f', long = "file", env = "SEALANT_FILE", value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// The audit log.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }

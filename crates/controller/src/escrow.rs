@@ -27,11 +27,12 @@ pub async fn export(
     registry: KeyRegistry,
     recipients: Recipients,
     bundle: Bundle,
+    audit: Arc<crate::audit::Audit>,
 ) {
     let api: Api<ConfigMap> = Api::namespaced(client, &config.namespace);
     let mut changes = registry.subscribe();
     loop {
-        if let Err(e) = export_once(&api, &config, &registry, &recipients, &bundle).await {
+        if let Err(e) = export_once(&api, &config, &registry, &recipients, &bundle, &audit).await {
             warn!(error = %e, configmap = %config.escrow_configmap, "cannot publish the key escrow; retrying on the next key change or in 60 s");
         }
         // Retry on a timer too: a transient API error must not leave a key unescrowed until the next renewal.
@@ -78,6 +79,7 @@ async fn export_once(
     registry: &KeyRegistry,
     recipients: &Recipients,
     bundle: &Bundle,
+    audit: &crate::audit::Audit,
 ) -> Result<(), ExportError> {
     let existing = api.get_opt(&config.escrow_configmap).await?;
     let mut data = existing.as_ref().and_then(|cm| cm.data.clone()).unwrap_or_default();
@@ -115,6 +117,20 @@ async fn export_once(
             Some(_) => api.replace(&config.escrow_configmap, &PostParams::default(), &cm).await,
             None => api.create(&PostParams::default(), &cm).await,
         };
+        let result = result.map(|_| ());
+        for fingerprint in &added {
+            audit.record(
+                crate::audit::Action::KeyEscrow,
+                &crate::audit::Record {
+                    namespace: Some(config.namespace.clone()),
+                    name: Some(config.escrow_configmap.clone()),
+                    outcome: if result.is_ok() { "ok" } else { "error" },
+                    error: result.as_ref().err().map(ToString::to_string),
+                    keys: vec![fingerprint.clone()],
+                    ..crate::audit::Record::default()
+                },
+            );
+        }
         result?;
         info!(keys = ?added, configmap = %config.escrow_configmap, recipients = recipients.len(), "keys escrowed");
     }

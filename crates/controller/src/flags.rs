@@ -162,6 +162,11 @@ pub struct Flags {
     /// Audit log file (JSON lines) [default: stdout].
     #[arg(long, env = "SEALANT_CONTROLLER_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+    /// While the audit log file cannot be written, decrypt nothing (reconciles wait, `/v1/verify` and
+    /// `/v1/rotate` answer 503) and fail `/readyz`: every access to secrets is logged, or none happens. Without
+    /// it, the failure is logged and counted (`sealant_audit_write_failures`) and decrypting goes on.
+    #[arg(long, env = "SEALANT_CONTROLLER_AUDIT_FAIL_CLOSED", requires = "audit_log")]
+    pub audit_fail_closed: bool,
     /// Exit with an error when the Lease cannot be used, instead of running without leader election (what a
     /// controller without Lease rights does otherwise, as upstream runs). sealant's chart sets it.
     #[arg(
@@ -256,6 +261,7 @@ impl Flags {
             header_timeout: args.header_timeout,
             max_connections: args.max_connections,
             audit_log: args.audit_log,
+            audit_fail_closed: args.audit_fail_closed,
             leader_election: !args.no_leader_election,
             require_leader_election: args.require_leader_election,
             lease_name: args.lease_name,

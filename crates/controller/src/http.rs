@@ -34,6 +34,7 @@ use crate::{Config, Error};
 
 #[derive(Clone)]
 struct AppState {
+    client: Option<kube::Client>,
     config: Arc<Config>,
     keys: KeyRegistry,
     metrics: Arc<Metrics>,
@@ -49,10 +50,14 @@ struct Handled {
     namespace: Option<String>,
     name: Option<String>,
     error: Option<String>,
+    /// The call was admitted to decrypt (`/v1/verify`, `/v1/rotate`).
+    decrypting: bool,
 }
 
 /// What the API server works with.
 pub struct Parts {
+    /// A client of the Kubernetes API, for the TokenReview of a caller's bearer token (audit only).
+    pub client: Option<kube::Client>,
     /// Configuration.
     pub config: Arc<Config>,
     /// The keys.
@@ -81,6 +86,7 @@ pub async fn serve(parts: Parts, stop: watch::Receiver<bool>) -> Result<tokio::t
 
 fn router(parts: Parts) -> Router {
     let Parts {
+        client,
         config,
         keys,
         metrics,
@@ -101,6 +107,7 @@ fn router(parts: Parts) -> Router {
         }
     });
     let state = AppState {
+        client,
         limiter,
         rsa,
         config: config.clone(),
@@ -128,6 +135,7 @@ fn router(parts: Parts) -> Router {
             "/healthz",
             get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n") }),
         )
+        .route("/readyz", get(ready))
         .merge(api)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -137,16 +145,63 @@ fn router(parts: Parts) -> Router {
         .with_state(state)
 }
 
+/// `/readyz`: ready once the keys are loaded, and, with `--audit-fail-closed`, while the audit log can be
+/// written (a replica that may not decrypt takes no traffic). `/healthz` stays about the process alone, so a
+/// full disk does not make the kubelet restart the pod in a loop.
+async fn ready(State(state): State<AppState>) -> Response {
+    let text = |status: StatusCode, body: &'static str| {
+        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    };
+    if state.keys.snapshot().latest().is_none() {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "no key loaded yet\n");
+    }
+    if state.audit.refuses() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the audit log cannot be written (--audit-fail-closed)\n",
+        );
+    }
+    text(StatusCode::OK, "ok\n")
+}
+
+/// The user a bearer token belongs to, from a TokenReview; `unauthenticated` when the API server says it is
+/// not valid; `None` without a token or a client, or when the review cannot be made.
+///
+/// The token goes only into the review request; it is never logged.
+async fn token_user(client: Option<&kube::Client>, authorization: Option<&HeaderValue>) -> Option<String> {
+    use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+    let token = authorization?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+    if token.is_empty() || token.len() > 16 * 1024 {
+        return None;
+    }
+    let review = TokenReview {
+        spec: TokenReviewSpec {
+            token: Some(token.to_string()),
+            ..TokenReviewSpec::default()
+        },
+        ..TokenReview::default()
+    };
+    let api: kube::Api<TokenReview> = kube::Api::all(client?.clone());
+    let status = api
+        .create(&kube::api::PostParams::default(), &review)
+        .await
+        .ok()?
+        .status?;
+    if status.authenticated == Some(true) {
+        status.user?.username
+    } else {
+        Some("unauthenticated".into())
+    }
+}
+
 /// Counts, times and audits one API call.
 async fn instrument(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method()).to_string();
     let path = request.uri().path().to_string();
-    let client = client_key(
-        &state.config.trusted_proxies,
-        request.headers(),
-        request.extensions().get::<ConnectInfo<SocketAddr>>(),
-    );
+    let connection = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let client = client_key(&state.config.trusted_proxies, request.headers(), connection.as_ref());
+    let authorization = request.headers().get(header::AUTHORIZATION).cloned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     state
@@ -168,6 +223,13 @@ async fn instrument(State(state): State<AppState>, request: Request, next: Next)
         .observe(started.elapsed().as_secs_f64());
     let handled = response.extensions().get::<Handled>().cloned().unwrap_or_default();
     let ok = response.status().is_success();
+    // Why only for the calls that decrypt, and only once admitted: a review costs the API server a request,
+    // and the rate limit must bound that too.
+    let user = if handled.decrypting && status != 429 {
+        token_user(state.client.as_ref(), authorization.as_ref()).await
+    } else {
+        None
+    };
     state.audit.record(
         audit::Action::Http,
         &audit::Record {
@@ -179,6 +241,8 @@ async fn instrument(State(state): State<AppState>, request: Request, next: Next)
             path: Some(path),
             status: Some(status),
             client: Some(client),
+            peer: connection.map(|c| c.0.to_string()),
+            user,
             ..audit::Record::default()
         },
     );
@@ -320,6 +384,19 @@ async fn admit_and_run<T: Send + 'static>(
     if let Some(response) = limited(state, headers, Some(peer), path) {
         return Err(Box::new(response));
     }
+    // Why before the work: with --audit-fail-closed, a decryption that cannot be logged does not happen.
+    if state.audit.refuses() {
+        let handled = Handled {
+            error: Some("the audit log cannot be written (--audit-fail-closed)".into()),
+            decrypting: true,
+            ..Handled::default()
+        };
+        return Err(Box::new(respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Body::empty(),
+            handled,
+        )));
+    }
     let outcome = state
         .rsa
         .run(move || match parse_body(&body) {
@@ -329,6 +406,7 @@ async fn admit_and_run<T: Send + 'static>(
                     namespace: Some(ss.namespace().to_string()),
                     name: Some(ss.name().to_string()),
                     error: None,
+                    decrypting: true,
                 },
                 work(ss),
             ),
@@ -339,6 +417,7 @@ async fn admit_and_run<T: Send + 'static>(
         Ok(Work::BadBody(e)) => {
             let handled = Handled {
                 error: Some(e),
+                decrypting: true,
                 ..Handled::default()
             };
             Err(Box::new(respond(

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use crate::audit::{self, Audit};
 use crate::metrics::Metrics;
 use crate::{Config, Error};
 
@@ -158,7 +159,13 @@ pub fn key_set_from_secrets<'a>(
 
 /// Watches the labelled key Secrets (and the legacy single key Secret) and republishes the key set on every
 /// change. Runs on every replica: followers serve the API with the same keys.
-pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegistry, metrics: Arc<Metrics>) {
+pub async fn watch_keys(
+    client: Client,
+    config: Arc<Config>,
+    registry: KeyRegistry,
+    metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
+) {
     let api: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
     let legacy = match api.get_opt(&config.key_prefix).await {
         Ok(found) => found,
@@ -190,10 +197,9 @@ pub async fn watch_keys(client: Client, config: Arc<Config>, registry: KeyRegist
                 &store,
                 legacy.as_ref(),
                 &mut seen,
-                &registry,
-                &metrics,
+                (&registry, &metrics, &audit),
                 &mut last,
-                config.key_order,
+                (config.key_order, &config.namespace),
             );
         }
     }
@@ -239,10 +245,9 @@ fn reload(
     store: &Store<Secret>,
     legacy: Option<&Secret>,
     seen: &mut Seen,
-    registry: &KeyRegistry,
-    metrics: &Metrics,
+    (registry, metrics, audit): (&KeyRegistry, &Metrics, &Audit),
     last: &mut Option<Vec<String>>,
-    order: KeyOrder,
+    (order, namespace): (KeyOrder, &str),
 ) {
     let state = seen.merge(&store.state());
     let secrets = state.iter().map(|s| s.as_ref()).chain(legacy);
@@ -255,6 +260,20 @@ fn reload(
     if last.as_ref() == Some(&fingerprints) {
         return;
     }
+    // Each private key this process reads for the first time is one audited access to its key Secret.
+    let before = last.clone().unwrap_or_default();
+    for key in set.keys.iter().filter(|k| !before.contains(&k.fingerprint)) {
+        audit.record(
+            audit::Action::KeySecretRead,
+            &audit::Record {
+                namespace: Some(namespace.to_string()),
+                name: Some(key.secret_name.clone()),
+                outcome: "ok",
+                keys: vec![key.fingerprint.clone()],
+                ..audit::Record::default()
+            },
+        );
+    }
     info!(
         keys = fingerprints.len(),
         latest = fingerprints.last().map(String::as_str).unwrap_or("none"),
@@ -266,7 +285,12 @@ fn reload(
 }
 
 /// Generates a key now if there is none, or the newest is older than `--key-cutoff-time` (spec 3.5).
-pub async fn ensure_current_key(client: &Client, config: &Config, registry: &KeyRegistry) -> Result<(), Error> {
+pub async fn ensure_current_key(
+    client: &Client,
+    config: &Config,
+    registry: &KeyRegistry,
+    audit: &Audit,
+) -> Result<(), Error> {
     let set = registry.snapshot();
     let due = match (set.latest(), config.key_cutoff_time) {
         (None, _) => true,
@@ -274,13 +298,13 @@ pub async fn ensure_current_key(client: &Client, config: &Config, registry: &Key
         (Some(_), None) => false,
     };
     if due {
-        generate_key(client, config, registry).await?;
+        generate_key(client, config, registry, (audit, audit::Action::KeyGenerate)).await?;
     }
     Ok(())
 }
 
 /// Generates a new key every renewal period after the newest one; runs on the leader only.
-pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegistry) {
+pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegistry, audit: Arc<Audit>) {
     if config.key_renew_period.is_zero() {
         return;
     }
@@ -292,7 +316,7 @@ pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegist
         });
         let wait = Duration::try_from(wait.max(time::Duration::ZERO)).unwrap_or_default();
         tokio::time::sleep(wait).await;
-        if let Err(e) = generate_key(&client, &config, &registry).await {
+        if let Err(e) = generate_key(&client, &config, &registry, (&audit, audit::Action::KeyRenew)).await {
             // Why not exit: the old keys keep working; a failed renewal is retried later, not a crash loop.
             error!(error = %e, "key renewal failed; retrying in 5 minutes");
             tokio::time::sleep(Duration::from_secs(300)).await;
@@ -300,8 +324,13 @@ pub async fn renew_keys(client: Client, config: Arc<Config>, registry: KeyRegist
     }
 }
 
-/// Generates a key, stores it as a key Secret, and waits until the watch has loaded it.
-pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegistry) -> Result<String, Error> {
+/// Generates a key, stores it as a key Secret (audited as `action`), and waits until the watch has loaded it.
+pub async fn generate_key(
+    client: &Client,
+    config: &Config,
+    registry: &KeyRegistry,
+    (audit, action): (&Audit, audit::Action),
+) -> Result<String, Error> {
     let bits = config.key_size;
     let ttl = time::Duration::try_from(config.key_ttl).map_err(|e| Error::Keys(e.to_string()))?;
     let now = OffsetDateTime::now_utc()
@@ -322,8 +351,20 @@ pub async fn generate_key(client: &Client, config: &Config, registry: &KeyRegist
         config.key_annotations.clone(),
     );
     let api: Api<Secret> = Api::namespaced(client.clone(), &config.namespace);
-    let created = api.create(&PostParams::default(), &secret).await?;
+    let created = api.create(&PostParams::default(), &secret).await;
     let fingerprint = cert.fingerprint().to_string();
+    audit.record(
+        action,
+        &audit::Record {
+            namespace: Some(config.namespace.clone()),
+            name: created.as_ref().ok().and_then(|s| s.metadata.name.clone()),
+            outcome: if created.is_ok() { "ok" } else { "error" },
+            error: created.as_ref().err().map(ToString::to_string),
+            keys: vec![fingerprint.clone()],
+            ..audit::Record::default()
+        },
+    );
+    let created = created?;
     info!(
         secret = created.metadata.name.as_deref().unwrap_or(""),
         fingerprint = %fingerprint,

@@ -108,6 +108,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Audit log file (JSON lines); `None` = stdout.
     pub audit_log: Option<PathBuf>,
+    /// Stop decrypting (and report not ready) while the audit log cannot be written.
+    pub audit_fail_closed: bool,
     /// Take part in leader election (only the leader writes).
     pub leader_election: bool,
     /// Exit when the Lease cannot be used rather than run alone (sealant's chart; Bitnami's chart runs alone).
@@ -164,6 +166,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             max_connections: 256,
             audit_log: None,
+            audit_fail_closed: false,
             leader_election: true,
             require_leader_election: false,
             lease_name: "sealant-controller".into(),
@@ -225,13 +228,14 @@ pub async fn run(
 ) -> Result<(), Error> {
     let config = Arc::new(config);
     let audit = Arc::new(match &config.audit_log {
-        Some(path) => audit::Audit::file(path).map_err(|cause| Error::Audit {
+        Some(path) => audit::Audit::file(path.clone(), config.audit_fail_closed).map_err(|cause| Error::Audit {
             path: path.clone(),
             cause,
         })?,
         None => audit::Audit::stdout(),
     });
     let metrics = Arc::new(metrics::Metrics::new());
+    metrics.register_audit(audit.metrics());
     let registry = keys::KeyRegistry::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -246,11 +250,13 @@ pub async fn run(
         config.clone(),
         registry.clone(),
         metrics.clone(),
+        audit.clone(),
     ));
     let escrow_bundle = escrow::Bundle::default();
     let rsa = pool::RsaPool::default();
     let api = http::serve(
         http::Parts {
+            client: Some(client.clone()),
             config: config.clone(),
             keys: registry.clone(),
             metrics: metrics.clone(),
@@ -431,12 +437,13 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
         rsa,
     } = shared;
     registry.wait_loaded().await;
-    keys::ensure_current_key(&client, &config, &registry).await?;
+    keys::ensure_current_key(&client, &config, &registry, &audit).await?;
     // Aborted when this future is dropped (lost lease) as well as when it ends: only a leader may add keys.
     let _renewal = AbortOnDrop(tokio::spawn(keys::renew_keys(
         client.clone(),
         config.clone(),
         registry.clone(),
+        audit.clone(),
     )));
     let _escrow = config.escrow_recipients.clone().map(|recipients| {
         AbortOnDrop(tokio::spawn(escrow::export(
@@ -445,6 +452,7 @@ async fn lead(shared: Shared, stop: watch::Receiver<bool>) -> Result<(), Error> 
             registry.clone(),
             recipients,
             escrow_bundle.clone(),
+            audit.clone(),
         )))
     });
     let ctx = context::Context::new(client, config, registry, metrics, audit, rsa);

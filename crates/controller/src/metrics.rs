@@ -113,6 +113,21 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Registers the audit sink's failure counter and gauge.
+    pub fn register_audit(&self, (failures, failing): (Counter, Gauge)) {
+        let mut r = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        r.register(
+            "sealant_audit_write_failures",
+            "Audit lines that could not be written",
+            failures,
+        );
+        r.register(
+            "sealant_audit_sink_failing",
+            "1 while the audit log cannot be written (with --audit-fail-closed, nothing is decrypted)",
+            failing,
+        );
+    }
+
     /// Registers every metric.
     pub fn new() -> Self {
         let m = Self {

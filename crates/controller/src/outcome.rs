@@ -24,6 +24,9 @@ pub enum ReconcileError {
     /// Writing the Secret failed.
     #[error("{0}")]
     Update(kube::Error),
+    /// The audit log cannot be written and `--audit-fail-closed` is set: nothing is decrypted.
+    #[error("the audit log cannot be written: decryption stopped (--audit-fail-closed)")]
+    Audit,
 }
 
 impl ReconcileError {
@@ -35,6 +38,7 @@ impl ReconcileError {
             ReconcileError::Unmanaged(_) => "unmanaged",
             ReconcileError::Immutable(_) | ReconcileError::Update(_) => "update",
             ReconcileError::Fetch(_) => "fetch",
+            ReconcileError::Audit => "audit",
         }
     }
 
@@ -46,6 +50,7 @@ impl ReconcileError {
             ReconcileError::Unmanaged(_) => "Unmanaged",
             ReconcileError::Immutable(_) => "Immutable",
             ReconcileError::Fetch(_) | ReconcileError::Update(_) => "UpdateFailed",
+            ReconcileError::Audit => "AuditUnavailable",
         }
     }
 
@@ -55,7 +60,7 @@ impl ReconcileError {
     pub(crate) fn retryable(&self) -> bool {
         matches!(
             self,
-            ReconcileError::Fetch(_) | ReconcileError::Update(_) | ReconcileError::Unmanaged(_)
+            ReconcileError::Fetch(_) | ReconcileError::Update(_) | ReconcileError::Unmanaged(_) | ReconcileError::Audit
         )
     }
 }

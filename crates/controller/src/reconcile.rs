@@ -130,7 +130,7 @@ async fn reconcile_object(
     if let Some(meta) = ctx.secret_meta(namespace, name).await
         && !may_write(&meta.metadata, &uid)
     {
-        return Err(ReconcileError::Unmanaged(name.into()));
+        return Err(refused(ctx, namespace, name, ReconcileError::Unmanaged(name.into())));
     }
     let keys = ctx.keys.snapshot();
     let key_set = keys.keyring.fingerprints().collect::<Vec<_>>().join(",");
@@ -140,6 +140,10 @@ async fn reconcile_object(
         && f.keys == key_set
     {
         return Err(ReconcileError::Unseal(f.message.clone()));
+    }
+    // Why before any RSA work: with --audit-fail-closed, a decryption that cannot be logged does not happen.
+    if ctx.audit.refuses() {
+        return Err(ReconcileError::Audit);
     }
     let opts = UnsealOptions {
         accept_legacy_data: ctx.config.accept_deprecated_v1_data,
@@ -243,6 +247,21 @@ async fn already_applied(
     Ok(live.is_some_and(|m| at_version(&m.metadata)))
 }
 
+/// Audits a refused write (the Secret is somebody else's, or immutable) and returns the error.
+fn refused(ctx: &Context, namespace: &str, name: &str, error: ReconcileError) -> ReconcileError {
+    ctx.audit.record(
+        audit::Action::SecretRefused,
+        &audit::Record {
+            namespace: Some(namespace.into()),
+            name: Some(name.into()),
+            outcome: "error",
+            error: Some(error.to_string()),
+            ..audit::Record::default()
+        },
+    );
+    error
+}
+
 async fn write_secret(
     ctx: &Context,
     namespace: &str,
@@ -272,9 +291,25 @@ async fn write_secret(
         }
     }
     let existing = api.get_opt(name).await.map_err(ReconcileError::Fetch)?;
-    let decision = decide(existing.as_ref(), desired, uid).map_err(|refusal| match refusal {
-        Refusal::Unmanaged => ReconcileError::Unmanaged(name.into()),
-        Refusal::Immutable => ReconcileError::Immutable(format!("{namespace}/{name}")),
+    if let Some(secret) = &existing {
+        // A full read: the Secret's data came into this process.
+        ctx.audit.record(
+            audit::Action::SecretRead,
+            &audit::Record {
+                namespace: Some(namespace.into()),
+                name: Some(name.into()),
+                outcome: "ok",
+                items: secret.data.iter().flat_map(|d| d.keys().cloned()).collect(),
+                ..audit::Record::default()
+            },
+        );
+    }
+    let decision = decide(existing.as_ref(), desired, uid).map_err(|refusal| {
+        let error = match refusal {
+            Refusal::Unmanaged => ReconcileError::Unmanaged(name.into()),
+            Refusal::Immutable => ReconcileError::Immutable(format!("{namespace}/{name}")),
+        };
+        refused(ctx, namespace, name, error)
     })?;
     match decision {
         Decision::Create(desired) => {

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use tracing::{debug, warn};
 
 use crate::MANAGER;
+use crate::audit;
 use crate::context::{Context, insert_bounded};
 use crate::events::EventType;
 use crate::metrics::ErrorLabels;
@@ -153,6 +154,16 @@ pub(crate) async fn update_status(obj: &DynamicObject, ctx: &Context, result: &R
         };
         written = api.replace_status(&obj.name_any(), &post, &whole).await;
     }
+    ctx.audit.record(
+        audit::Action::StatusPatch,
+        &audit::Record {
+            namespace: obj.namespace(),
+            name: Some(obj.name_any()),
+            outcome: if written.is_ok() { "ok" } else { "error" },
+            error: written.as_ref().err().map(ToString::to_string),
+            ..audit::Record::default()
+        },
+    );
     if written.is_ok() {
         insert_bounded(&ctx.statuses, key, wanted, |w| w.at, STATUS_MEMORY);
     }

@@ -65,6 +65,10 @@ pub fn controller(
                     annotations.retain(|k, _| k == MANAGED_ANNOTATION || k == PATCH_ANNOTATION);
                 }
             })
+            .inspect({
+                let audit = ctx.audit.clone();
+                move |event| audit_deletion(&audit, event)
+            })
             .reflect(writer)
             .touched_objects();
         let sealed_writer = reflector::store::Writer::new(ctx.resource.clone());
@@ -109,6 +113,35 @@ pub fn controller(
     }
     let _ = ctx.secrets.set(stores);
     futures::stream::select_all(streams)
+}
+
+/// Audits the deletion of a Secret a SealedSecret owns, as the watch sees it (who deleted it is in the API
+/// server's audit log; this line says the controller saw its Secret go).
+fn audit_deletion(
+    audit: &crate::audit::Audit,
+    event: &Result<watcher::Event<PartialObjectMeta<K8sSecret>>, watcher::Error>,
+) {
+    let Ok(watcher::Event::Delete(secret)) = event else {
+        return;
+    };
+    let owned = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "SealedSecret" && o.controller == Some(true));
+    if !owned {
+        return;
+    }
+    audit.record(
+        crate::audit::Action::SecretDelete,
+        &crate::audit::Record {
+            namespace: secret.namespace(),
+            name: Some(secret.name_any()),
+            outcome: "ok",
+            ..crate::audit::Record::default()
+        },
+    );
 }
 
 fn error_policy(obj: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Context>) -> Action {

@@ -241,45 +241,20 @@ fn plan_one(
 ) -> Result<(), String> {
     let ss = &f.sealed;
     let annotation = |k: &str| ss.annotation(k);
-    let id = format!("SealedSecret {}/{}", ss.namespace(), ss.name());
-    let (sealed_at, source) = match annotation(SEALED_AT_ANNOTATION) {
-        Some(text) => (
-            Some(
-                OffsetDateTime::parse(text, &Rfc3339)
-                    .map_err(|_| format!("{id}: {SEALED_AT_ANNOTATION} {text:?} is not an RFC 3339 time"))?,
-            ),
-            "",
-        ),
-        None => (facts.last_change, " (age from git history)"),
-    };
-    let period = match annotation(ROTATE_EVERY_ANNOTATION) {
-        Some(text) => {
-            parse_days(text).ok_or_else(|| format!("{id}: {ROTATE_EVERY_ANNOTATION} {text:?}: want e.g. 90d"))?
-        }
-        None => config.rotation_days(),
-    };
-    let object_age = sealed_at.map(|at| (now - at).whole_days());
-    let old_key = annotation(KEY_FINGERPRINT_ANNOTATION)
-        .map(str::to_string)
-        .or_else(|| facts.key.clone());
-    let old_state = old_key.as_deref().and_then(|fp| keys.find(fp)).map(|r| r.state);
+    let Basics {
+        id,
+        sealed_at,
+        source,
+        period,
+        place,
+    } = basics(f, facts, keys, config)?;
+    let Placement {
+        old_key,
+        old_state,
+        cluster,
+        newest,
+    } = place;
     let compromised = old_state == Some(KeyState::Compromised);
-
-    // The cluster: the one that holds the old key, else the path rule, else the only cluster there is.
-    let cluster = old_key
-        .as_deref()
-        .and_then(|fp| keys.find(fp))
-        .map(|r| r.cluster.clone())
-        .or_else(|| cluster_by_path(&f.file, config))
-        .or_else(|| match keys.clusters() {
-            [only] => Some(only.name.clone()),
-            _ => None,
-        });
-    let newest = cluster
-        .as_deref()
-        .and_then(|c| keys.cluster(c))
-        .and_then(|c| c.current())
-        .map(|r| r.fingerprint.clone());
     let stale_key = match (&old_key, &newest) {
         (Some(old), Some(new)) => old != new,
         _ => false,
@@ -299,14 +274,7 @@ fn plan_one(
             ),
             None => None,
         };
-        // An item regenerated alone (others still due) carries its own time; the newer one counts.
-        let rotated_at = annotation(&format!("{ROTATED_AT_ANNOTATION_PREFIX}{item}"))
-            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-        let age = match (rotated_at, sealed_at) {
-            (Some(r), Some(s)) => Some((now - r.max(s)).whole_days()),
-            (Some(r), None) => Some((now - r).whole_days()),
-            _ => object_age,
-        };
+        let age = item_age(ss, item, sealed_at, now);
         let forced = focus.force && !focus.only.is_empty();
         let due = compromised || forced || age.is_some_and(|a| a >= period);
         let due_reason = if compromised {
@@ -371,6 +339,193 @@ fn plan_one(
         });
     }
     Ok(())
+}
+
+/// What planning one SealedSecret starts from: its sealing time, period, key and cluster.
+struct Basics {
+    id: String,
+    sealed_at: Option<OffsetDateTime>,
+    /// Where the age comes from, for reasons: empty, or " (age from git history)".
+    source: &'static str,
+    period: i64,
+    /// Its key and cluster.
+    place: Placement,
+}
+
+fn basics(f: &Found, facts: &Facts, keys: &KeysDir, config: &RepoConfig) -> Result<Basics, String> {
+    let ss = &f.sealed;
+    let annotation = |k: &str| ss.annotation(k);
+    let id = format!("SealedSecret {}/{}", ss.namespace(), ss.name());
+    let (sealed_at, source) = match annotation(SEALED_AT_ANNOTATION) {
+        Some(text) => (
+            Some(
+                OffsetDateTime::parse(text, &Rfc3339)
+                    .map_err(|_| format!("{id}: {SEALED_AT_ANNOTATION} {text:?} is not an RFC 3339 time"))?,
+            ),
+            "",
+        ),
+        None => (facts.last_change, " (age from git history)"),
+    };
+    let period = match annotation(ROTATE_EVERY_ANNOTATION) {
+        Some(text) => {
+            parse_days(text).ok_or_else(|| format!("{id}: {ROTATE_EVERY_ANNOTATION} {text:?}: want e.g. 90d"))?
+        }
+        None => config.rotation_days(),
+    };
+    Ok(Basics {
+        id,
+        sealed_at,
+        source,
+        period,
+        place: placement(f, facts, keys, config),
+    })
+}
+
+/// The key a SealedSecret is sealed to and the cluster it is for: known from its key annotation, history or path
+/// even when its time or period annotation is bad.
+struct Placement {
+    old_key: Option<String>,
+    old_state: Option<KeyState>,
+    cluster: Option<String>,
+    /// The cluster's current key.
+    newest: Option<String>,
+}
+
+fn placement(f: &Found, facts: &Facts, keys: &KeysDir, config: &RepoConfig) -> Placement {
+    let old_key = f
+        .sealed
+        .annotation(KEY_FINGERPRINT_ANNOTATION)
+        .map(str::to_string)
+        .or_else(|| facts.key.clone());
+    let old_state = old_key.as_deref().and_then(|fp| keys.find(fp)).map(|r| r.state);
+    // The cluster: the one that holds the old key, else the path rule, else the only cluster there is.
+    let cluster = old_key
+        .as_deref()
+        .and_then(|fp| keys.find(fp))
+        .map(|r| r.cluster.clone())
+        .or_else(|| cluster_by_path(&f.file, config))
+        .or_else(|| match keys.clusters() {
+            [only] => Some(only.name.clone()),
+            _ => None,
+        });
+    let newest = cluster
+        .as_deref()
+        .and_then(|c| keys.cluster(c))
+        .and_then(|c| c.current())
+        .map(|r| r.fingerprint.clone());
+    Placement {
+        old_key,
+        old_state,
+        cluster,
+        newest,
+    }
+}
+
+/// An item's age in days: from its own `rotated-at` when it was regenerated alone (the newer time counts), else
+/// from the object's sealing time.
+fn item_age(
+    ss: &sealant_core::SealedSecret,
+    item: &str,
+    sealed_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Option<i64> {
+    let rotated_at = ss
+        .annotation(&format!("{ROTATED_AT_ANNOTATION_PREFIX}{item}"))
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    match (rotated_at, sealed_at) {
+        (Some(r), Some(s)) => Some((now - r.max(s)).whole_days()),
+        (Some(r), None) => Some((now - r).whole_days()),
+        (None, s) => s.map(|s| (now - s).whole_days()),
+    }
+}
+
+/// Where one SealedSecret stands against its rotation period (what `sealant report` draws).
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    /// File, relative to the repository root.
+    pub file: PathBuf,
+    /// Document in the file.
+    pub document: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The cluster it is sealed for, when known.
+    pub cluster: Option<String>,
+    /// The key it is sealed to, when known.
+    pub key: Option<String>,
+    /// That key's state in `keys/`, when it is there.
+    pub key_state: Option<KeyState>,
+    /// The age of its oldest item, in days, when known.
+    pub age_days: Option<i64>,
+    /// Its rotation period in days.
+    pub period_days: i64,
+    /// Items, and how many of them sealant regenerates.
+    pub items: usize,
+    /// Items with a generator.
+    pub generated: usize,
+    /// Why it could not be placed (a bad annotation), if so.
+    pub problem: Option<String>,
+}
+
+/// Every found SealedSecret's standing at `now`.
+pub fn standings(
+    found: &[Found],
+    facts: &[Facts],
+    keys: &KeysDir,
+    config: &RepoConfig,
+    now: OffsetDateTime,
+) -> Vec<Standing> {
+    found
+        .iter()
+        .zip(facts.iter().chain(std::iter::repeat(&Facts::default())))
+        .map(|(f, facts)| {
+            let ss = &f.sealed;
+            let mut standing = Standing {
+                file: f.file.clone(),
+                document: f.document.clone(),
+                namespace: ss.namespace().to_string(),
+                name: ss.name().to_string(),
+                cluster: None,
+                key: None,
+                key_state: None,
+                age_days: None,
+                period_days: config.rotation_days(),
+                items: ss.spec.encrypted_data.len(),
+                generated: ss
+                    .spec
+                    .encrypted_data
+                    .keys()
+                    .filter(|i| ss.annotation(&format!("{GENERATE_ANNOTATION_PREFIX}{i}")).is_some())
+                    .count(),
+                problem: None,
+            };
+            match basics(f, facts, keys, config) {
+                Ok(b) => {
+                    standing.age_days = ss
+                        .spec
+                        .encrypted_data
+                        .keys()
+                        .filter_map(|i| item_age(ss, i, b.sealed_at, now))
+                        .max();
+                    standing.period_days = b.period;
+                    standing.cluster = b.place.cluster;
+                    standing.key = b.place.old_key;
+                    standing.key_state = b.place.old_state;
+                }
+                Err(problem) => {
+                    // Why still placed: a bad time or period annotation does not move a SealedSecret out of its
+                    // cluster's chart (the page would show "no cluster" and its cluster's key as unused).
+                    let p = placement(f, facts, keys, config);
+                    standing.cluster = p.cluster;
+                    standing.key = p.old_key;
+                    standing.key_state = p.old_state;
+                    standing.problem = Some(problem);
+                }
+            }
+            standing
+        })
+        .collect()
 }
 
 fn cluster_by_path(file: &Path, config: &RepoConfig) -> Option<String> {

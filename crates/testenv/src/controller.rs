@@ -48,7 +48,13 @@ impl Controller {
     ) -> Self {
         let ip = host.map_or_else(|| "127.0.0.1".to_string(), |h| h.ip.to_string());
         let (api_port, metrics_port) = (free_port(), free_port());
-        let audit = ns.dir.path().join(format!("{identity}.audit.jsonl"));
+        // `--audit-log` in `extra` (a test that breaks the file) replaces the default.
+        let audit = extra
+            .iter()
+            .position(|a| *a == "--audit-log")
+            .and_then(|i| extra.get(i + 1))
+            .map_or_else(|| ns.dir.path().join(format!("{identity}.audit.jsonl")), PathBuf::from);
+        let default_audit = (!extra.contains(&"--audit-log")).then(|| audit.clone());
         let log = ns.dir.path().join(format!("{identity}.log"));
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -104,7 +110,7 @@ impl Controller {
             .args(listen.iter().flat_map(|l| ["--listen-addr", l.as_str()]))
             .args(["--listen-metrics-addr", &format!("{ip}:{metrics_port}")])
             .args(["--lease-duration", "4s"])
-            .args(["--audit-log", audit.to_str().unwrap()])
+            .args(default_audit.iter().flat_map(|a| ["--audit-log".as_ref(), a.as_os_str()]))
             .args(extra)
             .env("KUBECONFIG", &kubeconfig)
             .env("POD_NAMESPACE", &ns.name)
@@ -149,13 +155,9 @@ impl Controller {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// The audit log lines so far.
+    /// The audit log lines so far, each checked against `docs/audit.schema.json`.
     pub fn audit_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("audit line {l:?}: {e}")))
-            .collect()
+        crate::audit::read(&self.audit)
     }
 
     /// Sum of every sample of a metric (all label sets), 0 if absent.
@@ -219,6 +221,10 @@ impl Drop for Controller {
                 }
             }
             let leaked = PLAINTEXTS.lock().unwrap().iter().filter(|v| text.contains(*v)).count();
+            // And every audit line it wrote follows the documented schema.
+            if self.audit.is_file() {
+                crate::audit::read(&self.audit);
+            }
             assert_eq!(
                 leaked, 0,
                 "controller {} logged {leaked} sealed value(s)",

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod age;
+pub mod audit;
 pub mod cluster;
 pub mod controller;
 pub mod controller_manager;
@@ -211,6 +212,16 @@ impl ControlPlane {
             // Why: the tests must see real authorization decisions, not "allow everything".
             "--authorization-mode=RBAC".into(),
             "--disable-admission-plugins=ServiceAccount".into(),
+            // The audit policy sealant ships, on every test plane: what it logs is checked against what the
+            // tests did (see `ControlPlane::audit_events`).
+            format!(
+                "--audit-policy-file={}",
+                repo_root().join("manifests/audit-policy.yaml").display()
+            ),
+            format!("--audit-log-path={}", d.join("audit.log").display()),
+            "--audit-log-format=json".into(),
+            // Written as events happen, so a test sees its own right after the response.
+            "--audit-log-mode=blocking".into(),
         ];
         let apiserver = spawn(
             &bin.join("kube-apiserver"),
@@ -301,6 +312,22 @@ impl ControlPlane {
         Ok(())
     }
 
+    /// The API server's audit events so far (its `--audit-log-path`, one JSON event per line), under the
+    /// policy in `manifests/audit-policy.yaml`.
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        let mut events = Vec::new();
+        // Restarts write to the same file; rotated files are not used (no --audit-log-maxsize).
+        for line in std::fs::read_to_string(self.dir.path().join("audit.log"))
+            .unwrap_or_default()
+            .lines()
+        {
+            if let Ok(event) = serde_json::from_str(line) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
     /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> &str {
         &self.url
@@ -324,6 +351,11 @@ impl ControlPlane {
             &format!("system:serviceaccount:{namespace}:{name}"),
             &["system:serviceaccounts", &format!("system:serviceaccounts:{namespace}")],
         )
+    }
+
+    /// A client that authenticates as user `name` in `groups` (a client certificate of the cluster CA).
+    pub fn user(&self, name: &str, groups: &[&str]) -> Result<Identity, Error> {
+        issue(&self.ca, name, groups)
     }
 
     /// A kubeconfig (YAML) for `identity`, for kube-rs clients and kubectl.

@@ -9,8 +9,14 @@ use sealant_core::manifest;
 use sealant_repo::{KeysDir, Recipients};
 use zeroize::Zeroizing;
 
+use crate::audit::Audit;
+
 /// Runs the command.
-pub fn run(args: KeysBackupArgs) -> Result<()> {
+pub fn run(args: KeysBackupArgs, audit: &mut Audit) -> Result<()> {
+    audit.cluster(&args.cluster);
+    if let Some(file) = &args.key_secrets {
+        audit.file(file.display().to_string());
+    }
     let recipients = recipients(&args)?;
     let pairs = match &args.key_secrets {
         Some(file) => pairs_from_file(file)?,
@@ -31,6 +37,7 @@ pub fn run(args: KeysBackupArgs) -> Result<()> {
     let root = args.repo.join("keys");
     for pair in pairs {
         let (key, cert) = pair.read().map_err(|e| anyhow!("{}: {e}", pair.origin))?;
+        audit.key(cert.fingerprint());
         let pem = private_key_pkcs1_pem(&key)?;
         let armored = recipients.encrypt(pem.as_bytes())?;
         for file in KeysDir::add(&root, &args.cluster, &cert, Some(&armored), false)? {

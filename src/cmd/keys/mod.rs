@@ -12,24 +12,31 @@ use sealant_core::keys::{self, Certificate, DEFAULT_CERT_VALIDITY};
 use sealant_core::keysecret;
 use time::OffsetDateTime;
 
+use crate::audit::Audit;
 use crate::io::{self, Sensitivity};
 use sealant_cli::keys::{KeysCommand, KeysFingerprintArgs, KeysNewArgs};
 
 /// Runs the command.
 pub fn run(cmd: KeysCommand) -> Result<()> {
     match cmd {
-        KeysCommand::New(args) => new(args),
+        KeysCommand::New(args) => Audit::around(args.audit.audit_log.clone().as_deref(), "keys new", |audit| {
+            new(args, audit)
+        }),
         KeysCommand::Fingerprint(args) => fingerprint(args),
         KeysCommand::List(args) => list::run(args),
         KeysCommand::Fetch(args) => fetch::run(args),
         KeysCommand::Retire(args) => state::run(args, sealant_repo::KeyState::Retired),
         KeysCommand::Compromise(args) => state::run(args, sealant_repo::KeyState::Compromised),
-        KeysCommand::Backup(args) => backup::run(args),
-        KeysCommand::Restore(args) => restore::run(args),
+        KeysCommand::Backup(args) => Audit::around(args.audit.audit_log.clone().as_deref(), "keys backup", |audit| {
+            backup::run(args, audit)
+        }),
+        KeysCommand::Restore(args) => Audit::around(args.audit.audit_log.clone().as_deref(), "keys restore", |audit| {
+            restore::run(args, audit)
+        }),
     }
 }
 
-fn new(args: KeysNewArgs) -> Result<()> {
+fn new(args: KeysNewArgs, audit: &mut Audit) -> Result<()> {
     let dir = &args.out;
     sealant_repo::repofs::ensure_inside_repository(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
@@ -41,6 +48,8 @@ fn new(args: KeysNewArgs) -> Result<()> {
         );
     }
     let (key, cert) = keys::generate_key_and_cert(args.bits, OffsetDateTime::now_utc(), DEFAULT_CERT_VALIDITY)?;
+    audit.key(cert.fingerprint());
+    audit.output(Some(dir));
     let key_pem = keys::private_key_pkcs1_pem(&key)?;
     let secret = keysecret::yaml(
         &cert,

@@ -8,10 +8,13 @@ use sealant_repo::restore::{RestoreError, RestoredKey};
 use sealant_repo::{Identities, KeysDir};
 use zeroize::Zeroizing;
 
+use crate::audit::Audit;
 use crate::io::{self, Sensitivity};
 
 /// Runs the command.
-pub fn run(args: KeysRestoreArgs) -> Result<()> {
+pub fn run(args: KeysRestoreArgs, audit: &mut Audit) -> Result<()> {
+    audit.cluster(&args.cluster);
+    audit.output(args.output.as_deref());
     let id_name = args.age_identity.display().to_string();
     let identity = Identities::parse(&io::read_secret_file(&args.age_identity)?, &id_name)?;
     let root = args.repo.join("keys");
@@ -49,6 +52,12 @@ pub fn run(args: KeysRestoreArgs) -> Result<()> {
             args.cluster,
             listed.join(", ")
         );
+    }
+    for record in &chosen {
+        audit.key(record.fingerprint.clone());
+        if let Some(path) = &record.escrow_path {
+            audit.file(path.display().to_string());
+        }
     }
     let restored = sealant_repo::restore::restore(chosen, &identity).map_err(|e| match e {
         RestoreError::Nothing => anyhow!("no escrowed key for cluster {} under {}", args.cluster, root.display()),
