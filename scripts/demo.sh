@@ -143,5 +143,6 @@ cargo run --quiet --locked ${SEALANT_PROFILE:+--profile "$SEALANT_PROFILE"} --ex
 step "Done"
 echo "Sealed $(ls "$work/repo/sealed" | wc -l) files, re-sealed one item in place, verified, recovered offline,"
 echo "saw tampering and moving refused, escrowed keys with age and re-sealed offline to a new one, rotated a"
-echo "generated value on a pushed branch (a second run found it already proposed), and"
+echo "generated value on a pushed branch (a second run found it already proposed), wrote the report"
+echo "(target/demo/sealant-report.html), and"
 echo "watched the controller unseal on a real API server without repeating RSA work after a restart. Nothing was left behind ($work is removed on exit)."

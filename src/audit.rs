@@ -32,6 +32,8 @@ pub struct Audit {
     objects: BTreeMap<(String, String), BTreeSet<String>>,
     keys: BTreeSet<String>,
     cluster: Option<String>,
+    /// The success line was written before the output ([`Audit::commit`]).
+    committed: bool,
 }
 
 #[derive(Serialize)]
@@ -74,6 +76,7 @@ impl Audit {
             objects: BTreeMap::new(),
             keys: BTreeSet::new(),
             cluster: None,
+            committed: false,
         })
     }
 
@@ -135,11 +138,39 @@ impl Audit {
         self.keys.insert(fingerprint.into());
     }
 
+    /// Writes the line now, as a success, before the command hands out what it decrypted (plaintext or keys):
+    /// when it cannot be written, nothing is handed out. [`Audit::finish`] then writes a second line only if the
+    /// command still fails.
+    ///
+    /// Why before the output: a full disk lets the file open at the start and fails the write at the end, after
+    /// the plaintext would already be out.
+    pub fn commit(&mut self) -> Result<()> {
+        if self.path.is_none() || self.committed {
+            return Ok(());
+        }
+        self.write(None)?;
+        self.committed = true;
+        Ok(())
+    }
+
     /// Writes the line with the command's outcome, and returns that outcome; a line that cannot be written
     /// turns success into an error.
     pub fn finish(self, result: Result<()>) -> Result<()> {
-        let Some(path) = &self.path else {
+        if self.path.is_none() || (self.committed && result.is_ok()) {
             return result;
+        }
+        let written = self.write(result.as_ref().err());
+        match (result, written) {
+            (result, Ok(())) => result,
+            (Ok(()), Err(e)) => Err(e),
+            (Err(e), Err(audit)) => Err(e.context(format!("and {audit:#}"))),
+        }
+    }
+
+    /// Appends the line: a success, or `error`.
+    fn write(&self, error: Option<&anyhow::Error>) -> Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
         };
         let (uid, user) = os_user();
         let line = Line {
@@ -148,9 +179,9 @@ impl Audit {
             command: self.command,
             user,
             uid,
-            outcome: if result.is_ok() { "ok" } else { "error" },
+            outcome: if error.is_none() { "ok" } else { "error" },
             // Errors name files, documents, items and keys, never values (see SECURITY.md).
-            error: result.as_ref().err().map(|e| format!("{e:#}")),
+            error: error.map(|e| format!("{e:#}")),
             files: &self.files,
             output: self.output.as_deref(),
             objects: self
@@ -163,14 +194,9 @@ impl Audit {
         };
         let mut text = serde_json::to_string(&line).context("cannot format the audit line")?;
         text.push('\n');
-        let written = open(path).and_then(|mut f| f.write_all(text.as_bytes()));
-        match (result, written) {
-            (result, Ok(())) => result,
-            (Ok(()), Err(e)) => Err(e).with_context(|| format!("cannot write the audit log {}", path.display())),
-            (Err(e), Err(audit)) => {
-                Err(e.context(format!("and cannot write the audit log {}: {audit}", path.display())))
-            }
-        }
+        open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write the audit log {}", path.display()))
     }
 }
 

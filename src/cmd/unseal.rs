@@ -27,6 +27,7 @@ fn unseal(args: &UnsealArgs, audit: &mut Audit) -> Result<()> {
     let secrets = input::unseal_located(&objects, &keyring).map_err(|e| anyhow!("{}: {e}", input.name))?;
     let format = io::output_format(args.io.format, args.io.output.as_deref(), format);
     let out = manifest::write_secrets(&secrets, format);
+    audit.commit()?;
     io::emit(
         args.io.output.as_deref(),
         out.as_bytes(),

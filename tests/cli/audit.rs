@@ -133,6 +133,38 @@ fn an_audit_log_that_cannot_be_written_stops_the_command_before_it_decrypts() {
 }
 
 #[test]
+fn a_full_audit_disk_stops_unseal_before_any_plaintext_is_written() {
+    // /dev/full opens and fails every write with ENOSPC, as a full volume does.
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = sealed_file(dir.path(), "db");
+    let recovered = dir.path().join("recovered.yaml");
+    sealant()
+        .args(["unseal", "--key"])
+        .arg(key())
+        .arg("-f")
+        .arg(&sealed)
+        .arg("-w")
+        .arg(&recovered)
+        .args(["--audit-log", "/dev/full"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot write the audit log"));
+    assert!(!recovered.exists(), "plaintext was written without an audit line");
+    let out = sealant()
+        .args(["unseal", "--force", "--key"])
+        .arg(key())
+        .arg("-f")
+        .arg(&sealed)
+        .args(["--audit-log", "/dev/full"])
+        .assert()
+        .failure();
+    assert!(
+        !stdout(&out).contains(PLAINTEXT),
+        "plaintext printed without an audit line"
+    );
+}
+
+#[test]
 fn reseal_keys_new_and_keys_backup_record_the_keys_they_handle() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");

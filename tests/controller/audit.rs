@@ -359,3 +359,31 @@ fn without_fail_closed_an_unwritable_audit_log_is_logged_and_counted_and_decrypt
     assert_eq!(status, 200, "ready: it still decrypts");
     std::fs::remove_dir(&audit).unwrap();
 }
+
+#[test]
+fn under_audit_fail_closed_a_full_audit_disk_lets_no_decryption_out() {
+    // /dev/full: the file opens, every write fails with ENOSPC, as on a full volume. Keys are imported, so the
+    // controller needs to generate none.
+    let ns = Namespace::new("fulldisk");
+    import_vector_keys(&ns.name);
+    let c = Controller::start(&ns, "ctl-0", &[], &["--audit-log", "/dev/full", "--audit-fail-closed"]);
+    let admin = cluster::plane().admin();
+    let sealed = sealed_for(&c, &ns.name, "full", &[("k", "full-disk-value")]);
+    create(admin, &sealed);
+    let condition = wait_for("AuditUnavailable status", Duration::from_secs(30), || {
+        synced(&ns.name, "full").filter(|c| c["status"] == "False")
+    });
+    assert!(
+        condition["message"].as_str().unwrap().contains("audit log"),
+        "{condition}"
+    );
+    assert!(
+        get_secret(&ns.name, "full").is_none(),
+        "a Secret was written without its audit line"
+    );
+    let (status, body) = http_post(&format!("{}/v1/verify", c.api), &sealed.to_string(), &[]).unwrap();
+    assert_eq!(status, 503, "{body}");
+    let (status, _) = http_get(&format!("{}/readyz", c.api)).unwrap();
+    assert_eq!(status, 503);
+    assert!(c.metric("sealant_audit_write_failures_total") >= 2.0);
+}

@@ -93,6 +93,55 @@ pub struct Record {
     pub target: Option<String>,
 }
 
+/// The longest a name-like field is written (a Kubernetes name is at most 253 characters).
+const MAX_NAME: usize = 253;
+/// The longest an error is written.
+const MAX_ERROR: usize = 1024;
+/// The most item names or keys a line lists.
+const MAX_LIST: usize = 64;
+
+impl Record {
+    /// A copy with every field bounded, marked `…` where cut.
+    ///
+    /// Why: names, item names and paths come from callers (`/v1/verify` bodies, SealedSecrets); unbounded, one
+    /// request could write megabytes and fill the audit volume.
+    fn bounded(&self) -> Record {
+        let cut = |s: &Option<String>, max: usize| s.as_ref().map(|s| bound(s, max));
+        let list = |v: &[String]| -> Vec<String> {
+            let mut out: Vec<String> = v.iter().take(MAX_LIST).map(|s| bound(s, MAX_NAME)).collect();
+            if v.len() > MAX_LIST {
+                out.push(format!("… {} more", v.len() - MAX_LIST));
+            }
+            out
+        };
+        Record {
+            namespace: cut(&self.namespace, MAX_NAME),
+            name: cut(&self.name, MAX_NAME),
+            outcome: self.outcome,
+            error: cut(&self.error, MAX_ERROR),
+            items: list(&self.items),
+            keys: list(&self.keys),
+            method: cut(&self.method, 16),
+            path: cut(&self.path, MAX_NAME),
+            status: self.status,
+            client: cut(&self.client, MAX_NAME),
+            peer: cut(&self.peer, MAX_NAME),
+            user: cut(&self.user, MAX_NAME),
+            target: cut(&self.target, MAX_NAME),
+        }
+    }
+}
+
+/// `s`, cut to at most `max` characters (the last one `…` when cut).
+fn bound(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
 #[derive(Serialize)]
 struct Line<'a> {
     ts: String,
@@ -151,6 +200,7 @@ impl Audit {
     /// Writes one line; `false` when the sink could not take it. A failure is logged (not the line), counted, and
     /// marks the sink failing until a line is written again.
     pub fn record(&self, action: Action, record: &Record) -> bool {
+        let record = &record.bounded();
         let line = Line {
             ts: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
             audit: action,
@@ -191,8 +241,15 @@ impl Audit {
         }
     }
 
-    /// Whether decryption must stop: `--audit-fail-closed` and the sink cannot be written. Checked by trying to
-    /// open the file, so a sink that recovered is seen before the next decryption.
+    /// `--audit-fail-closed`: a decryption whose line could not be written must have no effect (callers check
+    /// what [`Audit::record`] returned).
+    pub fn fail_closed(&self) -> bool {
+        self.fail_closed
+    }
+
+    /// Whether decryption must not even start: `--audit-fail-closed` and the file cannot be opened. Checked on
+    /// every call, so a sink that recovered is seen before the next decryption. (A full disk opens and fails
+    /// the write: that is caught by the line itself, see [`Audit::fail_closed`].)
     ///
     /// Why stop: the policy asks that every access be logged; a decryption that cannot be logged is one that
     /// would go unrecorded.
@@ -204,14 +261,16 @@ impl Audit {
             return false;
         };
         let writable = open(path).is_ok();
-        if writable && self.failing.load(Ordering::SeqCst) {
-            return false;
-        }
         if !writable {
             self.failing.store(true, Ordering::SeqCst);
             self.failing_gauge.set(1);
         }
         !writable
+    }
+
+    /// Whether the last line failed (until one is written again).
+    pub fn failing(&self) -> bool {
+        self.failing.load(Ordering::SeqCst)
     }
 }
 
@@ -226,4 +285,52 @@ fn open(path: &std::path::Path) -> io::Result<std::fs::File> {
         options.mode(0o600);
     }
     options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_caller_supplied_name_of_a_megabyte_makes_a_line_of_a_few_kilobytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let audit = Audit::file(path.clone(), false).unwrap();
+        let huge = "n".repeat(1 << 20);
+        let record = Record {
+            name: Some(huge.clone()),
+            namespace: Some(huge.clone()),
+            error: Some(huge.clone()),
+            items: vec![huge.clone(); 5000],
+            outcome: "error",
+            ..Record::default()
+        };
+        assert!(audit.record(Action::Http, &record));
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size < 32 * 1024, "{size} bytes for one line");
+        let line = &lines(&path)[0];
+        assert_eq!(line["name"].as_str().unwrap().chars().count(), MAX_NAME);
+        assert!(line["name"].as_str().unwrap().ends_with('…'));
+        assert_eq!(line["items"].as_array().unwrap().len(), MAX_LIST + 1);
+        assert_eq!(line["items"][MAX_LIST], "… 4936 more");
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_line_and_marks_the_sink_failing_until_a_line_goes_through() {
+        // /dev/full opens for appending and fails every write with ENOSPC, as a full volume does.
+        let audit = Audit::file("/dev/full".into(), true).unwrap();
+        assert!(!audit.refuses(), "the file opens");
+        assert!(!audit.record(Action::Unseal, &Record::default()));
+        assert!(audit.failing() && audit.fail_closed());
+        assert_eq!(audit.metrics().0.get(), 1);
+        assert_eq!(audit.metrics().1.get(), 1);
+    }
 }

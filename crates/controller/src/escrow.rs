@@ -81,6 +81,11 @@ async fn export_once(
     bundle: &Bundle,
     audit: &crate::audit::Audit,
 ) -> Result<(), ExportError> {
+    // Why: with --audit-fail-closed, no private key is exported while the export cannot be recorded (retried
+    // on the next key change or timer).
+    if audit.refuses() || (audit.fail_closed() && audit.failing()) {
+        return Ok(());
+    }
     let existing = api.get_opt(&config.escrow_configmap).await?;
     let mut data = existing.as_ref().and_then(|cm| cm.data.clone()).unwrap_or_default();
     let snapshot = registry.snapshot();

@@ -155,7 +155,21 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.keys.snapshot().latest().is_none() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "no key loaded yet\n");
     }
-    if state.audit.refuses() {
+    // While the last line failed, this probe writes one of its own: when it goes through, the sink has
+    // recovered (a full disk freed) and decrypting may resume.
+    let probe_failed = state.audit.fail_closed()
+        && state.audit.failing()
+        && !state.audit.record(
+            audit::Action::Http,
+            &audit::Record {
+                outcome: "ok",
+                method: Some("GET".into()),
+                path: Some("/readyz".into()),
+                status: Some(200),
+                ..audit::Record::default()
+            },
+        );
+    if state.audit.refuses() || probe_failed {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
             "the audit log cannot be written (--audit-fail-closed)\n",
@@ -226,11 +240,17 @@ async fn instrument(State(state): State<AppState>, request: Request, next: Next)
     // Why only for the calls that decrypt, and only once admitted: a review costs the API server a request,
     // and the rate limit must bound that too.
     let user = if handled.decrypting && status != 429 {
-        token_user(state.client.as_ref(), authorization.as_ref()).await
+        // Bounded: a slow API server must not hold the response (or lose the line) for long.
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            token_user(state.client.as_ref(), authorization.as_ref()),
+        )
+        .await
+        .unwrap_or(Some("unknown (TokenReview timed out)".into()))
     } else {
         None
     };
-    state.audit.record(
+    let recorded = state.audit.record(
         audit::Action::Http,
         &audit::Record {
             namespace: handled.namespace,
@@ -246,6 +266,16 @@ async fn instrument(State(state): State<AppState>, request: Request, next: Next)
             ..audit::Record::default()
         },
     );
+    // Why: with --audit-fail-closed, the answer of a call that decrypted is not sent when its line could not be
+    // written (a full disk lets the file open and fails the write).
+    if !recorded && handled.decrypting && state.audit.fail_closed() && ok {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "the audit log cannot be written (--audit-fail-closed)\n",
+        )
+            .into_response();
+    }
     response
 }
 

@@ -331,6 +331,12 @@ pub async fn generate_key(
     registry: &KeyRegistry,
     (audit, action): (&Audit, audit::Action),
 ) -> Result<String, Error> {
+    // Why: with --audit-fail-closed, no private key is made while its making cannot be recorded.
+    if audit.refuses() || (audit.fail_closed() && audit.failing()) {
+        return Err(Error::Keys(
+            "the audit log cannot be written: no key is generated (--audit-fail-closed)".into(),
+        ));
+    }
     let bits = config.key_size;
     let ttl = time::Duration::try_from(config.key_ttl).map_err(|e| Error::Keys(e.to_string()))?;
     let now = OffsetDateTime::now_utc()

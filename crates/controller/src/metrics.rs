@@ -234,6 +234,11 @@ impl Metrics {
         self.leader.set(i64::from(leading));
     }
 
+    /// Forgets the caches of an earlier leadership term (a new term adds its own).
+    pub fn reset_inventory(&self) {
+        self.inventory.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// Adds a SealedSecret cache (one per watched namespace, the leader's) to the age inventory.
     pub fn add_inventory(&self, store: Store<DynamicObject>) {
         self.inventory.lock().unwrap_or_else(|e| e.into_inner()).push(store);
@@ -254,7 +259,12 @@ impl Metrics {
                 .set((now - *created).whole_seconds());
         }
         let stores = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
-        if !stores.is_empty() {
+        // Why only while leading: a replica that stepped down keeps its last caches, frozen; their ages would
+        // keep growing and an overdue alert would never resolve.
+        if self.leader.get() == 0 {
+            self.sealed_secrets.clear();
+            self.overdue.set(0);
+        } else if !stores.is_empty() {
             let objects: Vec<Arc<DynamicObject>> = stores.iter().flat_map(Store::state).collect();
             let (buckets, overdue) = age_inventory(&objects, now);
             self.sealed_secrets.clear();

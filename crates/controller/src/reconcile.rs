@@ -180,7 +180,11 @@ async fn reconcile_object(
     record.items = unsealed.secret.data.keys().cloned().collect();
     let keys_used: std::collections::BTreeSet<&String> = unsealed.keys_used.values().collect();
     record.keys = keys_used.into_iter().cloned().collect();
-    ctx.audit.record(audit::Action::Unseal, &record);
+    // Why the write waits for the line: with --audit-fail-closed, a decryption whose line could not be written
+    // (a full disk lets the file open and fails the write) has no effect outside this process.
+    if !ctx.audit.record(audit::Action::Unseal, &record) && ctx.audit.fail_closed() {
+        return Err(ReconcileError::Audit);
+    }
 
     let desired = to_k8s_secret(unsealed.secret);
     let (outcome, resource_version) = write_secret(ctx, namespace, name, &uid, desired, &mut record).await?;

@@ -37,6 +37,7 @@ pub fn controller(
         watcher_config = watcher_config.labels(selector);
     }
     let stop = futures::FutureExt::shared(Box::pin(stop));
+    ctx.metrics.reset_inventory();
     let mut stores = Vec::new();
     let mut streams = Vec::new();
     for ns in namespaces {
@@ -152,7 +153,9 @@ fn error_policy(obj: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Contex
     let mut retries = ctx.retries.lock().unwrap_or_else(|e| e.into_inner());
     let count = retries.entry(key).or_insert(0);
     *count += 1;
-    if *count > ctx.config.max_unseal_retries {
+    // An unwritable audit log (--audit-fail-closed) is retried however long it lasts: the object is fine and
+    // must unseal once the log can be written again.
+    if *count > ctx.config.max_unseal_retries && !matches!(error, ReconcileError::Audit) {
         return Action::await_change();
     }
     let backoff = Duration::from_millis(200u64 << (*count).min(10)).min(Duration::from_secs(300));

@@ -57,6 +57,7 @@ fn new(args: KeysNewArgs, audit: &mut Audit) -> Result<()> {
         &args.controller_namespace,
         keysecret::Naming::Prefix(keysecret::DEFAULT_PREFIX),
     );
+    audit.commit()?;
     io::write_atomic(&files[0], cert.pem().as_bytes(), Sensitivity::Public)?;
     io::write_atomic(&files[1], key_pem.as_bytes(), Sensitivity::Secret)?;
     io::write_atomic(&files[2], secret.as_bytes(), Sensitivity::Secret)?;

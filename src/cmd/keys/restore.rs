@@ -63,6 +63,7 @@ pub fn run(args: KeysRestoreArgs, audit: &mut Audit) -> Result<()> {
         RestoreError::Nothing => anyhow!("no escrowed key for cluster {} under {}", args.cluster, root.display()),
         e => e.into(),
     })?;
+    audit.commit()?;
     if args.apply {
         let access = Access::new(args.kube.kubeconfig.clone(), args.kube.context.clone());
         return apply(&restored, &args.controller_namespace, &access);
