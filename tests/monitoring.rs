@@ -234,7 +234,7 @@ struct Scrapes {
 }
 
 /// One controller, shared by the tests that need a scrape (starting it is the slow part): it holds SealedSecrets
-/// sealed 95 days ago (overdue), 85 days ago (due within ten days) and 10 days ago, plus one that cannot be
+/// sealed 95 days ago (overdue), 85 days ago (due within 14 days) and 10 days ago, plus one that cannot be
 /// unsealed; it is scraped, then its audit log is broken and it is scraped again. It is stopped before the tests
 /// read what it served.
 fn scrapes() -> &'static Scrapes {
@@ -416,7 +416,7 @@ fn the_alert_rules_pass_promtool_check_and_fire_on_series_scraped_from_a_real_co
     let reason = errors.labels.iter().find(|(k, _)| k == "reason").unwrap().1.clone();
     let apps = scrapes.apps.as_str();
 
-    // 1. As scraped: one SealedSecret overdue, one due within ten days; nothing else is wrong.
+    // 1. As scraped: one SealedSecret overdue, one due within 14 days; nothing else is wrong.
     let firing = [
         fires(
             &groups,
@@ -428,7 +428,7 @@ fn the_alert_rules_pass_promtool_check_and_fire_on_series_scraped_from_a_real_co
             &groups,
             "SealantSecretsDueSoon",
             &[],
-            "1 SealedSecret(s) fall due for rotation within ten days",
+            "1 SealedSecret(s) fall due for rotation within 14 days",
         ),
     ];
     let mut as_scraped: Vec<Value> = firing.to_vec();

@@ -102,6 +102,7 @@ pub struct Metrics {
     key_created: Mutex<Vec<(String, OffsetDateTime)>>,
     sealed_secrets: Family<OneLabel, Gauge>,
     overdue: Gauge,
+    due_soon: Gauge,
     leader: Gauge,
     inventory: Mutex<Vec<Store<DynamicObject>>>,
 }
@@ -149,6 +150,7 @@ impl Metrics {
             key_created: Mutex::new(Vec::new()),
             sealed_secrets: Family::default(),
             overdue: Gauge::default(),
+            due_soon: Gauge::default(),
             leader: Gauge::default(),
             inventory: Mutex::new(Vec::new()),
         };
@@ -217,6 +219,11 @@ impl Metrics {
                 "SealedSecrets older than their rotation period",
                 m.overdue.clone(),
             );
+            r.register(
+                "sealant_sealed_secrets_due_soon",
+                "SealedSecrets within 14 days of their rotation period, not yet past it",
+                m.due_soon.clone(),
+            );
             r.register("sealant_leader", "1 when this replica leads", m.leader.clone());
         }
         m
@@ -264,9 +271,15 @@ impl Metrics {
         if self.leader.get() == 0 {
             self.sealed_secrets.clear();
             self.overdue.set(0);
+            self.due_soon.set(0);
         } else if !stores.is_empty() {
             let objects: Vec<Arc<DynamicObject>> = stores.iter().flat_map(Store::state).collect();
-            let (buckets, overdue) = age_inventory(&objects, now);
+            let Inventory {
+                buckets,
+                overdue,
+                due_soon,
+            } = age_inventory(&objects, now);
+            self.due_soon.set(due_soon);
             self.sealed_secrets.clear();
             for (bucket, count) in buckets {
                 self.sealed_secrets
@@ -284,11 +297,26 @@ impl Metrics {
     }
 }
 
-/// Age buckets of the SealedSecrets (from `sealant.dev/sealed-at`, else creation time), and how many are past
-/// their rotation period (`sealant.dev/rotate-every`, else 90 days).
-pub fn age_inventory(objects: &[Arc<DynamicObject>], now: OffsetDateTime) -> ([(&'static str, i64); 5], i64) {
+/// Days before its period ends that a SealedSecret counts as due soon (the lint's default `policy.warnBefore`).
+pub const DUE_SOON_DAYS: i64 = 14;
+
+/// What the age inventory found.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Inventory {
+    /// SealedSecrets by age bucket.
+    pub buckets: [(&'static str, i64); 5],
+    /// Past their own rotation period.
+    pub overdue: i64,
+    /// Within [`DUE_SOON_DAYS`] of their own period, not yet past it.
+    pub due_soon: i64,
+}
+
+/// Age buckets of the SealedSecrets (from `sealant.dev/sealed-at`, else creation time), and how many are past,
+/// or within [`DUE_SOON_DAYS`] of, their rotation period (`sealant.dev/rotate-every`, else 90 days).
+pub fn age_inventory(objects: &[Arc<DynamicObject>], now: OffsetDateTime) -> Inventory {
     let mut buckets = [("0-30d", 0), ("30-60d", 0), ("60-80d", 0), ("80-90d", 0), ("90d+", 0)];
     let mut overdue = 0;
+    let mut due_soon = 0;
     for obj in objects {
         let annotations = obj.metadata.annotations.as_ref();
         let sealed_at = annotations
@@ -314,9 +342,15 @@ pub fn age_inventory(objects: &[Arc<DynamicObject>], now: OffsetDateTime) -> ([(
             .unwrap_or(DEFAULT_ROTATION_DAYS);
         if days >= period {
             overdue += 1;
+        } else if period - days <= DUE_SOON_DAYS {
+            due_soon += 1;
         }
     }
-    (buckets, overdue)
+    Inventory {
+        buckets,
+        overdue,
+        due_soon,
+    }
 }
 
 /// Serves `/metrics` until `stop` fires.
@@ -386,7 +420,9 @@ mod tests {
             sealed(85, None, now),
             sealed(85, Some("13w"), now),
         ];
-        let (_, overdue) = age_inventory(&objects, now);
-        assert_eq!(overdue, 2);
+        let inventory = age_inventory(&objects, now);
+        assert_eq!(inventory.overdue, 2);
+        // 85 days: 5 days before the 90-day default and 6 before 13w (91 days): both due soon.
+        assert_eq!(inventory.due_soon, 2);
     }
 }

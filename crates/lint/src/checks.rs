@@ -158,6 +158,18 @@ fn sealed_secret(obj: &Value, base: &[Step], ctx: &Context, hits: &mut Vec<Hit>)
     );
     let (sealed_at, source, path) = match annotation(sealant_core::types::SEALED_AT_ANNOTATION) {
         Some(text) => match OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+            // Why: a repository writer could post-date the annotation to keep an old value from ever falling due.
+            Ok(at) if at > ctx.now + time::Duration::DAY => {
+                hits.push(hit(
+                    "rotation-overdue",
+                    sealed_at_path,
+                    format!(
+                        "SealedSecret {}: sealant.dev/sealed-at {text} is in the future, so its age is unknown",
+                        display_name(obj)
+                    ),
+                ));
+                (None, "", Vec::new())
+            }
             Ok(at) => (Some(at), "", sealed_at_path),
             Err(_) => {
                 hits.push(hit(

@@ -216,4 +216,28 @@ mod tests {
         let finding = report.findings.iter().find(|f| f.rule == "parse-error").unwrap();
         assert!(finding.line >= 1 && finding.column >= 1, "{finding:?}");
     }
+
+    #[test]
+    fn a_sealed_at_time_in_the_future_is_an_error_not_a_fresh_secret() {
+        let doc = |at: &str| {
+            format!(
+                "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: web-api-token-prod\n  namespace: web\n  annotations:\n    sealant.dev/sealed-at: \"{at}\"\nspec:\n  encryptedData:\n    token: AgA=\n"
+            )
+        };
+        let now = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+        let lint = |at: &str| lint_text(Path::new("s.yaml"), &doc(at), &Config::default(), now).findings;
+        let future = lint("2031-01-01T00:00:00Z");
+        assert!(
+            future
+                .iter()
+                .any(|f| f.rule == "rotation-overdue" && f.message.contains("in the future")),
+            "{future:?}"
+        );
+        // Today (clock skew of less than a day) is fine.
+        assert!(
+            !lint("2030-03-17T18:00:00Z")
+                .iter()
+                .any(|f| f.rule == "rotation-overdue")
+        );
+    }
 }

@@ -512,6 +512,10 @@ pub fn standings(
                     standing.cluster = b.place.cluster;
                     standing.key = b.place.old_key;
                     standing.key_state = b.place.old_state;
+                    // Why: a post-dated sealed-at would show an old value as fresh (lint reports it as an error).
+                    if b.sealed_at.is_some_and(|at| at > now + time::Duration::DAY) {
+                        standing.problem = Some(format!("{}: {SEALED_AT_ANNOTATION} is in the future", b.id));
+                    }
                 }
                 Err(problem) => {
                     // Why still placed: a bad time or period annotation does not move a SealedSecret out of its
@@ -555,4 +559,40 @@ pub fn by_object(plan: &Plan) -> BTreeMap<(PathBuf, String), Vec<&Action>> {
         map.entry((a.file.clone(), a.document.clone())).or_default().push(a);
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(sealed_at: &str) -> Found {
+        let yaml = format!(
+            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: web-api-token-prod\n  namespace: web\n  annotations:\n    sealant.dev/sealed-at: \"{sealed_at}\"\nspec:\n  encryptedData:\n    token: AgA=\n"
+        );
+        let (_, objects) = sealant_core::manifest::read(&yaml).unwrap();
+        let sealant_core::manifest::Object::SealedSecret(ss) = &objects[0].object else {
+            panic!("not a SealedSecret");
+        };
+        Found {
+            file: "apps/token.yaml".into(),
+            document: "1".into(),
+            line: 1,
+            sealed: (**ss).clone(),
+        }
+    }
+
+    #[test]
+    fn a_post_dated_sealed_at_makes_a_standing_of_unknown_age_not_a_fresh_one() {
+        let now = OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+        let config = RepoConfig::default();
+        let keys = KeysDir::default();
+        let standing = |at: &str| standings(&[found(at)], &[], &keys, &config, now).remove(0);
+        let future = standing("2031-01-01T00:00:00Z");
+        assert!(
+            future.problem.as_deref().unwrap_or("").contains("in the future"),
+            "{future:?}"
+        );
+        let fresh = standing("2030-03-01T00:00:00Z");
+        assert_eq!((fresh.age_days, fresh.problem), (Some(16), None));
+    }
 }
