@@ -4,11 +4,11 @@
 //! fingerprints — never a value. Its format is in `docs/audit.md` and `docs/audit.schema.json`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use sealant_controller::audit::open;
 use sealant_core::Keyring;
 use sealant_core::manifest::{Located, Object};
 use serde::Serialize;
@@ -207,17 +207,4 @@ fn os_user() -> (u32, String) {
         .map(|u| u.name().to_string_lossy().into_owned())
         .unwrap_or_else(|| uid.to_string());
     (uid, name)
-}
-
-/// The file, for appending, created 0600.
-fn open(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        // Why 0600: who opened which secret is nobody else's business.
-        options.mode(0o600);
-    }
-    options.open(path)
 }

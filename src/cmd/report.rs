@@ -2,6 +2,7 @@
 
 use anyhow::{Context as _, Result, anyhow};
 use sealant_cli::report::ReportArgs;
+use sealant_core::types::KEY_FINGERPRINT_ANNOTATION;
 use sealant_rotate::git;
 use sealant_rotate::pipeline::{self, Request};
 use sealant_rotate::plan::{Focus, standings};
@@ -32,7 +33,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
     )?;
     let due_soon = args.due_soon.unwrap_or_else(|| planned.config.warn_days());
     let rows = standings(&planned.scan.found, &planned.facts, &planned.keys, &planned.config, now);
-    let usage = sealant_repo::usage(&root);
+    // SealedSecrets per key, by their annotation (what `keys list` counts), from the scan already made.
+    let mut usage = std::collections::BTreeMap::new();
+    for found in &planned.scan.found {
+        let key = found.sealed.annotation(KEY_FINGERPRINT_ANNOTATION).map(str::to_string);
+        *usage.entry(key).or_default() += 1;
+    }
     let keys = sealant_repo::usage::summaries(&planned.keys, &usage, now);
     let lint_config = sealant_lint::Config::load(&root).context("cannot use the lint configuration")?;
     let findings = sealant_lint::lint_in(Some(&root), std::slice::from_ref(&root), &lint_config, now).findings;

@@ -272,16 +272,22 @@ impl Audit {
     pub fn failing(&self) -> bool {
         self.failing.load(Ordering::SeqCst)
     }
+
+    /// Whether private keys must be left alone (no generation, no escrow export): `--audit-fail-closed` and the
+    /// file cannot be opened or the last line failed.
+    pub fn holds_keys_back(&self) -> bool {
+        self.refuses() || (self.fail_closed && self.failing())
+    }
 }
 
-/// The file, for appending, created 0600.
-fn open(path: &std::path::Path) -> io::Result<std::fs::File> {
+/// An audit file, opened for appending, created 0600 (the controller's and the command line's logs both).
+pub fn open(path: &std::path::Path) -> io::Result<std::fs::File> {
     let mut options = OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        // Why 0600: names, namespaces and callers are not secret, but they are nobody else's business.
+        // Why 0600: who accessed which secret is nobody else's business.
         options.mode(0o600);
     }
     options.open(path)

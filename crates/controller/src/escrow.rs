@@ -83,7 +83,7 @@ async fn export_once(
 ) -> Result<(), ExportError> {
     // Why: with --audit-fail-closed, no private key is exported while the export cannot be recorded (retried
     // on the next key change or timer).
-    if audit.refuses() || (audit.fail_closed() && audit.failing()) {
+    if audit.holds_keys_back() {
         return Ok(());
     }
     let existing = api.get_opt(&config.escrow_configmap).await?;

@@ -149,9 +149,6 @@ fn router(parts: Parts) -> Router {
 /// written (a replica that may not decrypt takes no traffic). `/healthz` stays about the process alone, so a
 /// full disk does not make the kubelet restart the pod in a loop.
 async fn ready(State(state): State<AppState>) -> Response {
-    let text = |status: StatusCode, body: &'static str| {
-        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
-    };
     if state.keys.snapshot().latest().is_none() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "no key loaded yet\n");
     }
@@ -170,12 +167,17 @@ async fn ready(State(state): State<AppState>) -> Response {
             },
         );
     if state.audit.refuses() || probe_failed {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the audit log cannot be written (--audit-fail-closed)\n",
-        );
+        return text(StatusCode::SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE);
     }
     text(StatusCode::OK, "ok\n")
+}
+
+/// What a replica that may not decrypt answers (`/readyz`, and a decrypting call whose line failed).
+const AUDIT_UNAVAILABLE: &str = "the audit log cannot be written (--audit-fail-closed)\n";
+
+/// A plain-text answer.
+fn text(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 /// The user a bearer token belongs to, from a TokenReview; `unauthenticated` when the API server says it is
@@ -269,12 +271,7 @@ async fn instrument(State(state): State<AppState>, request: Request, next: Next)
     // Why: with --audit-fail-closed, the answer of a call that decrypted is not sent when its line could not be
     // written (a full disk lets the file open and fails the write).
     if !recorded && handled.decrypting && state.audit.fail_closed() && ok {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "the audit log cannot be written (--audit-fail-closed)\n",
-        )
-            .into_response();
+        return text(StatusCode::SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE);
     }
     response
 }

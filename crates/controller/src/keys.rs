@@ -332,7 +332,7 @@ pub async fn generate_key(
     (audit, action): (&Audit, audit::Action),
 ) -> Result<String, Error> {
     // Why: with --audit-fail-closed, no private key is made while its making cannot be recorded.
-    if audit.refuses() || (audit.fail_closed() && audit.failing()) {
+    if audit.holds_keys_back() {
         return Err(Error::Keys(
             "the audit log cannot be written: no key is generated (--audit-fail-closed)".into(),
         ));
