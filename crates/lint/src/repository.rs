@@ -73,6 +73,10 @@ pub fn lint_in(top: Option<&Path>, roots: &[PathBuf], config: &Config, now: Offs
                 .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect()
         });
+        // Reserved once: growing the list part by part would copy it at the peak of the run's memory.
+        report
+            .findings
+            .reserve_exact(parts.iter().map(|p| p.findings.len()).sum());
         for part in parts {
             report.findings.extend(part.findings);
             report.notices.extend(part.notices);

@@ -76,10 +76,14 @@ pub fn scan(root: &Path) -> Scan {
             .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
+    // Why reserve first: growing the list part by part doubles it, and the copy is the scan's peak memory.
     let mut all = Scan::default();
+    all.found.reserve_exact(parts.iter().map(|p| p.found.len()).sum());
     for part in parts {
         all.merge(part);
     }
+    all.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    all.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     for notice in walk.notices {
         all.skipped.push(Skipped {
             file: PathBuf::from("."),
@@ -90,15 +94,13 @@ pub fn scan(root: &Path) -> Scan {
 }
 
 impl Scan {
-    /// Adds another part's findings, keeping the path order: parts come in any order (threads finish when they
-    /// do), and plans, tables and commits must be the same on every run.
+    /// Adds another part's findings; the caller sorts once all are in (parts come in any order, as threads
+    /// finish when they do, and plans, tables and commits must be the same on every run).
     fn merge(&mut self, part: Scan) {
         self.files += part.files;
         self.found.extend(part.found);
         self.skipped.extend(part.skipped);
         self.texts.extend(part.texts);
-        self.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        self.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     }
 }
 

@@ -375,3 +375,36 @@ mod quick_reader_properties {
         }
     }
 }
+
+#[test]
+fn sealed_secrets_are_written_with_every_key_sorted_as_through_a_json_value() {
+    // Every field the type has, including the server-owned ones, maps with keys out of order and a status: the
+    // typed writer must give exactly what sorting through a JSON value gives (which is how kubeseal sorts).
+    let meta = serde_json::json!({
+        "name": "n", "namespace": "ns", "generateName": "g-", "uid": "u", "resourceVersion": "7", "generation": 3,
+        "creationTimestamp": "2026-01-02T03:04:05Z", "deletionTimestamp": "2026-01-03T03:04:05Z",
+        "deletionGracePeriodSeconds": 30, "finalizers": ["z", "a"],
+        "labels": {"z": "1", "a": "yes", "m": "0x10"},
+        "annotations": {"sealant.dev/sealed-at": "2026-01-02T03:04:05Z", "a": "true", "b": "null", "c": ""},
+        "ownerReferences": [{"uid": "x", "name": "o", "kind": "K", "apiVersion": "v1", "controller": true,
+            "blockOwnerDeletion": false}],
+        "managedFields": [{"manager": "m", "operation": "Apply", "apiVersion": "v1", "time": "2026-01-02T03:04:05Z",
+            "fieldsType": "FieldsV1", "subresource": "status", "fieldsV1": {"f:z": {}, "f:a": {".": {}}}}],
+    });
+    let object = serde_json::json!({
+        "kind": "SealedSecret", "apiVersion": "bitnami.com/v1alpha1", "metadata": meta,
+        "spec": {
+            "template": {"type": "kubernetes.io/tls", "metadata": meta, "immutable": true,
+                "data": {"z": "{{ .a }}", "a": "x: y"}},
+            "encryptedData": {"z": "QUJD", "a": "REVG", "0": "R0hJ"},
+            "data": "SktM",
+        },
+        "status": {"z": 1, "conditions": [{"type": "Synced", "status": "True"}], "a": "b"},
+    });
+    let sealed: crate::types::SealedSecret = serde_json::from_value(object).unwrap();
+    let expected = format!("---\n{}", to_yaml(&serde_json::to_value(&sealed).unwrap()));
+    assert_eq!(write_sealed(std::slice::from_ref(&sealed), Format::Yaml), expected);
+    let minimal = crate::types::SealedSecret::default();
+    let expected = format!("---\n{}", to_yaml(&serde_json::to_value(&minimal).unwrap()));
+    assert_eq!(write_sealed(std::slice::from_ref(&minimal), Format::Yaml), expected);
+}

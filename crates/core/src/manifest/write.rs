@@ -9,7 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 use zeroize::Zeroizing;
 
 use super::Format;
-use crate::types::{SealedSecret, Secret};
+use crate::types::{SealedSecret, SealedSecretSpec, Secret, SecretTemplateSpec};
 
 /// Renders SealedSecrets like kubeseal: YAML documents each preceded by `---` with keys sorted, or
 /// 2-space-indented JSON objects one after another.
@@ -19,7 +19,8 @@ pub fn write_sealed(objects: &[SealedSecret], format: Format) -> String {
         match format {
             Format::Yaml => {
                 out.push_str("---\n");
-                out.push_str(&to_yaml(&serde_json::to_value(object).unwrap_or_default()));
+                let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+                out.push_str(&serde_saphyr::to_string_with_options(&SortedSealed(object), options).unwrap_or_default());
             }
             Format::Json => {
                 out.push_str(&serde_json::to_string_pretty(object).unwrap_or_default());
@@ -67,6 +68,66 @@ pub fn write_secrets(secrets: &[Secret], format: Format) -> Zeroizing<String> {
         }
     }
     out
+}
+
+/// A SealedSecret with its keys in sorted order at every level, as sigs.k8s.io/yaml writes them, serialised
+/// straight from the typed object: going through a `serde_json::Value` first (which sorts too) cost a third of
+/// the writing time of a 1,000-document file. `ObjectMeta` serialises its fields sorted already, and the maps
+/// are `BTreeMap`s.
+struct SortedSealed<'a>(&'a SealedSecret);
+
+impl Serialize for SortedSealed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let object = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("apiVersion", &object.api_version)?;
+        map.serialize_entry("kind", &object.kind)?;
+        map.serialize_entry("metadata", &object.metadata)?;
+        map.serialize_entry("spec", &SortedSpec(&object.spec))?;
+        if let Some(status) = &object.status {
+            map.serialize_entry("status", status)?;
+        }
+        map.end()
+    }
+}
+
+struct SortedSpec<'a>(&'a SealedSecretSpec);
+
+impl Serialize for SortedSpec<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let spec = self.0;
+        let mut map = s.serialize_map(None)?;
+        if let Some(data) = &spec.data {
+            map.serialize_entry("data", data)?;
+        }
+        map.serialize_entry("encryptedData", &spec.encrypted_data)?;
+        if let Some(template) = &spec.template {
+            map.serialize_entry("template", &SortedTemplate(template))?;
+        }
+        map.end()
+    }
+}
+
+struct SortedTemplate<'a>(&'a SecretTemplateSpec);
+
+impl Serialize for SortedTemplate<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let template = self.0;
+        let mut map = s.serialize_map(None)?;
+        if let Some(data) = &template.data {
+            map.serialize_entry("data", data)?;
+        }
+        if let Some(immutable) = template.immutable {
+            map.serialize_entry("immutable", &immutable)?;
+        }
+        if let Some(metadata) = &template.metadata {
+            map.serialize_entry("metadata", metadata)?;
+        }
+        if let Some(type_) = &template.type_ {
+            map.serialize_entry("type", type_)?;
+        }
+        map.end()
+    }
 }
 
 struct SecretOut<'a> {
