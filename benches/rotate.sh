@@ -8,7 +8,8 @@ N=${N:-10000}
 cargo build --release --locked --quiet
 bin="$PWD/target/release/sealant"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# BENCH_KEEP=1 leaves the generated repository in place (for perf or heaptrack); it is printed at the end.
+if [ -z "${BENCH_KEEP:-}" ]; then trap 'rm -rf "$tmp"' EXIT; fi
 repo="$tmp/repo"
 mkdir -p "$repo"
 cd "$tmp"
@@ -77,3 +78,4 @@ printf 'git status      %7.3f s (median of 5)\n' "$status"
 printf 'rotate --dry-run %7.3f s (median of 5)   plan / git status = %.2f\n' "$plan" "$(echo "$plan / $status" | bc -l)"
 printf 'rotate (full)   %7.3f s                   openssl rsa4096 %.1f sign/s x %d cores: RSA limit %.3f s, full / limit = %.2f\n' \
   "$full" "$sign" "$cores" "$rsa_limit" "$(echo "$full / $rsa_limit" | bc -l)"
+if [ -n "${BENCH_KEEP:-}" ]; then echo "tree kept: $repo (before the full run: git checkout main)"; fi

@@ -31,6 +31,8 @@ def median_of_3(cmd, cwd):
 
 def secret_stream(first, count, key):
     """Secrets to seal, one document each; a third carry a generator, as rotation meets them."""
+    if count == 0:
+        return []
     docs = []
     for i in range(first, first + count):
         gen = '\n  annotations:\n    sealant.dev/generate.password: "alnum:40"' if i % 3 == 0 else ""
@@ -75,6 +77,7 @@ def other_manifest(i):
 
 def build_tree(n):
     root = os.path.join(TMP, f"tree-{n}")
+    os.makedirs(root, exist_ok=True)
     rng = random.Random(n)
     half = n // 2
     sealed = secret_stream(0, half // 2, "k1") + secret_stream(half // 2, half - half // 2, "k2")
@@ -129,7 +132,11 @@ def measure(n):
     row["git_status"], _ = median_of_3(["git", "status"], root)
     row["rotate"], row["rotate_rss"] = median_of_3(rotate, root)
     row["lint"], row["lint_rss"] = median_of_3(lint, root)
-    subprocess.run(["rm", "-rf", root], check=True)
+    # BENCH_KEEP=1 leaves the trees in place (for perf or heaptrack).
+    if os.environ.get("BENCH_KEEP"):
+        print(f"  tree kept: {root}", file=sys.stderr)
+    else:
+        subprocess.run(["rm", "-rf", root], check=True)
     return row
 
 
@@ -194,11 +201,19 @@ def svg(rows, path):
         )
 
 
+# The same repository with no manifest (keys/ and one commit only): what a run costs whatever the size (process
+# start, the keys, the git index and history), so the cost per file can be told apart from it.
+fixed = measure(0)
+print(
+    f"  empty tree (keys/ only): rotate --dry-run {fixed['rotate'] * 1e3:.1f} ms, lint {fixed['lint'] * 1e3:.1f} ms",
+    file=sys.stderr,
+)
 rows = []
 for n in SIZES:
     row = measure(n)
     for key in ("cat", "git_status", "rotate", "lint"):
         row[f"{key}_us"] = row[key] / n * 1e6
+        row[f"{key}_marginal_us"] = (row[key] - fixed[key]) / n * 1e6
     rows.append(row)
 
 cols = ["files", "cat", "git_status", "rotate", "rotate_rss", "lint", "lint_rss"]
@@ -217,14 +232,19 @@ for r in rows:
         f"| {r['rotate'] / r['git_status']:.2f} | {r['rotate_us']:.1f} | {r['rotate_rss']:.0f} MiB | {r['lint']:.3f} s "
         f"| {r['lint'] / r['cat']:.2f} | {r['lint_us']:.1f} | {r['lint_rss']:.0f} MiB |"
     )
+print(
+    f"empty tree (keys/ and one commit, no manifest): rotate --dry-run {fixed['rotate']:.3f} s, "
+    f"lint {fixed['lint']:.3f} s, cat {fixed['cat']:.3f} s"
+)
 if len(rows) > 1:
     mid = rows[len(rows) // 2]
     for tool in ("rotate", "lint"):
-        spread = [r[f"{tool}_us"] / mid[f"{tool}_us"] for r in rows]
-        flat = all(0.8 <= s <= 1.2 for s in spread)
-        print(
-            f"{tool}: time per file relative to {mid['files']:,} files: "
-            + ", ".join(f"{s:.2f}" for s in spread)
-            + (" (flat within ±20 %)" if flat else " (NOT flat within ±20 %)")
-        )
+        for what, key in (("time per file", f"{tool}_us"), ("time per file above the empty tree", f"{tool}_marginal_us")):
+            spread = [r[key] / mid[key] for r in rows]
+            flat = all(0.8 <= s <= 1.2 for s in spread)
+            print(
+                f"{tool}: {what} ({', '.join(f'{r[key]:.1f}' for r in rows)} µs) relative to {mid['files']:,} files: "
+                + ", ".join(f"{s:.2f}" for s in spread)
+                + (" (flat within ±20 %)" if flat else " (NOT flat within ±20 %)")
+            )
 print(f"written: {OUT}/scale.tsv, {OUT}/scale.svg")

@@ -12,7 +12,8 @@ bin="$PWD/target/release/sealant"
 out="$PWD/target/bench-scale"
 mkdir -p "$out"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# BENCH_KEEP=1 leaves the generated trees in place (for perf or heaptrack).
+if [ -z "${BENCH_KEEP:-}" ]; then trap 'rm -rf "$tmp"' EXIT; fi
 "$bin" keys new --bits 4096 --out "$tmp/k1" >/dev/null
 sleep 1.1 # the newer key must have a later NotBefore
 "$bin" keys new --bits 4096 --out "$tmp/k2" >/dev/null
