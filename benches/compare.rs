@@ -223,11 +223,7 @@ fn main() {
             .unwrap_or_else(|| panic!("{name} unset: run through benches/compare.sh"))
     };
     let (sign, verify) = (env("OPENSSL_RSA4096_SIGN_PER_S"), env("OPENSSL_RSA4096_VERIFY_PER_S"));
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "1000,10000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes = sizes();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
 
     let mut rows = vec![

@@ -92,12 +92,7 @@ fn main() {
         rsa > 0.0,
         "run through benches/controller.sh (it measures openssl speed first)"
     );
-    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "1000,10000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    for n in sizes {
+    for n in sizes() {
         run(n, rsa);
     }
 }

@@ -113,3 +113,20 @@ pub fn writes_per_object(
         .sum();
     format!("{:.2} API writes/object ({})", total / n as f64, parts.join(", "))
 }
+
+/// The sizes to run, from `BENCH_SIZES` (numbers separated by commas or spaces; default 1,000 and 10,000). A value
+/// that is not a number stops the bench: silently running fewer sizes would print a shorter table.
+pub fn sizes() -> Vec<usize> {
+    let text = std::env::var("BENCH_SIZES").unwrap_or_else(|_| "1000,10000".into());
+    let sizes: Vec<usize> = text
+        .split([',', ' '])
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("BENCH_SIZES: {s:?} is not a number"))
+        })
+        .collect();
+    assert!(!sizes.is_empty(), "BENCH_SIZES names no size");
+    sizes
+}
