@@ -240,6 +240,9 @@ if len(rows) > 1:
     mid = rows[len(rows) // 2]
     for tool in ("rotate", "lint"):
         for what, key in (("time per file", f"{tool}_us"), ("time per file above the empty tree", f"{tool}_marginal_us")):
+            if mid[key] <= 0:  # noise larger than the run itself: no ratio to give
+                print(f"{tool}: {what}: the {mid['files']:,}-file run was not slower than the empty tree")
+                continue
             spread = [r[key] / mid[key] for r in rows]
             flat = all(0.8 <= s <= 1.2 for s in spread)
             print(

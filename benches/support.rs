@@ -114,12 +114,12 @@ pub fn writes_per_object(
     format!("{:.2} API writes/object ({})", total / n as f64, parts.join(", "))
 }
 
-/// The sizes to run, from `BENCH_SIZES` (numbers separated by commas or spaces; default 1,000 and 10,000). A value
+/// The sizes to run, from `BENCH_SIZES` (numbers separated by commas or white space; default 1,000 and 10,000). A value
 /// that is not a number stops the bench: silently running fewer sizes would print a shorter table.
 pub fn sizes() -> Vec<usize> {
     let text = std::env::var("BENCH_SIZES").unwrap_or_else(|_| "1000,10000".into());
     let sizes: Vec<usize> = text
-        .split([',', ' '])
+        .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
             s.trim()

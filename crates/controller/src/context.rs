@@ -65,6 +65,8 @@ pub(crate) struct Timed<V> {
     map: HashMap<ObjectKey, V>,
     /// The size at which the next insert prunes.
     prune_at: usize,
+    /// When the map was last pruned.
+    pruned: Instant,
 }
 
 impl<V> Default for Timed<V> {
@@ -72,6 +74,7 @@ impl<V> Default for Timed<V> {
         Self {
             map: HashMap::new(),
             prune_at: BOOKKEEPING_LIMIT,
+            pruned: Instant::now(),
         }
     }
 }
@@ -89,11 +92,15 @@ impl<V> std::ops::DerefMut for Timed<V> {
     }
 }
 
-/// Inserts into a map of timed entries, pruning those older than `keep` once it has reached the size set by the
-/// last pruning. Why that size is twice what the pruning kept: when every entry is still fresh (10,000 objects
-/// converging within the minute), pruning at a fixed limit scanned the whole map on every insert, quadratic in
-/// the number of objects; doubling makes the scans cost O(1) per insert and still bounds the map to twice the
-/// fresh entries.
+/// Inserts into a map of timed entries, pruning those older than `keep` when it reaches the size set by the last
+/// pruning (twice what that pruning kept, at least 4,096), or when it is over 4,096 entries and was last pruned
+/// `keep` ago.
+///
+/// Why twice: when every entry is still fresh (10,000 objects converging within the minute), pruning at a fixed
+/// limit scanned the whole map on every insert, quadratic in the number of objects; doubling makes the scans
+/// O(1) per insert. Why also by time: after a burst (a namespace user creating thousands of objects that fail)
+/// the raised limit alone would keep the burst's stale entries until as many new ones arrived; pruning once per
+/// `keep` drops them within twice `keep`, at the cost of one scan per `keep`.
 pub(crate) fn insert_bounded<V>(
     map: &Mutex<Timed<V>>,
     key: ObjectKey,
@@ -101,10 +108,25 @@ pub(crate) fn insert_bounded<V>(
     at: impl Fn(&V) -> Instant,
     keep: Duration,
 ) {
+    insert_bounded_at(map, key, value, at, keep, Instant::now());
+}
+
+/// [`insert_bounded`] at a given time.
+fn insert_bounded_at<V>(
+    map: &Mutex<Timed<V>>,
+    key: ObjectKey,
+    value: V,
+    at: impl Fn(&V) -> Instant,
+    keep: Duration,
+    now: Instant,
+) {
     let mut timed = map.lock().unwrap_or_else(|e| e.into_inner());
-    if timed.map.len() >= timed.prune_at {
-        timed.map.retain(|_, v| at(v).elapsed() < keep);
+    let full = timed.map.len() >= timed.prune_at;
+    let due = timed.map.len() > BOOKKEEPING_LIMIT && now.saturating_duration_since(timed.pruned) >= keep;
+    if full || due {
+        timed.map.retain(|_, v| now.saturating_duration_since(at(v)) < keep);
         timed.prune_at = (2 * timed.map.len()).max(BOOKKEEPING_LIMIT);
+        timed.pruned = now;
     }
     timed.map.insert(key, value);
 }
@@ -195,6 +217,23 @@ mod tests {
             "{} entries looked at",
             looked_at.load(Ordering::Relaxed)
         );
+    }
+
+    #[test]
+    fn a_burst_of_entries_is_forgotten_once_it_is_stale_without_waiting_for_as_many_new_ones() {
+        let map = Mutex::new(Timed::default());
+        let keep = Duration::from_secs(60);
+        let start = Instant::now();
+        let n = 5 * BOOKKEEPING_LIMIT;
+        for i in 0..n {
+            insert_bounded_at(&map, ("ns".into(), format!("o{i}")), start, |at| *at, keep, start);
+        }
+        // Two minutes on, every entry of the burst is stale: the next insert drops them.
+        let later = start + 2 * keep;
+        insert_bounded_at(&map, ("ns".into(), "new".into()), later, |at| *at, keep, later);
+        let map = map.lock().unwrap();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map.prune_at, BOOKKEEPING_LIMIT);
     }
 
     #[test]

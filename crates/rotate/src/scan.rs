@@ -82,14 +82,16 @@ pub fn scan(root: &Path) -> Scan {
     for part in parts {
         all.merge(part);
     }
-    all.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    all.skipped.sort_by(|a, b| a.file.cmp(&b.file));
     for notice in walk.notices {
         all.skipped.push(Skipped {
             file: PathBuf::from("."),
             message: notice,
         });
     }
+    all.found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    // By message too: the walk's notices all name "." and arrive in the order its threads finish.
+    all.skipped
+        .sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
     all
 }
 

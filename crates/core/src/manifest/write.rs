@@ -78,13 +78,20 @@ struct SortedSealed<'a>(&'a SealedSecret);
 
 impl Serialize for SortedSealed<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let object = self.0;
+        // Destructured whole, here and below: a field added to the type must be added to the writer.
+        let SealedSecret {
+            kind,
+            api_version,
+            metadata,
+            spec,
+            status,
+        } = self.0;
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("apiVersion", &object.api_version)?;
-        map.serialize_entry("kind", &object.kind)?;
-        map.serialize_entry("metadata", &object.metadata)?;
-        map.serialize_entry("spec", &SortedSpec(&object.spec))?;
-        if let Some(status) = &object.status {
+        map.serialize_entry("apiVersion", api_version)?;
+        map.serialize_entry("kind", kind)?;
+        map.serialize_entry("metadata", metadata)?;
+        map.serialize_entry("spec", &SortedSpec(spec))?;
+        if let Some(status) = status {
             map.serialize_entry("status", status)?;
         }
         map.end()
@@ -95,13 +102,17 @@ struct SortedSpec<'a>(&'a SealedSecretSpec);
 
 impl Serialize for SortedSpec<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let spec = self.0;
+        let SealedSecretSpec {
+            template,
+            data,
+            encrypted_data,
+        } = self.0;
         let mut map = s.serialize_map(None)?;
-        if let Some(data) = &spec.data {
+        if let Some(data) = data {
             map.serialize_entry("data", data)?;
         }
-        map.serialize_entry("encryptedData", &spec.encrypted_data)?;
-        if let Some(template) = &spec.template {
+        map.serialize_entry("encryptedData", encrypted_data)?;
+        if let Some(template) = template {
             map.serialize_entry("template", &SortedTemplate(template))?;
         }
         map.end()
@@ -112,18 +123,23 @@ struct SortedTemplate<'a>(&'a SecretTemplateSpec);
 
 impl Serialize for SortedTemplate<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let template = self.0;
+        let SecretTemplateSpec {
+            metadata,
+            type_,
+            immutable,
+            data,
+        } = self.0;
         let mut map = s.serialize_map(None)?;
-        if let Some(data) = &template.data {
+        if let Some(data) = data {
             map.serialize_entry("data", data)?;
         }
-        if let Some(immutable) = template.immutable {
-            map.serialize_entry("immutable", &immutable)?;
+        if let Some(immutable) = immutable {
+            map.serialize_entry("immutable", immutable)?;
         }
-        if let Some(metadata) = &template.metadata {
+        if let Some(metadata) = metadata {
             map.serialize_entry("metadata", metadata)?;
         }
-        if let Some(type_) = &template.type_ {
+        if let Some(type_) = type_ {
             map.serialize_entry("type", type_)?;
         }
         map.end()
