@@ -21,6 +21,19 @@ fn sealed_file(dir: &Path, name: &str) -> PathBuf {
     file
 }
 
+/// `sealant unseal` of `sealed` with the test key and `--audit-log log`; callers add where the output goes.
+fn unseal(sealed: &Path, log: &Path) -> assert_cmd::Command {
+    let mut command = sealant();
+    command
+        .args(["unseal", "--key"])
+        .arg(key())
+        .arg("-f")
+        .arg(sealed)
+        .arg("--audit-log")
+        .arg(log);
+    command
+}
+
 fn fingerprint() -> String {
     let out = sealant().args(["keys", "fingerprint"]).arg(cert()).assert().success();
     stdout(&out).split_whitespace().next().unwrap().to_string()
@@ -39,17 +52,7 @@ fn unseal_and_verify_write_one_line_each_naming_user_files_objects_items_and_key
     let log = dir.path().join("audit.jsonl");
     let sealed = sealed_file(dir.path(), "db");
     let recovered = dir.path().join("recovered.yaml");
-    sealant()
-        .args(["unseal", "--key"])
-        .arg(key())
-        .arg("-f")
-        .arg(&sealed)
-        .arg("-w")
-        .arg(&recovered)
-        .arg("--audit-log")
-        .arg(&log)
-        .assert()
-        .success();
+    unseal(&sealed, &log).arg("-w").arg(&recovered).assert().success();
     // The variable does the same as the flag.
     sealant()
         .args(["verify", "--key"])
@@ -117,15 +120,9 @@ fn an_audit_log_that_cannot_be_written_stops_the_command_before_it_decrypts() {
     let log = dir.path().join("audit-dir");
     fs::create_dir(&log).unwrap();
     let recovered = dir.path().join("recovered.yaml");
-    sealant()
-        .args(["unseal", "--key"])
-        .arg(key())
-        .arg("-f")
-        .arg(&sealed)
+    unseal(&sealed, &log)
         .arg("-w")
         .arg(&recovered)
-        .arg("--audit-log")
-        .arg(&log)
         .assert()
         .failure()
         .stderr(predicate::str::contains("cannot open the audit log"));
@@ -138,24 +135,15 @@ fn a_full_audit_disk_stops_unseal_before_any_plaintext_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let sealed = sealed_file(dir.path(), "db");
     let recovered = dir.path().join("recovered.yaml");
-    sealant()
-        .args(["unseal", "--key"])
-        .arg(key())
-        .arg("-f")
-        .arg(&sealed)
+    unseal(&sealed, Path::new("/dev/full"))
         .arg("-w")
         .arg(&recovered)
-        .args(["--audit-log", "/dev/full"])
         .assert()
         .failure()
         .stderr(predicate::str::contains("cannot write the audit log"));
     assert!(!recovered.exists(), "plaintext was written without an audit line");
-    let out = sealant()
-        .args(["unseal", "--force", "--key"])
-        .arg(key())
-        .arg("-f")
-        .arg(&sealed)
-        .args(["--audit-log", "/dev/full"])
+    let out = unseal(&sealed, Path::new("/dev/full"))
+        .arg("--force")
         .assert()
         .failure();
     assert!(
